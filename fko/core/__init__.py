@@ -1,0 +1,1 @@
+"""Pure domain: no database, network, Prefect or clock in here (DESIGN §3)."""

@@ -1,0 +1,47 @@
+"""An activity of the action concept: the fields an institution reports, one row of its sheet."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+
+KEY_PATTERN = re.compile(r"^(?P<code>[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)-(?P<number>\d{4,})$")
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One activity. ``key`` is stable across versions (``IHK-0007``); empty only for a new row."""
+
+    key: str | None
+    institution_code: str
+    title: str
+    field_of_action: str
+    status: str
+    description: str = ""
+    start: str = ""  # "2026", "2026-03" or "2026-03-15"
+    end: str = ""
+    target_groups: str = ""
+    area: str = ""
+    partners: str = ""
+    funding: str = ""
+    contact_person: str = ""
+    email: str = ""
+    link: str = ""
+    remarks: str = ""
+
+
+# Fields an institution edits (everything but the identity of the activity).
+CONTENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Activity) if f.name not in ("key", "institution_code"))
+
+
+def activity_key(institution_code: str, number: int) -> str:
+    """The stable key of an institution's ``number``-th activity: ``activity_key("IHK", 7)`` → ``IHK-0007``."""
+    return f"{institution_code}-{number:04d}"
+
+
+def key_number(key: str, institution_code: str) -> int | None:
+    """The running number in ``key`` if the key belongs to ``institution_code``, else ``None``."""
+    match = KEY_PATTERN.match(key)
+    if match is None or match["code"] != institution_code:
+        return None
+    return int(match["number"])

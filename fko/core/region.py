@@ -1,0 +1,53 @@
+"""The region an installation serves and its agency, read from ``region.toml`` in survey_templates."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class RegionConfigError(ValueError):
+    """``region.toml`` is missing or wrong (a staff configuration error)."""
+
+
+@dataclass(frozen=True)
+class RegionProfile:
+    code: str
+    name: str
+    agency_name: str
+    agency_email: str
+    agency_phone: str = ""
+    agency_address: str = ""
+
+
+def parse_region(text: str) -> RegionProfile:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegionConfigError(f"region.toml: not valid TOML: {exc}") from exc
+    region = data.get("region", {})
+    agency = data.get("agency", {})
+    try:
+        profile = RegionProfile(
+            code=str(region["code"]),
+            name=str(region["name"]),
+            agency_name=str(agency["name"]),
+            agency_email=str(agency["email"]),
+            agency_phone=str(agency.get("phone", "")),
+            agency_address=str(agency.get("address", "")),
+        )
+    except KeyError as exc:
+        raise RegionConfigError(f"region.toml: the entry {exc.args[0]!r} is missing") from exc
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
+        raise RegionConfigError("region.toml: region.code must be lower-case letters, digits and '-'")
+    return profile
+
+
+def load_region(templates_dir: Path) -> RegionProfile:
+    path = templates_dir / "region.toml"
+    try:
+        return parse_region(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RegionConfigError(f"cannot read {path}: {exc.strerror}") from exc

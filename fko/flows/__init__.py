@@ -1,0 +1,1 @@
+"""Entrypoints: Prefect flows and the `fko` CLI. Nothing imports this package."""

@@ -1,0 +1,43 @@
+"""The `fko` command line for agency staff (DESIGN §9). Messages are German, like everything staff read."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from fko.core.catalog import CatalogError
+from fko.core.region import RegionConfigError
+from fko.flows.cli import institutions_cmd, setup_cmd
+from fko.flows.cli.output import fail
+from fko.settings import SettingsError
+from fko.storage.errors import SchemaOutdated, StorageError
+
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="fko",
+    help="fko-cycle: die jährliche Abfrage zum Handlungskonzept der Fachkräfteoffensive NRW.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.command("init")(setup_cmd.init)
+app.command("demo")(setup_cmd.demo)
+app.add_typer(institutions_cmd.app, name="institutions")
+
+
+def main() -> None:
+    """Console-script entry: expected failures become one German line and exit code 2, never a traceback."""
+    try:
+        app(prog_name="fko")
+    except SchemaOutdated as exc:
+        if exc.current is None:
+            fail("Die Datenbank ist noch nicht eingerichtet. Bitte zuerst `fko init` ausführen.")
+        else:
+            fail(f"Die Datenbank hat einen älteren Stand ({exc.current}). Bitte `fko init` ausführen.")
+        sys.exit(EXIT_USAGE)
+    except (SettingsError, CatalogError, RegionConfigError, StorageError) as exc:
+        fail(f"{exc}")
+        sys.exit(EXIT_USAGE)

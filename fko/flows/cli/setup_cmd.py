@@ -1,0 +1,58 @@
+"""`fko init` and `fko demo`: set up the database and region, or the demo region."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from fko.flows.cli import institutions_cmd
+from fko.flows.cli.output import fail, say
+from fko.settings import load_settings
+from fko.usecases.context import AppContext
+from fko.usecases.setup import NotEmpty, init_database, reset_database
+
+
+def init(
+    demo: bool = typer.Option(False, "--demo", help="Die Demo-Region Aachen mit Beispieldaten laden."),
+    reset: bool = typer.Option(False, "--reset", help="Vorher ALLE Daten der Datenbank löschen."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Löschen ohne Rückfrage bestätigen."),
+) -> None:
+    """Datenbank einrichten oder auf den neuesten Stand bringen; mit --demo die Demo-Region laden."""
+    settings = load_settings()
+    ctx = AppContext.from_settings(settings)
+    try:
+        if reset:
+            where = settings.effective_database_url
+            if not yes and not (sys.stdin.isatty() and typer.confirm(f"Alle Daten in {where} löschen?")):
+                fail("Abgebrochen: nichts gelöscht. Zum Bestätigen ohne Rückfrage --yes angeben.")
+                raise typer.Exit(2)
+            reset_database(ctx)
+            ctx = AppContext.from_settings(settings)
+        try:
+            result = init_database(ctx, demo=demo)
+        except NotEmpty:
+            fail(
+                "Die Datenbank enthält bereits Daten; die Demo wird nur in eine leere Datenbank geladen. "
+                "Mit --reset wird vorher alles gelöscht, oder FKO_DATA_DIR auf einen anderen Ordner setzen."
+            )
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    if result.secret_created:
+        say(f"Neuer geheimer Schlüssel für die Tabellen-Signatur: {settings.data_dir / 'secret.key'}")
+    if not result.created:
+        say(f"Datenbank für {result.region_name} ist bereits eingerichtet und auf dem neuesten Stand.")
+    elif demo:
+        say(
+            f"Demo-Region {result.region_name} angelegt (Beispieldaten): {result.institutions} Institutionen, "
+            f"Handlungskonzept {result.baseline_label} mit {result.activities} Aktivitäten veröffentlicht."
+        )
+    else:
+        say(f"Datenbank für {result.region_name} angelegt. Nächster Schritt: `fko institutions import DATEI`.")
+
+
+def demo() -> None:
+    """Die Demo von vorn: Demo-Region neu anlegen und ihre Institutionen zeigen."""
+    init(demo=True, reset=True, yes=True)
+    institutions_cmd.list_(as_json=False, include_inactive=False)

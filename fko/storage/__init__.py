@@ -1,0 +1,1 @@
+"""Adapter: the project database (SQLModel tables, migrations, repository functions) and the file store."""
