@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED_TEMPLATES = Path(__file__).parent / "survey_templates"
-SECRET_FILE = "secret.key"
+SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
 
 
 class SettingsError(Exception):

@@ -121,7 +121,8 @@ def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[Instituti
             problem("kind", f"„{kind}“ ist keine bekannte Art. Zulässig sind: {', '.join(catalogs.institution_kinds)}.")
         area = value.get("local_authority", "")
         if area and _norm(area) not in areas:
-            problem("local_authority", f"„{area}“ ist kein bekanntes Gebiet. Zulässig sind: {', '.join(catalogs.areas)}.")
+            allowed = ", ".join(catalogs.areas)
+            problem("local_authority", f"„{area}“ ist kein bekanntes Gebiet. Zulässig sind: {allowed}.")
         active_text = _norm(value.get("active", ""))
         if active_text not in YES | NO:
             problem("active", f"„{value['active']}“ ist kein gültiger Wert. Bitte „ja“ oder „nein“ eintragen.")

@@ -104,7 +104,7 @@ def read_table(data: bytes) -> Table:
     elif data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise TableError("Das alte Excel-Format (.xls) wird hier nicht gelesen. Bitte als .xlsx oder .csv speichern.")
     else:
-        raw = list(_csv_rows(data))
+        raw = [list[object](row) for row in _csv_rows(data)]
     texts = [[cell_text(v) for v in row] for row in raw]
     header_index = next((i for i, row in enumerate(texts) if any(row)), None)
     if header_index is None:

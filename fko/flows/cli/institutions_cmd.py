@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -22,7 +23,7 @@ ROLE_LABELS = {"primary": "Haupt", "deputy": "Vertretung", "head": "Leitung"}
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="Excel- (.xlsx) oder CSV-Datei, eine Zeile je Ansprechperson."),
+    file: Annotated[Path, typer.Argument(help="Excel- (.xlsx) oder CSV-Datei, eine Zeile je Ansprechperson.")],
 ) -> None:
     """Institutionen und Ansprechpersonen einlesen (anlegen oder aktualisieren).
 
@@ -53,8 +54,8 @@ def import_(
 
 @app.command("list")
 def list_(
-    as_json: bool = typer.Option(False, "--json", help="Maschinenlesbar als JSON ausgeben."),
-    include_inactive: bool = typer.Option(False, "--all", help="Auch inaktive Institutionen zeigen."),
+    as_json: Annotated[bool, typer.Option("--json", help="Maschinenlesbar als JSON ausgeben.")] = False,
+    include_inactive: Annotated[bool, typer.Option("--all", help="Auch inaktive Institutionen zeigen.")] = False,
 ) -> None:
     """Institutionen der Region mit ihren Ansprechpersonen auflisten."""
     ctx = AppContext.from_settings(load_settings())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -14,9 +15,9 @@ from fko.usecases.setup import NotEmpty, init_database, reset_database
 
 
 def init(
-    demo: bool = typer.Option(False, "--demo", help="Die Demo-Region Aachen mit Beispieldaten laden."),
-    reset: bool = typer.Option(False, "--reset", help="Vorher ALLE Daten der Datenbank löschen."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Löschen ohne Rückfrage bestätigen."),
+    demo: Annotated[bool, typer.Option("--demo", help="Die Demo-Region Aachen mit Beispieldaten laden.")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Vorher ALLE Daten der Datenbank löschen.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Löschen ohne Rückfrage bestätigen.")] = False,
 ) -> None:
     """Datenbank einrichten oder auf den neuesten Stand bringen; mit --demo die Demo-Region laden."""
     settings = load_settings()

@@ -1,0 +1,31 @@
+# The two commands: `make demo` and `make test`. Both bootstrap .venv from this repository's files.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO_DATA_DIR ?= var/demo
+
+.PHONY: test demo venv system-deps lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@bash .ci/system-deps
+
+test: system-deps venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: venv
+	FKO_DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/fko demo
+
+lint: venv
+	$(BIN)/ruff check fko tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,5 @@
+"""`python -m fko` runs the CLI."""
+
+from fko.flows.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Adapter: the FastAPI page institutions reach through their personal link (arrives with the page issue)."""

@@ -1,0 +1,98 @@
+"""Checking an institutions list: every problem at once, named by row and cell, in German."""
+
+from __future__ import annotations
+
+import pytest
+
+from fko.core.catalog import Catalogs, load_catalogs
+from fko.core.institution import parse_institutions
+from fko.core.table import read_table
+from fko.settings import BUNDLED_TEMPLATES
+from tests.factories import INSTITUTION_HEADER, VALID_ROWS, institutions_csv
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> Catalogs:
+    return load_catalogs(BUNDLED_TEMPLATES)
+
+
+def parse(rows: list[list[str]], catalogs: Catalogs, header: list[str] | None = None):  # type: ignore[no-untyped-def]
+    return parse_institutions(read_table(institutions_csv(rows, header=header)), catalogs)
+
+
+def test_rows_are_grouped_into_institutions_with_roles(catalogs: Catalogs) -> None:
+    records, problems = parse(VALID_ROWS, catalogs)
+    assert problems == []
+    ihk, kdn = records
+    assert (ihk.code, ihk.name, ihk.kind) == ("IHK", "IHK Aachen", "Kammer")
+    assert [c.role for c in ihk.contacts] == ["primary", "deputy", "head"]
+    assert (kdn.local_authority, kdn.active, kdn.contacts[0].role) == ("Kreis Düren", True, "primary")
+
+
+def test_code_is_normalised_to_upper_case(catalogs: Catalogs) -> None:
+    rows = [["ihk", *VALID_ROWS[0][1:]]]
+    records, problems = parse(rows, catalogs)
+    assert problems == [] and records[0].code == "IHK"
+
+
+def test_missing_email_is_named_by_row_and_cell(catalogs: Catalogs) -> None:
+    rows = [VALID_ROWS[0], [*VALID_ROWS[1][:6], "", "Vertretung"]]
+    _, problems = parse(rows, catalogs)
+    assert [(p.cell, p.column, p.message) for p in problems] == [
+        ("G3", "E-Mail", "Zeile 3, E-Mail: Die E-Mail-Adresse fehlt.")]
+
+
+def test_duplicate_code_for_two_institutions(catalogs: Catalogs) -> None:
+    rows = [VALID_ROWS[0], ["IHK", "HWK Aachen", "Kammer", "", "ja", "Hans Hand", "hans@hwk.example.org", "Leitung"]]
+    _, problems = parse(rows, catalogs)
+    assert len(problems) == 1
+    assert problems[0].cell == "A3"
+    assert "Das Kürzel „IHK“ ist doppelt vergeben: in Zeile 2 für „IHK Aachen“ und hier für „HWK Aachen“" in (
+        problems[0].message)
+
+
+def test_unknown_role_lists_the_allowed_ones(catalogs: Catalogs) -> None:
+    rows = [[*VALID_ROWS[0][:7], "Chefin"]]
+    _, problems = parse(rows, catalogs)
+    assert problems[0].cell == "H2"
+    assert problems[0].message == ("Zeile 2, Rolle: „Chefin“ ist keine bekannte Rolle. Zulässig sind: "
+                                   "Hauptansprechperson, Vertretung, Leitung.")
+
+
+def test_all_problems_are_reported_at_once(catalogs: Catalogs) -> None:
+    rows = [
+        ["IHK", "IHK Aachen", "Kammerr", "", "vielleicht", "", "kein-mail", "Chef"],
+        ["1X", "", "", "Köln", "", "X", "x@example.org", "Leitung"],
+    ]
+    _, problems = parse(rows, catalogs)
+    cells = [p.cell for p in problems]
+    assert cells == ["C2", "E2", "F2", "G2", "H2", "A3", "B3", "D3"]
+    assert all(p.message.startswith("Zeile ") for p in problems)
+
+
+def test_institution_without_primary_contact_is_refused(catalogs: Catalogs) -> None:
+    _, problems = parse([VALID_ROWS[1], VALID_ROWS[2]], catalogs)
+    assert len(problems) == 1 and "keine Hauptansprechperson" in problems[0].message
+
+
+def test_same_address_twice_for_one_institution(catalogs: Catalogs) -> None:
+    _, problems = parse([VALID_ROWS[0], [*VALID_ROWS[1][:6], VALID_ROWS[0][6], "Vertretung"]], catalogs)
+    assert problems[0].cell == "G3" and "schon in Zeile 2" in problems[0].message
+
+
+def test_missing_required_columns_are_named(catalogs: Catalogs) -> None:
+    header = [h for h in INSTITUTION_HEADER if h not in ("E-Mail", "Rolle")]
+    _, problems = parse([r[:6] for r in VALID_ROWS], catalogs, header=header)
+    assert [p.column for p in problems] == ["E-Mail", "Rolle"]
+    assert "Die Spalte „E-Mail“ fehlt" in problems[0].message
+
+
+def test_headers_match_regardless_of_case_and_spacing(catalogs: Catalogs) -> None:
+    header = [" kürzel ", "NAME", "art", "Gebietskörperschaft", "aktiv", "Ansprechperson", "e-mail", "ROLLE"]
+    records, problems = parse(VALID_ROWS, catalogs, header=header)
+    assert problems == [] and len(records) == 2
+
+
+def test_header_only_file_is_a_problem(catalogs: Catalogs) -> None:
+    _, problems = parse([], catalogs)
+    assert [p.message for p in problems] == ["Die Datei enthält keine Institutionen, nur eine Kopfzeile."]
