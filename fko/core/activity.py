@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 KEY_PATTERN = re.compile(r"^(?P<code>[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)-(?P<number>\d{4,})$")
 
@@ -28,10 +28,14 @@ class Activity:
     email: str = ""
     link: str = ""
     remarks: str = ""
+    # Values of columns a region added to its sheet spec beyond the fields above, header key → text.
+    extra: dict[str, str] = field(default_factory=dict)
 
 
-# Fields an institution edits (everything but the identity of the activity).
-CONTENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Activity) if f.name not in ("key", "institution_code"))
+# Fields an institution edits (everything but the identity of the activity and the extra columns).
+CONTENT_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(Activity) if f.name not in ("key", "institution_code", "extra")
+)
 
 
 def activity_key(institution_code: str, number: int) -> str:

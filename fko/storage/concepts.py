@@ -50,6 +50,7 @@ def add_activities(*, session: Session, version: ConceptVersion, activities: lis
                 "key": activity.key,
                 "position": position,
                 **{name: getattr(activity, name) for name in CONTENT_FIELDS},
+                "extra": dict(activity.extra),
             }
         )
         number = int(activity.key.rsplit("-", 1)[1])

@@ -126,6 +126,8 @@ class Activity(SQLModel, table=True):
     email: str = Field(default="", max_length=320)
     link: str = Field(default="", max_length=2000)
     remarks: str = _text()
+    # Columns a region added to its sheet beyond the built-in fields (DESIGN §5: the spec is data).
+    extra: dict[str, str] = _json(dict)
     # False when the institution did not answer this year and the base entry was carried over.
     confirmed: bool = Field(default=True)
     # e.g. "missing": vanished from a returned sheet without status "entfällt" (kept, flagged).
