@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, StrictUndefined
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -43,7 +43,7 @@ class SheetInfo:
                          self.base_label)
 
 
-def write_text(cell: Cell, text: str) -> None:
+def write_text(cell: Cell | MergedCell, text: str) -> None:
     """Write ``text`` so that no spreadsheet program ever evaluates it as a formula."""
     cell.value = text
     cell.data_type = "s"

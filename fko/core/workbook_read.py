@@ -1,0 +1,33 @@
+"""Read a returned workbook: bytes in, checked activities and problems out (DESIGN §5)."""
+
+from __future__ import annotations
+
+from fko.core.activity import Activity
+from fko.core.catalog import Catalogs
+from fko.core.filetype import FileRefused, Limits, check_container, detect_format
+from fko.core.grid import Grid, GridError, extract_grid
+from fko.core.problem import Problem
+from fko.core.sheet_check import Expected, SheetResult, check_sheet
+from fko.core.sheet_spec import SheetSpec
+
+
+def read_grid(data: bytes, *, spec: SheetSpec, limits: Limits) -> Grid:
+    """Detect the type, refuse dangerous containers, then parse (in this process: see fko.usecases.sandbox)."""
+    file_format = detect_format(data)
+    check_container(data, file_format, limits)
+    return extract_grid(data, sheet_name=spec.sheet_name, meta_sheet_name=spec.meta_sheet_name,
+                        skip_sheets=(spec.hints_sheet_name, spec.lists_sheet_name), max_rows=spec.max_rows)
+
+
+def refused(message: str) -> SheetResult:
+    return SheetResult(problems=[Problem(None, None, message)])
+
+
+def read_workbook(data: bytes, *, spec: SheetSpec, catalogs: Catalogs, expected: Expected,
+                  base: list[Activity], limits: Limits | None = None) -> SheetResult:
+    """Everything in one call, in this process: for tests and trusted files."""
+    try:
+        grid = read_grid(data, spec=spec, limits=limits or Limits())
+    except (FileRefused, GridError) as exc:
+        return refused(str(exc))
+    return check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
