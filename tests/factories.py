@@ -36,3 +36,68 @@ VALID_ROWS = [
     ["IHK", "IHK Aachen", "Kammer", "", "ja", "Carla Chef", "carla.chef@ihk.example.org", "Leitung"],
     ["KDN", "Kreis Düren", "Kommune", "Kreis Düren", "", "Dora Dahmen", "dora@kreis-dueren.example.org", "primär"],
 ]
+
+
+# --- survey workbooks -------------------------------------------------------------------------
+
+SHEET_SECRET = b"test-secret"
+
+
+def templates():  # type: ignore[no-untyped-def]
+    from fko.core.catalog import load_catalogs
+    from fko.core.sheet_spec import load_spec
+    from fko.settings import BUNDLED_TEMPLATES
+
+    return load_spec(BUNDLED_TEMPLATES), load_catalogs(BUNDLED_TEMPLATES)
+
+
+def demo_activities(code: str = "IHK") -> list:  # type: ignore[type-arg]
+    from fko.core.demo import load_demo
+    from fko.settings import BUNDLED_TEMPLATES
+
+    _, catalogs = templates()
+    return [a for a in load_demo(BUNDLED_TEMPLATES, catalogs).activities if a.institution_code == code]
+
+
+def sheet_info(code: str = "IHK", year: int = 2026, region: str = "aachen"):  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from fko.core.workbook_build import SheetInfo
+
+    return SheetInfo(region_code=region, region_name="Region Aachen", cycle_year=year, institution_code=code,
+                     institution_name=f"Institution {code}", base_label="2025",
+                     agency_name="Regionalagentur Region Aachen", agency_email="fachkraefte@example.org",
+                     agency_phone="0241 99999-0", deadline=dt.date(2026, 10, 15))
+
+
+def build_sheet_bytes(activities: list | None = None, *, code: str = "IHK", year: int = 2026,  # type: ignore[type-arg]
+                      region: str = "aachen", secret: bytes = SHEET_SECRET) -> bytes:
+    from fko.core.workbook_build import build_workbook
+
+    spec, catalogs = templates()
+    return build_workbook(spec=spec, catalogs=catalogs, info=sheet_info(code, year, region),
+                          activities=demo_activities(code) if activities is None else activities, secret=secret)
+
+
+def edit_sheet(data: bytes, edits: dict[str, object], sheet: str = "Aktivitäten") -> bytes:
+    """Change cells with openpyxl (as a scripted edit would); a value of None clears the cell."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data))
+    worksheet = workbook[sheet]
+    for address, value in edits.items():
+        worksheet[address].value = value
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def check_bytes(data: bytes, *, code: str | None = "IHK", year: int = 2026, base: list | None = None):  # type: ignore[no-untyped-def, type-arg]
+    """Read and check in this process (our own, trusted test files)."""
+    from fko.core.sheet_check import Expected
+    from fko.core.workbook_read import read_workbook
+
+    spec, catalogs = templates()
+    return read_workbook(data, spec=spec, catalogs=catalogs,
+                         expected=Expected("aachen", year, SHEET_SECRET, code),
+                         base=demo_activities(code or "IHK") if base is None else base)

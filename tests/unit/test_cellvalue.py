@@ -1,0 +1,55 @@
+"""Dates and texts as spreadsheet programs store them (DESIGN §5 traps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from fko.core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds, period_text
+
+
+@pytest.mark.parametrize(
+    ("value", "period"),
+    [
+        (dt.datetime(2026, 3, 15), "2026-03-15"),
+        (dt.date(2026, 3, 15), "2026-03-15"),
+        ("15.03.2026", "2026-03-15"),
+        ("15.3.26", "2026-03-15"),
+        ("2026-03-15", "2026-03-15"),
+        (46096, "2026-03-15"),          # an Excel/LibreOffice serial number
+        (46096.0, "2026-03-15"),
+        (2026, "2026"),
+        (2026.0, "2026"),
+        ("2026", "2026"),
+        ("03.2026", "2026-03"),
+        ("3/2026", "2026-03"),
+        ("2026-03", "2026-03"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_dates_in_every_form_programs_store_them(value: object, period: str) -> None:
+    assert cell_to_period(value) == period  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", ["31.02.2026", "morgen", "13.2026", True, "15.03.2026 14:30"])
+def test_not_a_date(value: object) -> None:
+    with pytest.raises(NotADate):
+        cell_to_period(value)  # type: ignore[arg-type]
+
+
+def test_text_keeps_line_breaks_and_drops_escapes() -> None:
+    assert cell_to_text("Zeile 1_x000D_\r\nZeile 2  \r") == "Zeile 1\nZeile 2"
+
+
+@pytest.mark.parametrize(("value", "text"), [(120.0, "120"), (2.5, "2,5"), (7, "7"),
+                                             (dt.datetime(2026, 3, 15), "15.03.2026"), (None, "")])
+def test_numbers_read_as_people_see_them(value: object, text: str) -> None:
+    assert cell_to_text(value) == text  # type: ignore[arg-type]
+
+
+def test_period_bounds_and_german_text() -> None:
+    assert period_bounds("2026-02") == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
+    assert period_bounds("2027-12") == (dt.date(2027, 12, 1), dt.date(2027, 12, 31))
+    assert period_text("2026-03-15") == "15.03.2026" and period_text("2026-03") == "03.2026"
