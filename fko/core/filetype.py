@@ -86,11 +86,19 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
+def _mb(size: int) -> str:
+    return f"{size / 1_048_576:.1f}".replace(".", ",").removesuffix(",0") + " MB"
+
+
+def check_size(data: bytes, limits: Limits) -> None:
+    if len(data) > limits.max_file_bytes:
+        raise FileRefused(f"Die Datei ist mit {_mb(len(data))} zu groß; erlaubt sind höchstens "
+                          f"{_mb(limits.max_file_bytes)}. Bitte Bilder und leere Blätter entfernen.")
+
+
 def check_container(data: bytes, file_format: str, limits: Limits) -> None:
     """Refuse files that are too big, or zips that would inflate beyond the caps (zip bombs)."""
-    if len(data) > limits.max_file_bytes:
-        raise FileRefused(f"Die Datei ist mit {len(data) / 1_048_576:.1f} MB zu groß; erlaubt sind "
-                          f"{limits.max_file_bytes // 1_048_576} MB. Bitte Bilder und leere Blätter entfernen.")
+    check_size(data, limits)
     if file_format not in ("xlsx", "xlsm", "ods"):
         return
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fko.core.activity import Activity
 from fko.core.catalog import Catalogs
-from fko.core.filetype import FileRefused, Limits, check_container, detect_format
+from fko.core.filetype import FileRefused, Limits, check_container, check_size, detect_format
 from fko.core.grid import Grid, GridError, extract_grid
 from fko.core.problem import Problem
 from fko.core.sheet_check import Expected, SheetResult, check_sheet
@@ -13,6 +13,7 @@ from fko.core.sheet_spec import SheetSpec
 
 def read_grid(data: bytes, *, spec: SheetSpec, limits: Limits) -> Grid:
     """Detect the type, refuse dangerous containers, then parse (in this process: see fko.usecases.sandbox)."""
+    check_size(data, limits)
     file_format = detect_format(data)
     check_container(data, file_format, limits)
     return extract_grid(data, sheet_name=spec.sheet_name, meta_sheet_name=spec.meta_sheet_name,

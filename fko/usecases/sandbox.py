@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from fko.core.filetype import FileRefused, Limits, check_container
+from fko.core.filetype import FileRefused, Limits, check_size
 from fko.core.grid import Grid, GridError, grid_from_json
 
 TOO_BIG = ("Die Datei ist zu groß oder zu komplex, um sie sicher zu lesen. Bitte die heruntergeladene Vorlage "
@@ -37,8 +37,7 @@ def read_grid_isolated(data: bytes, *, templates_dir: Path, limits: Limits,
                        sandbox: SandboxLimits | None = None) -> Grid:
     """``read_grid`` in a child process; raises FileRefused or GridError with a German message."""
     sandbox = sandbox or SandboxLimits()
-    if len(data) > limits.max_file_bytes:  # refused before any parsing, not even piped to the child
-        check_container(data, "unknown", limits)
+    check_size(data, limits)  # refused before any parsing, not even piped to the child
     params = json.dumps({"memory_bytes": sandbox.memory_bytes, "cpu_seconds": sandbox.cpu_seconds,
                          "templates_dir": str(templates_dir), "limits": dataclasses.asdict(limits)})
     try:
