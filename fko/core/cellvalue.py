@@ -16,7 +16,10 @@ _YEAR = re.compile(r"^(\d{4})$")
 
 
 def cell_to_text(value: Value) -> str:
-    """The text a person sees in the cell: line breaks kept, ``_x000D_`` escapes and trailing blanks gone."""
+    """The text a person sees in the cell: line breaks kept as ``\n``, trailing blanks gone.
+
+    python-calamine already decodes OOXML ``_xHHHH_`` escapes (xlsxwriter writes CR as ``_x000D_``).
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -31,7 +34,7 @@ def cell_to_text(value: Value) -> str:
         return value.strftime("%d.%m.%Y")
     if isinstance(value, dt.time | dt.timedelta):
         return str(value)
-    text = value.replace("_x000D_", "").replace("\r\n", "\n").replace("\r", "\n")
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
     lines = [line.rstrip() for line in text.split("\n")]
     return "\n".join(lines).strip()
 

@@ -110,8 +110,10 @@ def find_header(grid: Grid, spec: SheetSpec) -> tuple[int, dict[str, int], list[
 class _RowChecker:
     """Checks the cells of one row and collects problems addressed by cell."""
 
-    def __init__(self, spec: SheetSpec, catalogs: Catalogs, number: int, positions: dict[str, int]) -> None:
+    def __init__(self, spec: SheetSpec, catalogs: Catalogs, number: int, positions: dict[str, int],
+                 lookups: dict[str, dict[str, str]]) -> None:
         self.spec, self.catalogs, self.number, self.positions = spec, catalogs, number, positions
+        self.lookups = lookups  # column key → normalised catalog value → catalog value
         self.problems: list[Problem] = []
 
     def problem(self, column: Column, message: str) -> None:
@@ -152,19 +154,19 @@ class _RowChecker:
         return text
 
     def _choice(self, column: Column, text: str) -> str:
-        allowed = self.spec.choices(column, self.catalogs)
-        match = {normalise(v): v for v in allowed}.get(normalise(text))
+        match = self.lookups[column.key].get(normalise(text))
         if match is None:
+            allowed = self.spec.choices(column, self.catalogs)
             self.problem(column, f"„{text}“ ist kein zulässiger Wert. Zulässig sind: {', '.join(allowed)}.")
             return text
         return match
 
     def _multi(self, column: Column, text: str) -> str:
-        allowed = self.spec.choices(column, self.catalogs)
-        lookup = {normalise(v): v for v in allowed}
+        lookup = self.lookups[column.key]
         parts = [p.strip() for p in re.split(r"[;,\n]", text) if p.strip()]
         unknown = [p for p in parts if normalise(p) not in lookup]
         if unknown:
+            allowed = self.spec.choices(column, self.catalogs)
             listed = ", ".join(f"„{u}“" for u in unknown)
             verb = "ist kein zulässiger Wert" if len(unknown) == 1 else "sind keine zulässigen Werte"
             self.problem(column, f"{listed} {verb}. Zulässig sind: {'; '.join(allowed)}. "
@@ -200,6 +202,10 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
         return result
 
     owned = {a.key: a for a in base if a.key}
+    lookups = {c.key: {normalise(v): v for v in spec.choices(c, catalogs)} for c in spec.columns if c.catalog}
+    core_fields = {c.key for c in spec.columns if c.is_core_field}
+    checked = [c for c in spec.columns if c.kind != "id" and c.key in positions]
+    dropped = [c for c in spec.columns if c.kind != "id" and c.key not in positions]
     seen: dict[str, int] = {}
     data_rows = 0
     id_column = spec.id_column
@@ -215,7 +221,7 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
                                                        "Aktivitäten. Bitte nur die Aktivitäten Ihrer Institution "
                                                        "eintragen."))
             return result
-        checker = _RowChecker(spec, catalogs, number, positions)
+        checker = _RowChecker(spec, catalogs, number, positions, lookups)
         key = " ".join(cell_to_text(cells[id_column.key]).split()).upper() or None
         content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
         if key is not None:
@@ -230,16 +236,14 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
                 # A row cleared instead of deleted: treated like a missing activity (kept, flagged).
                 result.problems.extend(checker.problems)
                 continue
-        values = {column.key: checker.value(column, cells[column.key])
-                  for column in spec.columns if column.kind != "id" and column.key in positions}
+        values = {column.key: checker.value(column, cells[column.key]) for column in checked}
         previous = owned.get(key) if key else None
-        for column in spec.columns:  # a column the program dropped keeps the base value
-            if column.kind != "id" and column.key not in positions:
-                values[column.key] = _field(previous, column) if previous else ""
+        for column in dropped:  # a column the program dropped keeps the base value
+            values[column.key] = _field(previous, column) if previous else ""
         _check_order(checker, spec, values)
         result.problems.extend(checker.problems)
-        core = {k: v for k, v in values.items() if spec.column(k).is_core_field}
-        extra = {k: v for k, v in values.items() if not spec.column(k).is_core_field and v}
+        core = {k: v for k, v in values.items() if k in core_fields}
+        extra = {k: v for k, v in values.items() if k not in core_fields and v}
         result.activities.append(Activity(key=key, institution_code=code or "", extra=extra, **core))
         result.row_numbers.append(number)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 
 from jinja2 import Environment, StrictUndefined
@@ -20,6 +21,7 @@ from fko.core.sheet_meta import SheetMeta
 from fko.core.sheet_spec import Column, SheetSpec
 
 FORMULA_STARTS = ("=", "+", "-", "@")
+ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
 DATE_FORMAT = "DD.MM.YYYY"
 
 
@@ -44,8 +46,9 @@ class SheetInfo:
 
 
 def write_text(cell: Cell | MergedCell, text: str) -> None:
-    """Write ``text`` so that no spreadsheet program ever evaluates it as a formula."""
-    cell.value = text
+    """Write ``text`` so that no spreadsheet program evaluates it as a formula or decodes it as an escape."""
+    # OOXML reads "_xHHHH_" in a text as an escaped character; a literal one is written as "_x005F_xHHHH_".
+    cell.value = ESCAPE_LOOKALIKE.sub(r"_x005F\1", text)
     cell.data_type = "s"
     if text.startswith(FORMULA_STARTS):
         cell.quotePrefix = True

@@ -84,7 +84,7 @@ def test_truncated_upload(built: bytes, cut: float) -> None:
     [
         (b"", "Die Datei ist leer (0 Byte)."),
         (os.urandom(4096), "keine Excel- oder LibreOffice-Tabelle"),
-        ("ID;Titel\nIHK-0001;Neu\n".encode(), "Textdatei (z. B. CSV)"),
+        (b"ID;Titel\nIHK-0001;Neu\n", "Textdatei (z. B. CSV)"),
         (b"<html><body><table><tr><td>ID</td></tr></table></body></html>", "Webseite (HTML/XML)"),
     ],
 )

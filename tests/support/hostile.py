@@ -75,7 +75,7 @@ def with_macro(data: bytes) -> bytes:
     return replace_member(data, "xl/vbaProject.bin", None, {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0" + os.urandom(512)})
 
 
-def encrypted(data: bytes, password: str = "geheim") -> bytes:
+def encrypted(data: bytes, password: str = "geheim") -> bytes:  # noqa: S107 (a test file's password)
     import msoffcrypto  # type: ignore[import-untyped]
     from msoffcrypto.format.ooxml import OOXMLFile  # type: ignore[import-untyped]
 

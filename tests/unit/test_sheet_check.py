@@ -57,7 +57,8 @@ def test_all_problems_are_reported_at_once() -> None:
         ("H7", "Zielgruppen"), ("M7", "E-Mail"), ("N7", "Link")]
     text = messages(result)
     assert text[0] == "Zeile 2, Titel: Dieses Pflichtfeld ist leer. Bitte ausfüllen."
-    assert text[1] == "Zeile 3, Beschreibung: Der Text ist 2.001 Zeichen lang; erlaubt sind höchstens 2.000. Bitte kürzen."
+    assert text[1] == ("Zeile 3, Beschreibung: Der Text ist 2.001 Zeichen lang; erlaubt sind höchstens 2.000. "
+                       "Bitte kürzen.")
     assert "„irgendwann“ ist kein gültiges Datum" in text[2]
     assert text[3] == "Zeile 5, Ende: Das Ende (2024) liegt vor dem Beginn (2026)."
     assert "2031 liegt außerhalb des Zeitraums des Handlungskonzepts (2000 bis 2027)" in text[4]

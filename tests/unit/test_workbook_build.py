@@ -83,3 +83,11 @@ def test_hints_name_deadline_contact_and_allowed_values() -> None:
     assert "Bitte bis 15.10.2026 hochladen" in text
     assert "Regionalagentur Region Aachen · Telefon 0241 99999-0 · fachkraefte@example.org" in text
     assert "Zielgruppen: Schülerinnen und Schüler · Auszubildende" in text
+
+
+def test_text_that_looks_like_an_xml_escape_comes_back_literally() -> None:
+    from tests.factories import check_bytes
+
+    activity = dataclasses.replace(demo_activities()[0], remarks="Code _x0000_ und _x000D_ bleiben Text")
+    result = check_bytes(build_sheet_bytes([activity]), base=[activity])
+    assert result.activities[0].remarks == "Code _x0000_ und _x000D_ bleiben Text"

@@ -27,7 +27,7 @@ def _parse_date(text: str | None) -> dt.date | None:
         return None
     for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
-            return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a calendar date, no time)
+            return dt.datetime.strptime(text, pattern).date()
         except ValueError:
             continue
     fail(f"„{text}“ ist kein Datum; bitte JJJJ-MM-TT oder TT.MM.JJJJ angeben.")

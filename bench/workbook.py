@@ -1,0 +1,116 @@
+"""Benchmark: building and reading+validating survey sheets of 50, 1,000 and 20,000 rows.
+
+    .venv/bin/python bench/workbook.py [--sizes 50,1000,20000] [--repeat 3]
+
+For each size, in the same run: rows/s for build (openpyxl) and for read+validate (python-calamine
+grid + fko checks, in this process), the same behind the sandboxed child process real uploads use,
+openpyxl read_only as the alternative reader, and the floor: unzipping the sheet XML and parsing it
+with a streaming parser (xml.etree.iterparse). Ratios are times relative to that floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import time
+import xml.etree.ElementTree as ET  # noqa: S405 (our own freshly built file, for the floor only)
+import zipfile
+from collections.abc import Callable
+
+from openpyxl import load_workbook
+
+from fko.core.activity import Activity, activity_key
+from fko.core.catalog import load_catalogs
+from fko.core.filetype import Limits
+from fko.core.sheet_check import Expected, check_sheet
+from fko.core.sheet_spec import load_spec
+from fko.core.workbook_build import SheetInfo, build_workbook
+from fko.core.workbook_read import read_grid
+from fko.settings import BUNDLED_TEMPLATES
+from fko.usecases.sandbox import read_grid_isolated
+
+SECRET = b"bench"
+
+
+def activities(n: int, catalogs) -> list[Activity]:  # type: ignore[no-untyped-def]
+    return [
+        Activity(key=activity_key("IHK", i + 1), institution_code="IHK", title=f"Aktivität Nummer {i}",
+                 field_of_action=catalogs.fields_of_action[i % len(catalogs.fields_of_action)],
+                 status=catalogs.statuses[i % 2], description="Beschreibung mit Umlauten äöüß. " * 8,
+                 start="2024", end="2027-06-30", target_groups="Beschäftigte; Unternehmen", area="gesamte Region",
+                 partners="IHK Aachen, HWK Aachen", funding="Land NRW", contact_person="Anna Schmitz",
+                 email="anna@example.org", link="https://example.org/a", remarks="")
+        for i in range(n)
+    ]
+
+
+def best(fn: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def floor(data: bytes) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("xl/worksheets/sheet1.xml") as sheet:
+        for _event, element in ET.iterparse(sheet):  # noqa: S314
+            element.clear()
+        if "xl/sharedStrings.xml" in archive.namelist():
+            with archive.open("xl/sharedStrings.xml") as strings:
+                for _event, element in ET.iterparse(strings):  # noqa: S314
+                    element.clear()
+
+
+def openpyxl_read(data: bytes) -> None:
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    sheet = workbook["Aktivitäten"]
+    sheet.reset_dimensions()
+    for _row in sheet.iter_rows(values_only=True):
+        pass
+    workbook.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="50,1000,20000")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    spec, catalogs = load_spec(BUNDLED_TEMPLATES), load_catalogs(BUNDLED_TEMPLATES)
+    spec = type(spec)(**{**spec.__dict__, "max_rows": 100_000})
+    info = SheetInfo("aachen", "Region Aachen", 2026, "IHK", "IHK Aachen", "2025", "Agentur", "a@example.org")
+    expected = Expected("aachen", 2026, SECRET, "IHK")
+    limits = Limits(max_file_bytes=200 * 1024 * 1024, max_inflated_bytes=2_000 * 1024 * 1024)
+    print("| rows | build rows/s | read+validate rows/s | ratio to floor | sandboxed ratio | openpyxl read_only "
+          "ratio (read only) | floor ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for size in (int(s) for s in args.sizes.split(",")):
+        base = activities(size, catalogs)
+        data = build_workbook(spec=spec, catalogs=catalogs, info=info, activities=base, secret=SECRET)
+        build_time = best(lambda: build_workbook(spec=spec, catalogs=catalogs, info=info, activities=base,
+                                                 secret=SECRET), args.repeat)
+
+        def read_validate() -> None:
+            grid = read_grid(data, spec=spec, limits=limits)
+            result = check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
+            assert result.ok and len(result.activities) == size  # noqa: S101
+
+        def sandboxed() -> None:
+            grid = read_grid_isolated(data, templates_dir=BUNDLED_TEMPLATES, limits=limits)
+            check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
+
+        floor_time = statistics.median([best(lambda: floor(data), 1) for _ in range(max(args.repeat, 3))])
+        read_time = best(read_validate, args.repeat)
+        sandbox_time = best(sandboxed, args.repeat) if size <= 1000 else float("nan")
+        openpyxl_time = best(lambda: openpyxl_read(data), 1 if size > 1000 else args.repeat)
+        print(f"| {size:,} | {size / build_time:,.0f} | {size / read_time:,.0f} | {read_time / floor_time:.2f}× "
+              f"| {sandbox_time / floor_time:.2f}× | {openpyxl_time / floor_time:.2f}× | {floor_time * 1000:.1f} |",
+              flush=True)
+    print("\nsandboxed: the same read+validate behind the isolated child process (spec max_rows caps it; "
+          "skipped above 1,000 rows, where the bundled spec refuses the sheet anyway).")
+
+
+if __name__ == "__main__":
+    main()

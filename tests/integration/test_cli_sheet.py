@@ -1,0 +1,93 @@
+"""`fko sheet build` and `fko sheet check` as staff use them (DESIGN §9 JSON shape and exit codes)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.factories import edit_sheet
+
+
+def built_sheet(run_fko, tmp_path: Path, code: str = "IHK") -> Path:  # type: ignore[no-untyped-def]
+    result = run_fko("sheet", "build", "--institution", code.lower(), "--out", str(tmp_path),
+                     "--year", "2026", "--deadline", "15.10.2026")
+    assert result.exit_code == 0, result.stderr
+    path = tmp_path / f"Abfrage-2026-aachen-{code}.xlsx"
+    assert str(path) in result.stdout.replace("\n", "")
+    return path
+
+
+def test_build_then_check_unchanged_sheet(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    path = built_sheet(run_fko, tmp_path)
+    result = run_fko("sheet", "check", str(path), "--year", "2026", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["institution"] == "IHK" and report["rows"] == 6
+    assert report["problems"] == []
+    assert (report["changes"]["unchanged"], report["changes"]["new"]) == (6, 0)
+
+
+def test_check_refused_sheet_lists_problems_and_exits_1(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    path = built_sheet(run_fko, tmp_path)
+    path.write_bytes(edit_sheet(path.read_bytes(), {"D3": "Ausbildung", "A4": "HWK-0001"}))
+    result = run_fko("sheet", "check", str(path), "--year", "2026", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert [(p["cell"], p["column"]) for p in report["problems"]] == [("D3", "Handlungsfeld"), ("A4", "ID")]
+    assert report["problems"][0]["message"].startswith("Zeile 3, Handlungsfeld: „Ausbildung“ ist kein zulässiger")
+
+    human = run_fko("sheet", "check", str(path), "--year", "2026")
+    assert human.exit_code == 1 and "D3" in human.stderr and "würde abgelehnt (2 Probleme)" in human.stderr
+
+
+def test_check_writes_nothing(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    path = built_sheet(run_fko, tmp_path)
+    path.write_bytes(edit_sheet(path.read_bytes(), {"B9": "Neue Aktivität", "D9": "Duale Ausbildung stärken",
+                                                    "E9": "geplant"}))
+    db = tmp_path / "var" / "fko.db"
+
+    def snapshot() -> list[tuple[str, int]]:
+        with sqlite3.connect(db) as connection:
+            tables = [r[0] for r in connection.execute("select name from sqlite_master where type='table'")]
+            return [(t, connection.execute(f'select count(*) from "{t}"').fetchone()[0]) for t in tables]  # noqa: S608
+
+    before = snapshot()
+    files_before = sorted(p.name for p in (tmp_path / "var").rglob("*") if p.is_file())
+    result = run_fko("sheet", "check", str(path), "--year", "2026", "--json")
+    assert json.loads(result.stdout)["changes"]["new"] == 1
+    assert snapshot() == before
+    assert sorted(p.name for p in (tmp_path / "var").rglob("*") if p.is_file()) == files_before
+
+
+def test_check_of_other_cycle_and_of_garbage(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    path = built_sheet(run_fko, tmp_path)
+    other = run_fko("sheet", "check", str(path), "--year", "2027", "--json")
+    assert other.exit_code == 1
+    assert "stammt aus der Abfrage 2026" in json.loads(other.stdout)["problems"][0]["message"]
+    garbage = tmp_path / "kaputt.xlsx"
+    garbage.write_bytes(path.read_bytes()[:3000])
+    broken = run_fko("sheet", "check", str(garbage), "--json")
+    assert broken.exit_code == 1 and "Traceback" not in broken.stderr
+    assert "beschädigt oder unvollständig" in json.loads(broken.stdout)["problems"][0]["message"]
+
+
+def test_build_for_unknown_institution_is_a_usage_error(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    result = run_fko("sheet", "build", "--institution", "XYZ", "--out", str(tmp_path / "x.xlsx"))
+    assert result.exit_code == 2 and "keine Institution mit dem Kürzel „XYZ“" in result.stderr
+
+
+def test_build_without_published_concept_says_so(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init").exit_code == 0
+    csv = tmp_path / "i.csv"
+    csv.write_text("Kürzel;Name;Ansprechperson;E-Mail;Rolle\nIHK;IHK Aachen;Anna;anna@example.org;Leitung\n"
+                   "IHK;IHK Aachen;Ben;ben@example.org;Hauptansprechperson\n", encoding="utf-8")
+    assert run_fko("institutions", "import", str(csv)).exit_code == 0
+    result = run_fko("sheet", "build", "--institution", "IHK", "--out", str(tmp_path / "x.xlsx"))
+    assert result.exit_code == 2 and "kein veröffentlichtes Handlungskonzept" in result.stderr
