@@ -133,6 +133,9 @@ def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[Instituti
             problem("email", "Die E-Mail-Adresse fehlt.")
         elif not EMAIL_PATTERN.match(email):
             problem("email", f"„{email}“ ist keine gültige E-Mail-Adresse.")
+        elif not email.rpartition("@")[0].isascii():
+            problem("email", f"„{email}“ enthält vor dem @ Umlaute oder Sonderzeichen; solche Adressen können "
+                             "nicht zuverlässig beliefert werden. Bitte die Schreibweise ohne Umlaute angeben.")
         role = catalogs.role_for(value["role"]) if value["role"] else None
         if not value["role"]:
             problem("role", "Die Rolle fehlt. Zulässig sind: " + ", ".join(catalogs.role_labels.values()) + ".")

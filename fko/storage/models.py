@@ -156,8 +156,10 @@ class Request(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     institution_id: int = Field(foreign_key="institution.id", index=True)
-    # sha256 of the personal token; the token itself is never stored.
+    # sha256 of the personal token; the token itself is never stored (fko.core.token derives it from
+    # the server secret and this nonce; a new nonce revokes the old link).
     token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    token_nonce: str = Field(default="", max_length=64)
     token_expires_at: dt.datetime | None = _utc(nullable=True)
     token_revoked_at: dt.datetime | None = _utc(nullable=True)
     state: str = Field(default="invited", max_length=20)

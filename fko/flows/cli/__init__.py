@@ -8,7 +8,7 @@ import typer
 
 from fko.core.catalog import CatalogError
 from fko.core.region import RegionConfigError
-from fko.flows.cli import institutions_cmd, setup_cmd, sheet_cmd
+from fko.flows.cli import cycle_cmd, institutions_cmd, mail_cmd, setup_cmd, sheet_cmd
 from fko.flows.cli.output import fail
 from fko.settings import SettingsError
 from fko.storage.errors import SchemaOutdated, StorageError
@@ -27,6 +27,8 @@ app.command("init")(setup_cmd.init)
 app.command("demo")(setup_cmd.demo)
 app.add_typer(institutions_cmd.app, name="institutions")
 app.add_typer(sheet_cmd.app, name="sheet")
+app.add_typer(cycle_cmd.app, name="cycle")
+app.add_typer(mail_cmd.app, name="mail")
 
 
 def main() -> None:

@@ -1,0 +1,74 @@
+"""`fko cycle open`: start the yearly round (requests, personal links, invitations)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import Progress
+
+from fko.core.dates import german_date
+from fko.flows.cli.mail_cmd import report_delivery
+from fko.flows.cli.output import console, fail, say
+from fko.flows.cli.sheet_cmd import _parse_date
+from fko.settings import load_settings
+from fko.usecases.context import AppContext
+from fko.usecases.cycle import open_cycle
+from fko.usecases.outbox import deliver_pending
+from fko.usecases.sheets import NoBaseVersion
+
+app = typer.Typer(help="Die jährliche Abfrage.", no_args_is_help=True)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@app.command("open")
+def open_(
+    year: Annotated[int, typer.Option("--year", help="Jahr der Abfrage, z. B. 2026.")],
+    deadline: Annotated[str | None, typer.Option("--deadline", help="Frist (TT.MM.JJJJ oder JJJJ-MM-TT); "
+                                                 "Standard: in sechs Wochen.")] = None,
+    send: Annotated[bool, typer.Option("--send/--no-send", help="Einladungen gleich versenden.")] = True,
+) -> None:
+    """Abfrage eröffnen: persönliche Links anlegen und alle aktiven Institutionen einladen.
+
+    Erneut aufgerufen, wird nichts doppelt angelegt oder versandt; neu hinzugekommene Institutionen
+    werden eingeladen, und noch nicht zugestellte Einladungen werden erneut versucht.
+    """
+    due = _parse_date(deadline)
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(BERLIN).date()
+    if due is not None and due < today:
+        fail(f"Die Frist {german_date(due)} liegt in der Vergangenheit.")
+        raise typer.Exit(2)
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        with Progress(console=console(), transient=True) as progress:
+            task = progress.add_task("Tabellen und Einladungen vorbereiten", total=None)
+            result = open_cycle(ctx, year=year, deadline=due, today=today, now=now,
+                                progress=lambda done, total: progress.update(task, completed=done, total=total))
+        if result.created:
+            say(f"Abfrage {year} eröffnet, Frist: {german_date(result.deadline)}.")
+        else:
+            say(f"Abfrage {year} war bereits eröffnet (Frist: {german_date(result.deadline)}).")
+        if result.invitations_queued:
+            say(f"{result.invitations_queued} Einladungen vorbereitet ({result.requests_created} neue "
+                "persönliche Links).")
+        elif not result.created:
+            say("Keine neuen Einladungen: alle aktiven Institutionen sind bereits eingeladen.")
+        for code in result.without_contact:
+            fail(f"{code}: keine erreichbare Ansprechperson (alle inaktiv oder Adresse abgelehnt); nicht eingeladen.")
+        if send:
+            with Progress(console=console(), transient=True) as progress:
+                task = progress.add_task("E-Mails versenden", total=None)
+                report = asyncio.run(deliver_pending(
+                    ctx, progress=lambda done, total: progress.update(task, completed=done, total=total)))
+            report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+            if report.failed:
+                raise typer.Exit(1)
+    except NoBaseVersion:
+        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabellen vorausgefüllt werden können.")
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()

@@ -1,0 +1,48 @@
+"""Render the German mail templates of survey_templates/mail/ (plain text and HTML for each kind)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
+         "staff_digest")
+
+
+class MailTemplateError(Exception):
+    """A template is missing or uses a value that was not given (StrictUndefined)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class MailRenderer:
+    def __init__(self, templates_dir: Path) -> None:
+        self.environment = Environment(
+            loader=FileSystemLoader(templates_dir / "mail"),
+            undefined=StrictUndefined,
+            autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False,
+                                         default=False),
+            keep_trailing_newline=True,
+        )
+
+    def render(self, kind: str, context: dict[str, Any]) -> Rendered:
+        if kind not in KINDS:
+            raise MailTemplateError(f"unknown mail kind {kind!r}")
+        try:
+            subject = self.environment.get_template(f"{kind}.subject.j2").render(context)
+            text = self.environment.get_template(f"{kind}.txt.j2").render(context)
+            html = self.environment.get_template(f"{kind}.html.j2").render({**context, "subject": subject})
+        except TemplateNotFound as exc:
+            raise MailTemplateError(f"mail template missing: {exc.name}") from exc
+        except Exception as exc:  # jinja2.UndefinedError and template syntax errors
+            raise MailTemplateError(f"mail template {kind}: {exc}") from exc
+        # A subject is one line: newlines from data must never add header lines.
+        return Rendered(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)

@@ -1,0 +1,56 @@
+"""Repository functions for the outbox (outbound_message) and for refused addresses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from fko.storage.models import Contact, OutboundMessage
+
+RETRYABLE = ("pending", "sending", "failed")
+
+
+def find_message(*, session: Session, key: str) -> OutboundMessage | None:
+    return session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
+
+
+def add_message(*, session: Session, message: OutboundMessage) -> tuple[OutboundMessage, bool]:
+    """Insert unless a message with the same idempotency key exists; returns (row, created)."""
+    existing = find_message(session=session, key=message.idempotency_key)
+    if existing is not None:
+        return existing, False
+    session.add(message)
+    session.flush()
+    return message, True
+
+
+def due_messages(*, session: Session, max_attempts: int) -> list[OutboundMessage]:
+    return list(session.exec(
+        select(OutboundMessage)
+        .where(col(OutboundMessage.state).in_(RETRYABLE), OutboundMessage.attempts < max_attempts)
+        .order_by(col(OutboundMessage.id))
+    ).all())
+
+
+def refused_addresses(*, session: Session) -> set[str]:
+    rows = session.exec(select(func.lower(Contact.email)).where(col(Contact.refused_at).is_not(None))).all()
+    return set(rows)
+
+
+def mark_address_refused(*, session: Session, email: str, reason: str, at: dt.datetime) -> int:
+    """Every contact with this address gets no more mail; returns how many contacts that concerns."""
+    contacts = session.exec(select(Contact).where(func.lower(Contact.email) == email.lower())).all()
+    for contact in contacts:
+        if contact.refused_at is None:
+            contact.refused_at, contact.refused_reason = at, reason[:500]
+    session.flush()
+    return len(contacts)
+
+
+def list_messages(*, session: Session, cycle_id: int | None = None) -> list[OutboundMessage]:
+    query = select(OutboundMessage)
+    if cycle_id is not None:
+        query = query.where(OutboundMessage.cycle_id == cycle_id)
+    return list(session.exec(query.order_by(col(OutboundMessage.id))).all())

@@ -1,0 +1,138 @@
+"""Open a yearly cycle: one request and personal link per active institution, invitations via the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from fko.core.activity import Activity
+from fko.core.sheet_spec import load_spec
+from fko.core.token import link_token, token_hash
+from fko.core.workbook_build import SheetInfo, build_workbook
+from fko.mail.compose import XLSX, Attachment
+from fko.storage.concepts import latest_published, list_activities
+from fko.storage.database import require_current_schema, session_scope
+from fko.storage.events import record_event
+from fko.storage.institutions import list_institutions
+from fko.storage.models import ConceptVersion, Cycle, Region, Request
+from fko.storage.outbox import find_message
+from fko.storage.regions import get_region
+from fko.usecases.context import AppContext
+from fko.usecases.messages import base_context, institution_mail, pick_recipients
+from fko.usecases.outbox import queue_message
+from fko.usecases.sheets import NoBaseVersion, sheet_filename
+
+LINK_VALIDITY_AFTER_DEADLINE = dt.timedelta(days=180)  # until the cycle is closed, at the latest this
+
+
+@dataclass
+class OpenResult:
+    year: int
+    deadline: dt.date
+    created: bool
+    requests_created: int = 0
+    invitations_queued: int = 0
+    without_contact: list[str] = field(default_factory=list)
+
+
+def invitation_key(region: Region, year: int, code: str) -> str:
+    return f"{region.code}:{year}:{code}:invitation"
+
+
+def personal_link(ctx: AppContext, request: Request) -> str:
+    token = link_token(ctx.settings.secret(), request.id or 0, request.token_nonce)
+    return f"{ctx.settings.base_url}/r/{token}"
+
+
+def default_deadline(today: dt.date) -> dt.date:
+    """Six weeks after opening, moved off a weekend."""
+    deadline = today + dt.timedelta(weeks=6)
+    while deadline.weekday() >= 5:
+        deadline += dt.timedelta(days=1)
+    return deadline
+
+
+def _new_request(ctx: AppContext, session: Session, cycle: Cycle, institution_id: int) -> Request:
+    request = Request(cycle_id=cycle.id or 0, institution_id=institution_id, token_nonce=secrets.token_hex(16))
+    session.add(request)
+    session.flush()
+    request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
+    end_of_day = dt.datetime.combine(cycle.deadline + LINK_VALIDITY_AFTER_DEADLINE, dt.time(23, 59), dt.UTC)
+    request.token_expires_at = end_of_day
+    return request
+
+
+def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: dt.date, now: dt.datetime,
+               progress: Callable[[int, int], None] | None = None) -> OpenResult:
+    """Create the cycle (if new), a request per active institution (if new), and queue invitations.
+
+    Safe to run again: nothing that exists is created or queued twice. Sending is a separate step
+    (``deliver_pending``), so a failed relay never loses a queued invitation.
+    """
+    require_current_schema(ctx.engine)
+    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        created = cycle is None
+        if cycle is None:
+            base = latest_published(session=session, region_id=region.id or 0)
+            if base is None:
+                raise NoBaseVersion("no published concept version to start from")
+            cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline or default_deadline(today),
+                          base_version_id=base.id or 0, opened_at=now)
+            session.add(cycle)
+            session.flush()
+            record_event(session=session, region_id=region.id, actor="staff", action="cycle.opened",
+                         subject=str(year), details={"deadline": cycle.deadline.isoformat()})
+        base_version = session.get(ConceptVersion, cycle.base_version_id)
+        if base_version is None:
+            raise NoBaseVersion("the cycle's base version is gone")
+        result = OpenResult(year=year, deadline=cycle.deadline, created=created)
+        requests = {r.institution_id: r for r in session.exec(select(Request).where(Request.cycle_id == cycle.id))}
+        activities: dict[str, list[Activity]] = {}
+        for activity in list_activities(session=session, version_id=base_version.id or 0):
+            activities.setdefault(activity.institution_code, []).append(activity)
+        views = list_institutions(session=session, region_id=region.id or 0, active_only=True)
+        context = base_context(region, year=year, deadline=cycle.deadline)
+        for done, view in enumerate(views, start=1):
+            institution = view.institution
+            request = requests.get(institution.id or 0)
+            if request is None:
+                request = _new_request(ctx, session, cycle, institution.id or 0)
+                result.requests_created += 1
+            key = invitation_key(region, year, institution.code)
+            if find_message(session=session, key=key) is not None:
+                continue  # invited already (sent, or waiting in the outbox)
+            recipients = pick_recipients(view.contacts, ("primary", "deputy", "head"), cc_roles=("deputy",))
+            if recipients is None:
+                result.without_contact.append(institution.code)
+                continue
+            info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
+                             institution_code=institution.code, institution_name=institution.name,
+                             base_label=base_version.label, agency_name=region.agency_name,
+                             agency_email=region.agency_email, agency_phone=region.agency_phone,
+                             deadline=cycle.deadline)
+            sheet = build_workbook(spec=spec, catalogs=catalogs, info=info,
+                                   activities=activities.get(institution.code, []), secret=ctx.settings.secret())
+            composed = institution_mail(
+                ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
+                context={**context, "link": personal_link(ctx, request)}, now=now,
+                attachments=[Attachment(sheet_filename(region.code, year, institution.code), sheet, XLSX)])
+            to, cc = recipients.addresses
+            _, queued = queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
+                                      cycle_id=cycle.id, institution_id=institution.id)
+            result.invitations_queued += int(queued)
+            if progress:
+                progress(done, len(views))
+        if result.requests_created or result.invitations_queued:
+            record_event(session=session, region_id=region.id, actor="staff", action="invitations.queued",
+                         subject=str(year), details={"requests": result.requests_created,
+                                                     "invitations": result.invitations_queued,
+                                                     "without_contact": result.without_contact})
+    return result
+
