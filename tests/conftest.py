@@ -77,3 +77,28 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if reporter:
             reporter.write_line(f"CI: {skipped} test(s) skipped; every test must run in CI", red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def smtp_server():  # type: ignore[no-untyped-def]
+    """A real aiosmtpd server on 127.0.0.1 that records every message (tests.support.smtp)."""
+    from tests.support.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def demo_ctx(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
+    """The demo region in a fresh SQLite file, mail going to the test SMTP server."""
+    from fko.settings import Settings
+    from fko.usecases.context import AppContext
+    from fko.usecases.setup import init_database
+
+    settings = Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1", smtp_port=smtp_server.port,
+                        mail_from="noreply@regionalagentur.example.org", base_url="https://fko.example.org")
+    ctx = AppContext.from_settings(settings)
+    init_database(ctx, demo=True)
+    yield ctx
+    ctx.close()

@@ -32,6 +32,10 @@ class TransientMailError(MailError):
     """Try again later: 4xx answers, refused or dropped connections, timeouts."""
 
 
+class RelayUnavailable(TransientMailError):
+    """No connection to the relay at all: the rest of the batch waits for the next run."""
+
+
 class PermanentMailError(MailError):
     """The server refused the message itself for good (5xx to MAIL FROM or DATA)."""
 
@@ -53,6 +57,7 @@ class Outcome:
     accepted: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # address → "550 5.1.1 …"
     error: str = ""
+    unreachable: bool = False  # failed because no connection to the relay could be made
 
 
 def split_deliverable(addresses: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -93,7 +98,7 @@ class SmtpConnection:
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise PermanentMailError(f"SMTP login refused: {_describe(exc.code, exc.message)}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise TransientMailError(f"cannot connect to {settings.host}:{settings.port}: {exc}") from exc
+            raise RelayUnavailable(f"cannot connect to {settings.host}:{settings.port}: {exc}") from exc
         self.client = client
 
     async def close(self) -> None:
@@ -146,6 +151,7 @@ async def deliver_all(jobs: Sequence[Job], settings: SmtpSettings, on_outcome: C
     queue: asyncio.Queue[Job] = asyncio.Queue()
     for job in jobs:
         queue.put_nowait(job)
+    relay_down: list[str] = []  # set once the relay stayed unreachable through all retries
 
     async def worker() -> None:
         connection = SmtpConnection(settings)
@@ -155,8 +161,13 @@ async def deliver_all(jobs: Sequence[Job], settings: SmtpSettings, on_outcome: C
                     job = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                if relay_down:
+                    on_outcome(job, Outcome("failed", error=relay_down[0]))
+                    continue
                 try:
                     outcome = await _with_retries(connection, job, settings, sleep)
+                    if outcome.state == "failed" and outcome.unreachable:
+                        relay_down.append(outcome.error)
                 except Exception as exc:
                     await connection.close()
                     outcome = Outcome("failed", error=f"{type(exc).__name__}: {exc}")
@@ -178,7 +189,7 @@ async def _with_retries(connection: SmtpConnection, job: Job, settings: SmtpSett
             return Outcome("refused", refused=dict.fromkeys(job.recipients, str(exc)), error=str(exc))
         except TransientMailError as exc:
             if attempt == settings.retries:
-                return Outcome("failed", error=str(exc))
+                return Outcome("failed", error=str(exc), unreachable=isinstance(exc, RelayUnavailable))
             result = sleep(delay)
             if asyncio.iscoroutine(result):
                 await result

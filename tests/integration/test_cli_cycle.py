@@ -1,0 +1,48 @@
+"""`fko cycle open` and `fko mail` as staff use them (mail to the .eml sink of the data dir)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from pathlib import Path
+
+
+def test_open_cycle_twice_sends_each_invitation_once(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    first = run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027")
+    assert first.exit_code == 0, first.stderr
+    assert "Abfrage 2027 eröffnet, Frist: Freitag, 15. Oktober 2027." in first.stdout
+    assert "22 Einladungen vorbereitet" in first.stdout and "22 E-Mails versandt" in first.stdout
+    mails = sorted((tmp_path / "var" / "mail").glob("*.eml"))
+    assert len(mails) == 22
+    message = email.message_from_bytes(mails[0].read_bytes(), policy=email.policy.default)
+    assert str(message["Subject"]).startswith("Abfrage 2027 zum Handlungskonzept Fachkräfteoffensive Region Aachen")
+
+    second = run_fko("cycle", "open", "--year", "2027")
+    assert second.exit_code == 0, second.stderr
+    assert "war bereits eröffnet" in second.stdout and "Keine neuen Einladungen" in second.stdout
+    assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == 22
+
+    outbox = json.loads(run_fko("mail", "outbox", "--json").stdout)
+    assert len(outbox) == 22 and {m["state"] for m in outbox} == {"sent"}
+    assert run_fko("mail", "send").stdout.strip() == "Keine E-Mails zu versenden."
+
+
+def test_open_cycle_with_past_deadline_is_refused(run_fko) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    result = run_fko("cycle", "open", "--year", "2026", "--deadline", "01.01.2020")
+    assert result.exit_code == 2 and "liegt in der Vergangenheit" in result.stderr
+
+
+def test_open_cycle_with_unreachable_relay_keeps_invitations_queued(run_fko, fko_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.support.smtp import free_port
+
+    env = {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(free_port())}
+    assert run_fko("init", "--demo", env=env).exit_code == 0
+    result = run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027", env=env)
+    assert result.exit_code == 1
+    assert "22 E-Mails vorerst nicht versandt" in result.stderr and "fko mail send" in result.stderr
+    assert "Traceback" not in result.stderr
+    outbox = json.loads(run_fko("mail", "outbox", "--json", env=env).stdout)
+    assert {m["state"] for m in outbox} == {"failed"}
