@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_ca_file: Path | None = None
     mail_from: str = "fko-cycle@localhost"
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None

@@ -18,6 +18,7 @@ class SmtpSettings:
     tls: Literal["none", "starttls", "tls"] = "none"
     user: str | None = None
     password: str | None = None
+    ca_file: str | None = None  # extra CA for a relay with an internal certificate
     timeout: float = 30.0
     concurrency: int = 5
     retries: int = 3          # attempts per message within one run, for 4xx and connection errors
@@ -37,7 +38,11 @@ class RelayUnavailable(TransientMailError):
 
 
 class PermanentMailError(MailError):
-    """The server refused the message itself for good (5xx to MAIL FROM or DATA)."""
+    """The server refused the message itself for good (5xx to MAIL FROM or DATA): not the recipients' fault."""
+
+
+class LoginRefused(RelayUnavailable):
+    """The relay refused our login: a configuration problem, the rest of the batch waits."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ class SmtpConnection:
 
     async def open(self) -> None:
         settings = self.settings
-        context = ssl.create_default_context() if settings.tls != "none" else None
+        context = ssl.create_default_context(cafile=settings.ca_file) if settings.tls != "none" else None
         client = aiosmtplib.SMTP(hostname=settings.host, port=settings.port, timeout=settings.timeout,
                                  use_tls=settings.tls == "tls", start_tls=settings.tls == "starttls",
                                  tls_context=context)
@@ -96,7 +101,7 @@ class SmtpConnection:
             if settings.user:
                 await client.login(settings.user, settings.password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise PermanentMailError(f"SMTP login refused: {_describe(exc.code, exc.message)}") from exc
+            raise LoginRefused(f"SMTP login refused: {_describe(exc.code, exc.message)}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise RelayUnavailable(f"cannot connect to {settings.host}:{settings.port}: {exc}") from exc
         self.client = client
@@ -186,7 +191,9 @@ async def _with_retries(connection: SmtpConnection, job: Job, settings: SmtpSett
         try:
             return await connection.send(job)
         except PermanentMailError as exc:
-            return Outcome("refused", refused=dict.fromkeys(job.recipients, str(exc)), error=str(exc))
+            return Outcome("failed", error=str(exc))
+        except LoginRefused as exc:
+            return Outcome("failed", error=str(exc), unreachable=True)
         except TransientMailError as exc:
             if attempt == settings.retries:
                 return Outcome("failed", error=str(exc), unreachable=isinstance(exc, RelayUnavailable))

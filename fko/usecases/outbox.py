@@ -34,6 +34,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
     return SmtpSettings(
         host=settings.smtp_host, port=settings.smtp_port, tls=settings.smtp_tls, user=settings.smtp_user,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
     )
 
 
