@@ -49,3 +49,15 @@ def key_number(key: str, institution_code: str) -> int | None:
     if match is None or match["code"] != institution_code:
         return None
     return int(match["number"])
+
+
+def activity_to_dict(activity: Activity) -> dict[str, object]:
+    """A JSON-ready dict (for snapshots in the database)."""
+    return {f.name: getattr(activity, f.name) for f in fields(Activity)}
+
+
+def activity_from_dict(data: dict[str, object]) -> Activity:
+    known = {f.name for f in fields(Activity)}
+    values = {k: v for k, v in data.items() if k in known}
+    values["extra"] = dict(values.get("extra") or {})  # type: ignore[call-overload]
+    return Activity(**values)  # type: ignore[arg-type]

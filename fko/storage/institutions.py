@@ -116,6 +116,11 @@ def list_institutions(*, session: Session, region_id: int, active_only: bool = F
     ]
 
 
+def contacts_of(*, session: Session, institution_id: int) -> list[Contact]:
+    return list(session.exec(select(Contact).where(Contact.institution_id == institution_id)
+                             .order_by(col(Contact.id))).all())
+
+
 def get_institution(*, session: Session, region_id: int, code: str) -> Institution:
     institution = session.exec(
         select(Institution).where(Institution.region_id == region_id, Institution.code == code.upper())

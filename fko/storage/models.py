@@ -180,6 +180,8 @@ class Submission(SQLModel, table=True):
     outcome: str = Field(max_length=12)  # accepted | refused | no_changes
     problems: list[dict[str, Any]] = _json(list)
     changes: dict[str, Any] = _json(dict)
+    # The institution's activities as accepted (keys assigned to new rows), a snapshot for history.
+    activities: list[dict[str, Any]] = _json(list)
 
 
 class OutboundMessage(SQLModel, table=True):
@@ -200,6 +202,8 @@ class OutboundMessage(SQLModel, table=True):
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=1000)
     body_sha256: str | None = Field(default=None, max_length=64)
+    # A sender owns a message it is sending until then; a crashed sender's claim runs out.
+    claimed_until: dt.datetime | None = _utc(nullable=True)
     created_at: dt.datetime = _utc()
     sent_at: dt.datetime | None = _utc(nullable=True)
 

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from fko.storage.models import Contact, OutboundMessage
-
-RETRYABLE = ("pending", "sending", "failed")
 
 
 def find_message(*, session: Session, key: str) -> OutboundMessage | None:
@@ -26,12 +24,37 @@ def add_message(*, session: Session, message: OutboundMessage) -> tuple[Outbound
     return message, True
 
 
-def due_messages(*, session: Session, max_attempts: int) -> list[OutboundMessage]:
-    return list(session.exec(
-        select(OutboundMessage)
-        .where(col(OutboundMessage.state).in_(RETRYABLE), OutboundMessage.attempts < max_attempts)
-        .order_by(col(OutboundMessage.id))
-    ).all())
+def _claimable(now: dt.datetime, max_attempts: int):  # type: ignore[no-untyped-def]
+    return and_(
+        OutboundMessage.attempts < max_attempts,
+        or_(col(OutboundMessage.state).in_(("pending", "failed")),
+            and_(OutboundMessage.state == "sending",
+                 or_(col(OutboundMessage.claimed_until).is_(None), col(OutboundMessage.claimed_until) < now))),
+    )
+
+
+def claim_due_messages(*, session: Session, now: dt.datetime, lease: dt.timedelta,
+                       max_attempts: int) -> list[OutboundMessage]:
+    """Claim every message due for sending, each by a conditional update: two senders running at the
+    same time (the page and a flow, say) never claim the same message. A claim lapses after ``lease``,
+    so the messages of a sender that died are taken up again."""
+    candidates = session.exec(select(col(OutboundMessage.id)).where(_claimable(now, max_attempts))
+                              .order_by(col(OutboundMessage.id))).all()
+    claimed: list[int] = []
+    for message_id in candidates:
+        result = session.execute(
+            update(OutboundMessage)
+            .where(col(OutboundMessage.id) == message_id, _claimable(now, max_attempts))
+            .values(state="sending", claimed_until=now + lease, attempts=OutboundMessage.attempts + 1)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(message_id)
+    session.flush()
+    session.expire_all()
+    if not claimed:
+        return []
+    return list(session.exec(select(OutboundMessage).where(col(OutboundMessage.id).in_(claimed))
+                             .order_by(col(OutboundMessage.id))).all())
 
 
 def refused_addresses(*, session: Session) -> set[str]:

@@ -9,6 +9,7 @@ then carries the same Message-ID, which mail programs use to collapse duplicates
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,10 +22,11 @@ from fko.settings import Settings
 from fko.storage.database import session_scope
 from fko.storage.events import record_event
 from fko.storage.models import OutboundMessage, utcnow
-from fko.storage.outbox import add_message, due_messages, mark_address_refused, refused_addresses
+from fko.storage.outbox import add_message, claim_due_messages, mark_address_refused, refused_addresses
 from fko.usecases.context import AppContext
 
 MAX_ATTEMPTS = 10  # over all runs; then the message stays "failed" for staff to look at
+CLAIM_LEASE = dt.timedelta(minutes=15)  # longer than any batch takes; a crashed sender's claim lapses
 
 
 def smtp_settings(settings: Settings) -> SmtpSettings | None:
@@ -69,14 +71,14 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
     report = DeliveryReport()
     with session_scope(ctx.engine) as session:
         blocked = refused_addresses(session=session)
-        for message in due_messages(session=session, max_attempts=MAX_ATTEMPTS):
+        claimed = claim_due_messages(session=session, now=utcnow(), lease=CLAIM_LEASE, max_attempts=MAX_ATTEMPTS)
+        for message in claimed:
             recipients = [a for a in [message.recipient, *message.cc] if a.lower() not in blocked]
             if not recipients:
                 message.state, message.last_error = "refused", "all recipients refused earlier"
+                message.claimed_until = None
                 report.refused += 1
                 continue
-            message.state = "sending"
-            message.attempts += 1
             data = ctx.files.get(message.body_sha256 or "", kind="mail")
             jobs.append(Job(id=message.id or 0, sender=ctx.settings.mail_from, recipients=recipients, data=data))
     if not jobs:
@@ -96,6 +98,7 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
                              subject=address, details={"reason": reason, "message": message.idempotency_key})
                 report.refused_addresses.append(address)
             message.state = outcome.state
+            message.claimed_until = None
             if outcome.state == "sent":
                 message.sent_at = now
                 message.last_error = "; ".join(f"{a}: {r}" for a, r in outcome.refused.items()) or None

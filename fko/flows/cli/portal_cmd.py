@@ -1,0 +1,31 @@
+"""`fko portal`: serve the institutions' page (uvicorn) on the embedded defaults."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from fko.flows.cli.output import say
+from fko.portal.app import create_app
+from fko.settings import load_settings
+from fko.storage.database import require_current_schema
+from fko.usecases.context import AppContext
+
+
+def portal(
+    host: Annotated[str, typer.Option("--host", help="Adresse, an der die Seite lauscht.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
+) -> None:
+    """Die Seite für die Institutionen starten (persönliche Links, Download, Upload, „Keine Änderungen“)."""
+    settings = load_settings()
+    ctx = AppContext.from_settings(settings)
+    require_current_schema(ctx.engine)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the .eml sink's per-command chatter
+    say(f"Seite für die Institutionen: http://{host}:{port}/ (Links in E-Mails: {settings.base_url}/r/…)")
+    # uvicorn's own access log would print the personal tokens in the paths: ours scrubs them.
+    uvicorn.run(create_app(ctx), host=host, port=port, access_log=False, log_level="info",
+                proxy_headers=True, server_header=False)
