@@ -54,6 +54,7 @@ class Guard:
         started = time.perf_counter()
         personal = scope["path"].startswith("/r/")
         status = {"code": 0}
+        exceeded = False
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -64,6 +65,10 @@ class Guard:
                 message["headers"] = headers
             await send(message)
 
+        async def app_send(message: Message) -> None:
+            if not exceeded:  # once over the cap, whatever the app answers is replaced by the 413 page
+                await send_with_headers(message)
+
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._refuse(send_with_headers)
@@ -71,19 +76,21 @@ class Guard:
             received = 0
 
             async def counting_receive() -> Message:
-                nonlocal received
+                nonlocal received, exceeded
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
                     if received > self.max_body_bytes:
+                        exceeded = True
                         raise BodyTooLarge
                 return message
 
             try:
-                await self.app(scope, counting_receive, send_with_headers)
+                await self.app(scope, counting_receive, app_send)
             except BodyTooLarge:
-                if status["code"] == 0:
-                    await self._refuse(send_with_headers)
+                pass
+            if exceeded and status["code"] == 0:
+                await self._refuse(send_with_headers)
         access_log.info('%s %s %s %.0fms', scope["method"], scrub(scope["path"]), status["code"],
                         (time.perf_counter() - started) * 1000)
 

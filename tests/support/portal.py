@@ -1,0 +1,83 @@
+"""The institutions' page served by a real uvicorn on 127.0.0.1, in a thread of the test process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+
+from fko.portal.app import create_app
+from fko.usecases.context import AppContext
+from tests.support.smtp import free_port
+
+
+@dataclass
+class Clock:
+    """A clock the test moves: the page asks it for "now"."""
+
+    now: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC))
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+class PortalServer:
+    def __init__(self, ctx: AppContext, clock: Clock, port: int | None = None, **options: object) -> None:
+        self.port = port or free_port()
+        config = uvicorn.Config(create_app(ctx, clock=clock, **options), host="127.0.0.1", port=self.port,  # type: ignore[arg-type]
+                                access_log=False, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> PortalServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("portal did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def links_from_mail(messages: list[email.message.EmailMessage], base_url: str) -> dict[str, str]:
+    """Institution code → personal link, read from the invitations' plain-text parts."""
+    links: dict[str, str] = {}
+    for message in messages:
+        attachment = next(iter(message.iter_attachments()), None)
+        if attachment is None:
+            continue
+        code = re.search(r"-aachen-(.+)\.xlsx$", attachment.get_filename() or "")
+        body = message.get_body(("plain",))
+        assert body is not None and code is not None
+        match = re.search(re.escape(base_url) + r"/r/[A-Za-z0-9_-]+", body.get_content())
+        assert match is not None
+        links[code.group(1)] = match.group(0)
+    return links
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match is not None
+    return match.group(1)
+
+
+def main_text(html: str) -> str:
+    """The visible text of <main>, whitespace collapsed."""
+    main = html[html.index("<main"): html.index("</main>")]
+    return " ".join(re.sub(r"<[^>]+>", " ", main).split())
+
+
+def client() -> httpx.Client:
+    return httpx.Client(timeout=60, follow_redirects=True)
