@@ -17,7 +17,14 @@ venv: $(STAMP)
 system-deps:
 	@bash .ci/system-deps
 
-test: system-deps venv
+AXE    := tests/browser/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility checks (Debian: apt-get install npm)"; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+test: system-deps venv $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 demo: venv

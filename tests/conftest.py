@@ -109,6 +109,7 @@ def portal(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
     """Demo region, cycle 2026 open (deadline 15.10.2026), invitations delivered to the test SMTP
     server, and the page served by uvicorn with a clock the test controls (1 Sept 2026)."""
     import asyncio
+    import concurrent.futures
     import datetime as dt
 
     from fko.settings import Settings
@@ -126,7 +127,9 @@ def portal(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
     init_database(ctx, demo=True)
     clock = Clock()
     open_cycle(ctx, year=2026, deadline=dt.date(2026, 10, 15), today=clock.now.date(), now=clock.now)
-    asyncio.run(deliver_pending(ctx))
+    # In a thread of its own: Playwright's sync API may already run an event loop in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, deliver_pending(ctx)).result()
     links = links_from_mail(smtp_server.recorder.messages(), settings.base_url)
     smtp_server.recorder.received.clear()
     server = PortalServer(ctx, clock, port=port).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -85,10 +86,8 @@ class Guard:
                         raise BodyTooLarge
                 return message
 
-            try:
+            with contextlib.suppress(BodyTooLarge):
                 await self.app(scope, counting_receive, app_send)
-            except BodyTooLarge:
-                pass
             if exceeded and status["code"] == 0:
                 await self._refuse(send_with_headers)
         access_log.info('%s %s %s %.0fms', scope["method"], scrub(scope["path"]), status["code"],

@@ -67,7 +67,8 @@ def test_accepted_upload_shows_changes_and_mails_a_receipt(portal) -> None:  # t
     with client() as http:
         sheet = http.get(f"{link}/tabelle").content
         edited = edit_sheet(sheet, {"B2": "Ausbildungsbotschafter:innen", "E3": "entfällt",
-                                    "B9": "Azubi-Speed-Dating Düren", "D9": "Duale Ausbildung stärken", "E9": "geplant"})
+                                    "B9": "Azubi-Speed-Dating Düren", "D9": "Duale Ausbildung stärken",
+                                    "E9": "geplant"})
         response = upload(http, link, edited)
         assert response.status_code == 200
         text = main_text(response.text)
