@@ -92,13 +92,14 @@ def list_versions(*, session: Session, region_id: int) -> list[ConceptVersion]:
     )
 
 
-def list_activities(*, session: Session, version_id: int) -> list[ActivityRecord]:
-    rows = session.exec(
-        select(Activity, Institution.code)
-        .join(Institution, col(Institution.id) == Activity.institution_id)
-        .where(Activity.version_id == version_id)
-        .order_by(col(Activity.position), col(Activity.id))
-    ).all()
+def list_activities(*, session: Session, version_id: int, institution_id: int | None = None) -> list[ActivityRecord]:
+    """A version's activities in their order; only one institution's when ``institution_id`` is given."""
+    query = (select(Activity, Institution.code)
+             .join(Institution, col(Institution.id) == Activity.institution_id)
+             .where(Activity.version_id == version_id))
+    if institution_id is not None:
+        query = query.where(Activity.institution_id == institution_id)
+    rows = session.exec(query.order_by(col(Activity.position), col(Activity.id))).all()
     names = [f.name for f in dataclasses.fields(ActivityRecord)]
     return [
         ActivityRecord(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,6 +43,12 @@ def pick_recipients(contacts: list[Contact], roles: tuple[str, ...], cc_roles: t
     return Recipients(to=to, cc=cc)
 
 
+@functools.lru_cache(maxsize=8)
+def renderer_for(templates_dir: Path) -> MailRenderer:
+    """One renderer per templates folder: Jinja2 compiles each template once (and reloads it if edited)."""
+    return MailRenderer(templates_dir)
+
+
 def base_context(region: Region, *, year: int, deadline: dt.date) -> dict[str, Any]:
     return {
         "region_name": region.name, "agency_name": region.agency_name, "agency_email": region.agency_email,
@@ -52,8 +60,7 @@ def base_context(region: Region, *, year: int, deadline: dt.date) -> dict[str, A
 def institution_mail(ctx: AppContext, *, kind: str, key: str, region: Region, institution: Institution,
                      recipients: Recipients, context: dict[str, Any], now: dt.datetime,
                      attachments: list[Attachment] | None = None) -> Composed:
-    renderer = MailRenderer(ctx.templates_dir)
-    rendered = renderer.render(kind, {
+    rendered = renderer_for(ctx.templates_dir).render(kind, {
         **context, "institution_name": institution.name, "institution_code": institution.code,
         "recipient_name": " und ".join(c.name for c in recipients.to),
     })

@@ -105,8 +105,7 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
 
 
 def _base_activities(session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
-    return [a for a in list_activities(session=session, version_id=cycle.base_version_id)
-            if a.institution_code == institution.code]
+    return list_activities(session=session, version_id=cycle.base_version_id, institution_id=institution.id)
 
 
 def _current_activities(session: Session, request: Request, cycle: Cycle, institution: Institution) -> list[Activity]:

@@ -53,8 +53,8 @@ def _base_version(session: Session, region: Region, year: int) -> ConceptVersion
     return version
 
 
-def _base_activities(session: Session, version: ConceptVersion, code: str) -> list[Activity]:
-    return [a for a in list_activities(session=session, version_id=version.id or 0) if a.institution_code == code]
+def _base_activities(session: Session, version: ConceptVersion, institution_id: int) -> list[Activity]:
+    return list_activities(session=session, version_id=version.id or 0, institution_id=institution_id)
 
 
 def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
@@ -71,7 +71,7 @@ def build_sheet(ctx: AppContext, *, institution_code: str, cycle_year: int,
         institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
         version = _base_version(session, region, cycle_year)
         cycle = cycle_for(session, region, cycle_year)
-        activities = _base_activities(session, version, institution.code)
+        activities = _base_activities(session, version, institution.id or 0)
     info = SheetInfo(
         region_code=region.code, region_name=region.name, cycle_year=cycle_year,
         institution_code=institution.code, institution_name=institution.name, base_label=version.label,
@@ -137,7 +137,7 @@ def check_returned_sheet(ctx: AppContext, *, data: bytes, cycle_year: int,
             except NotFound:
                 institution = None
             if institution is not None:
-                base = _base_activities(session, _base_version(session, region, cycle_year), institution.code)
+                base = _base_activities(session, _base_version(session, region, cycle_year), institution.id or 0)
     result = check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
     diff = diff_activities(base, result.activities, ending_statuses=catalogs.ending_statuses) if result.ok else None
     return SheetCheck(result, diff)

@@ -46,3 +46,26 @@ def test_open_cycle_with_unreachable_relay_keeps_invitations_queued(run_fko, fko
     assert "Traceback" not in result.stderr
     outbox = json.loads(run_fko("mail", "outbox", "--json", env=env).stdout)
     assert {m["state"] for m in outbox} == {"failed"}
+
+
+def test_ingest_records_a_return_from_a_file(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import edit_sheet
+
+    assert run_fko("init", "--demo").exit_code == 0
+    assert run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027").exit_code == 0
+    assert run_fko("sheet", "build", "-i", "IHK", "-o", str(tmp_path), "--year", "2027").exit_code == 0
+    sheet = tmp_path / "Abfrage-2027-aachen-IHK.xlsx"
+    sheet.write_bytes(edit_sheet(sheet.read_bytes(), {"B9": "Neu per Post", "D9": "Duale Ausbildung stärken",
+                                                      "E9": "geplant"}))
+    result = run_fko("ingest", str(sheet), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["ok"], report["institution"], report["changes"]["new"]) == (True, "IHK", 1)
+    receipts = [m for m in (tmp_path / "var" / "mail").glob("*.eml")
+                if "Eingangsbest" in email.message_from_bytes(m.read_bytes(), policy=email.policy.default)["Subject"]]
+    assert len(receipts) == 1
+
+    broken = tmp_path / "kaputt.xlsx"
+    broken.write_bytes(edit_sheet(sheet.read_bytes(), {"D2": "Ausbildung"}))
+    refused = run_fko("ingest", str(broken), "--institution", "IHK")
+    assert refused.exit_code == 1 and "„Ausbildung“ ist kein zulässiger Wert" in refused.stderr

@@ -202,3 +202,34 @@ def test_without_relay_mail_lands_as_eml_files(demo_ctx, tmp_path: Path) -> None
     assert len(files) == 22
     parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert "Abfrage 2026" in str(parsed["Subject"]) and parsed["X-Fko-Envelope-To"]
+
+
+def test_two_senders_at_once_never_send_a_message_twice(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    # The page and a flow may deliver the outbox at the same moment: each message is claimed by one.
+    open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
+    smtp = SmtpSettings("127.0.0.1", smtp_server.port, concurrency=3, **FAST)
+
+    async def both():  # type: ignore[no-untyped-def]
+        return await asyncio.gather(deliver_pending(demo_ctx, smtp=smtp), deliver_pending(demo_ctx, smtp=smtp))
+
+    first, second = asyncio.run(both())
+    assert first.sent + second.sent == 22
+    keys = received_keys(smtp_server)
+    assert len(keys) == 22 and set(keys.values()) == {1}
+
+
+def test_a_crashed_senders_claim_lapses_and_its_messages_go_out_later(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    from fko.storage.outbox import claim_due_messages
+    from fko.usecases.outbox import CLAIM_LEASE, MAX_ATTEMPTS
+
+    open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
+    with session_scope(demo_ctx.engine) as session:  # a sender claims everything, then dies
+        claimed = claim_due_messages(session=session, now=dt.datetime.now(dt.UTC), lease=CLAIM_LEASE,
+                                     max_attempts=MAX_ATTEMPTS)
+    assert len(claimed) == 22
+    assert asyncio.run(deliver_pending(demo_ctx)).attempted == 0  # still claimed: nobody else sends them
+    with session_scope(demo_ctx.engine) as session:
+        for message in session.exec(select(OutboundMessage)).all():
+            message.claimed_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    assert asyncio.run(deliver_pending(demo_ctx)).sent == 22
+    assert set(received_keys(smtp_server).values()) == {1}
