@@ -136,3 +136,52 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
                                                      "without_contact": result.without_contact})
     return result
 
+
+
+def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.datetime, send: bool = True) -> str:
+    """Revoke an institution's personal link (e.g. forwarded to the wrong person) and make a new one.
+
+    The old link shows the neutral page from now on; with ``send`` the institution's contacts get a
+    fresh invitation with the new link (through the outbox).
+    """
+    from fko.storage.institutions import contacts_of, get_institution
+    from fko.storage.requests import request_for
+
+    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        if cycle is None:
+            raise LookupError(f"no cycle {year}")
+        institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
+        request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
+        if request is None:
+            raise LookupError(f"{institution.code} has no request in {year}")
+        request.token_nonce = secrets.token_hex(16)
+        request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
+        request.token_revoked_at = None
+        link = personal_link(ctx, request)
+        record_event(session=session, region_id=region.id, actor="staff", action="link.renewed",
+                     subject=institution.code, details={"year": year})
+        recipients = pick_recipients(contacts_of(session=session, institution_id=institution.id or 0),
+                                     ("primary", "deputy", "head"), cc_roles=("deputy",))
+        if send and recipients is not None:
+            base_version = session.get(ConceptVersion, cycle.base_version_id)
+            activities = list_activities(session=session, version_id=cycle.base_version_id,
+                                         institution_id=institution.id)
+            info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
+                             institution_code=institution.code, institution_name=institution.name,
+                             base_label=base_version.label if base_version else "", agency_name=region.agency_name,
+                             agency_email=region.agency_email, agency_phone=region.agency_phone,
+                             deadline=cycle.deadline)
+            sheet = build_workbook(spec=spec, catalogs=catalogs, info=info, activities=activities,
+                                   secret=ctx.settings.secret())
+            key = f"{invitation_key(region, year, institution.code)}:renewed:{request.token_nonce[:12]}"
+            composed = institution_mail(
+                ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
+                context={**base_context(region, year=year, deadline=cycle.deadline), "link": link}, now=now,
+                attachments=[Attachment(sheet_filename(region.code, year, institution.code), sheet, XLSX)])
+            to, cc = recipients.addresses
+            queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
+                          cycle_id=cycle.id, institution_id=institution.id)
+    return link

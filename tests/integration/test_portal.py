@@ -275,3 +275,21 @@ def test_tokens_never_reach_the_log(portal, caplog) -> None:  # type: ignore[no-
     lines = [r.getMessage() for r in caplog.records if r.name == "fko.portal.access"]
     assert any(line.startswith("GET /r/***/tabelle 200") for line in lines)
     assert all(token not in line for line in caplog.text.splitlines())
+
+
+def test_staff_can_replace_a_link_and_the_old_one_stops_working(portal) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import concurrent.futures
+
+    from fko.usecases.cycle import renew_link
+    from fko.usecases.outbox import deliver_pending
+    from tests.support.portal import links_from_mail
+
+    old = portal.links["IHK"]
+    new = renew_link(portal.ctx, year=2026, institution_code="IHK", now=portal.clock.now)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, deliver_pending(portal.ctx)).result()
+    with client() as http:
+        assert http.get(old).status_code == 404
+        assert "IHK Aachen" in main_text(http.get(new).text)
+    assert links_from_mail(portal.smtp.recorder.messages(), portal.url) == {"IHK": new}

@@ -15,8 +15,9 @@ from fko.flows.cli.mail_cmd import report_delivery
 from fko.flows.cli.output import console, fail, say
 from fko.flows.cli.sheet_cmd import _parse_date
 from fko.settings import load_settings
+from fko.storage.errors import NotFound
 from fko.usecases.context import AppContext
-from fko.usecases.cycle import open_cycle
+from fko.usecases.cycle import open_cycle, renew_link
 from fko.usecases.outbox import deliver_pending
 from fko.usecases.sheets import NoBaseVersion
 
@@ -70,5 +71,33 @@ def open_(
     except NoBaseVersion:
         fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabellen vorausgefüllt werden können.")
         raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+
+
+@app.command("new-link")
+def new_link(
+    institution: Annotated[str, typer.Option("--institution", "-i", help="Kürzel der Institution.")],
+    year: Annotated[int, typer.Option("--year", help="Jahr der Abfrage.")],
+    send: Annotated[bool, typer.Option("--send/--no-send", help="Neue Einladung mit dem neuen Link senden.")] = True,
+) -> None:
+    """Den persönlichen Link einer Institution sperren und einen neuen erzeugen (z. B. falsch weitergeleitet).
+
+    Der alte Link zeigt ab sofort nur noch die neutrale Seite; Rückmeldungen bleiben erhalten.
+    """
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        try:
+            renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
+        except NotFound:
+            fail(f"Es gibt keine Institution mit dem Kürzel „{institution}“.")
+            raise typer.Exit(2) from None
+        except LookupError:
+            fail(f"{institution.upper()} hat in der Abfrage {year} keinen Link (Abfrage nicht eröffnet?).")
+            raise typer.Exit(2) from None
+        say(f"Der bisherige Link von {institution.upper()} ist gesperrt; ein neuer ist erzeugt.")
+        if send:
+            report = asyncio.run(deliver_pending(ctx))
+            report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
     finally:
         ctx.close()
