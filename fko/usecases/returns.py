@@ -20,6 +20,7 @@ from fko.core.activity import Activity, activity_from_dict, activity_key, activi
 from fko.core.diff import ActivityDiff, diff_activities
 from fko.core.filetype import FileRefused, Limits
 from fko.core.grid import GridError
+from fko.core.ladder import load_policy
 from fko.core.problem import Problem
 from fko.core.sheet_check import Expected, SheetResult, check_sheet
 from fko.core.sheet_spec import SheetSpec, load_spec
@@ -56,6 +57,7 @@ class LinkView:
     year: int
     deadline: dt.date
     open: bool
+    late: bool
     institution_code: str
     institution_name: str
     region_name: str
@@ -78,9 +80,23 @@ class ReturnResult:
     missing: list[Activity] = field(default_factory=list)
 
 
-def deadline_passed(cycle: Cycle, now: dt.datetime) -> bool:
-    """The deadline day counts in full, in Europe/Berlin."""
-    return cycle.state != "open" or now.astimezone(BERLIN).date() > cycle.deadline
+def is_late(cycle: Cycle, now: dt.datetime) -> bool:
+    """After the deadline day (which counts in full, in Europe/Berlin)."""
+    return now.astimezone(BERLIN).date() > cycle.deadline
+
+
+def deadline_passed(cycle: Cycle, now: dt.datetime, late_days: int) -> bool:
+    """Closed for returns: staff closed the cycle, or the late period after the deadline is over too.
+
+    Until then a late return is still welcome (the reminder ladder asks for it); the page says the
+    deadline has passed.
+    """
+    last_day = cycle.deadline + dt.timedelta(days=late_days)
+    return cycle.state != "open" or now.astimezone(BERLIN).date() > last_day
+
+
+def _late_days(ctx: AppContext) -> int:
+    return load_policy(ctx.templates_dir).accept_late_days
 
 
 def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
@@ -97,7 +113,8 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         answer = latest_answer(session=session, request_id=request.id or 0)
         return LinkView(
             request_id=request.id or 0, year=cycle.year, deadline=cycle.deadline,
-            open=not deadline_passed(cycle, now), institution_code=institution.code,
+            open=not deadline_passed(cycle, now, _late_days(ctx)), late=is_late(cycle, now),
+            institution_code=institution.code,
             institution_name=institution.name, region_name=region.name, agency_name=region.agency_name,
             agency_email=region.agency_email, agency_phone=region.agency_phone, state=request.state,
             answered_at=request.answered_at, last_outcome=answer.outcome if answer else None,
@@ -210,7 +227,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
     spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
-        if enforce_deadline and deadline_passed(cycle, now):
+        if enforce_deadline and deadline_passed(cycle, now, _late_days(ctx)):
             raise CycleClosed
         base = _base_activities(session, cycle, institution)
         owned = _owned_keys(session, request)
@@ -274,7 +291,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
     """The one-click answer: this year nothing changed. Replaces an earlier return, like an upload does."""
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
-        if enforce_deadline and deadline_passed(cycle, now):
+        if enforce_deadline and deadline_passed(cycle, now, _late_days(ctx)):
             raise CycleClosed
         base = _base_activities(session, cycle, institution)
         base_version = session.get(ConceptVersion, cycle.base_version_id)

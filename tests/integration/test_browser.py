@@ -102,6 +102,6 @@ def test_neutral_closed_and_home_pages(portal, page: Page, tmp_path: Path) -> No
     assert "Dieser Link ist nicht (mehr) gültig." in look(page, tmp_path, "6-neutral")
     page.goto(portal.url)
     assert "persönlichen Link aus der E-Mail" in look(page, tmp_path, "7-home")
-    portal.clock.now = dt.datetime(2026, 10, 16, 8, 0, tzinfo=dt.UTC)
+    portal.clock.now = dt.datetime(2026, 11, 6, 8, 0, tzinfo=dt.UTC)  # deadline + late period over
     page.goto(portal.links["IHK"])
     assert "ist am Donnerstag, 15. Oktober 2026 abgelaufen" in look(page, tmp_path, "8-closed")

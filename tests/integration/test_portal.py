@@ -138,21 +138,26 @@ def test_no_changes_in_two_clicks(portal) -> None:  # type: ignore[no-untyped-de
     assert str(mail["Subject"]).startswith("Bestätigt: keine Änderungen bei DGB NRW Region Süd-West")
 
 
-def test_after_the_deadline_a_clear_page_and_nothing_recorded(portal) -> None:  # type: ignore[no-untyped-def]
+def test_after_the_deadline_late_returns_then_a_closed_page(portal) -> None:  # type: ignore[no-untyped-def]
     link = portal.links["IHK"]
     with client() as http:
         sheet = http.get(f"{link}/tabelle").content
         csrf = csrf_of(http.get(link).text)
-        portal.clock.now = dt.datetime(2026, 10, 15, 21, 59, tzinfo=dt.UTC)  # 23:59 in Aachen: still open
+        portal.clock.now = dt.datetime(2026, 10, 15, 21, 59, tzinfo=dt.UTC)  # 23:59 in Aachen: in time
         assert "Frist ist abgelaufen" not in http.get(link).text
-        portal.clock.now = dt.datetime(2026, 10, 15, 22, 0, tzinfo=dt.UTC)   # midnight in Aachen
+        portal.clock.now = dt.datetime(2026, 10, 15, 22, 0, tzinfo=dt.UTC)   # midnight in Aachen: late
+        late_page = main_text(http.get(link).text)
+        assert "Die Frist ist abgelaufen. Bitte senden Sie Ihre Rückmeldung trotzdem so bald wie möglich" in late_page
+        portal.clock.now = dt.datetime(2026, 11, 5, 22, 59, tzinfo=dt.UTC)  # 21 days late: last day
+        assert "wurde angenommen" in main_text(upload(http, link, sheet, csrf=csrf).text)
+        portal.clock.now = dt.datetime(2026, 11, 5, 23, 0, tzinfo=dt.UTC)   # then the page closes
         closed = http.get(link)
         late = upload(http, link, sheet, csrf=csrf)
         late_no_changes = http.post(f"{link}/keine-aenderungen", data={"csrf": csrf})
     assert "Die Frist für die Abfrage 2026 (IHK Aachen) ist am Donnerstag, 15. Oktober 2026 abgelaufen." in (
         main_text(closed.text))
     assert late.status_code == late_no_changes.status_code == 409
-    assert submissions(portal) == []
+    assert [s.outcome for s in submissions(portal)] == ["accepted"]
 
 
 def test_unknown_expired_and_revoked_links_look_the_same(portal) -> None:  # type: ignore[no-untyped-def]
