@@ -28,6 +28,10 @@ class Recipients:
         return self.to[0].email, [c.email for c in [*self.to[1:], *self.cc]]
 
 
+def reachable_roles(contacts: list[Contact]) -> frozenset[str]:
+    return frozenset(c.role for c in contacts if c.active and c.refused_at is None)
+
+
 def pick_recipients(contacts: list[Contact], roles: tuple[str, ...], cc_roles: tuple[str, ...] = (),
                     ) -> Recipients | None:
     """Active, not refused contacts: To by the first role that has one, Cc the others. None: nobody left."""
@@ -59,7 +63,7 @@ def base_context(region: Region, *, year: int, deadline: dt.date) -> dict[str, A
 
 def institution_mail(ctx: AppContext, *, kind: str, key: str, region: Region, institution: Institution,
                      recipients: Recipients, context: dict[str, Any], now: dt.datetime,
-                     attachments: list[Attachment] | None = None) -> Composed:
+                     attachments: list[Attachment] | None = None, cc_staff: bool = False) -> Composed:
     rendered = renderer_for(ctx.templates_dir).render(kind, {
         **context, "institution_name": institution.name, "institution_code": institution.code,
         "recipient_name": " und ".join(c.name for c in recipients.to),
@@ -67,7 +71,8 @@ def institution_mail(ctx: AppContext, *, kind: str, key: str, region: Region, in
     envelope = Envelope(
         sender=Mailbox(ctx.settings.mail_from, region.agency_name),
         to=[Mailbox(c.email, c.name) for c in recipients.to],
-        cc=[Mailbox(c.email, c.name) for c in recipients.cc],
+        cc=[Mailbox(c.email, c.name) for c in recipients.cc]
+        + ([Mailbox(region.agency_email, region.agency_name)] if cc_staff else []),
         reply_to=Mailbox(region.agency_email, region.agency_name),
     )
     return compose(rendered, envelope, key=key, now=now.astimezone(BERLIN), attachments=attachments)

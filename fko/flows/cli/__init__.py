@@ -8,7 +8,16 @@ import typer
 
 from fko.core.catalog import CatalogError
 from fko.core.region import RegionConfigError
-from fko.flows.cli import cycle_cmd, ingest_cmd, institutions_cmd, mail_cmd, portal_cmd, setup_cmd, sheet_cmd
+from fko.flows.cli import (
+    cycle_cmd,
+    ingest_cmd,
+    institutions_cmd,
+    mail_cmd,
+    portal_cmd,
+    remind_cmd,
+    setup_cmd,
+    sheet_cmd,
+)
 from fko.flows.cli.output import fail
 from fko.settings import SettingsError
 from fko.storage.errors import SchemaOutdated, StorageError
@@ -31,6 +40,7 @@ app.add_typer(cycle_cmd.app, name="cycle")
 app.add_typer(mail_cmd.app, name="mail")
 app.command("portal")(portal_cmd.portal)
 app.command("ingest")(ingest_cmd.ingest)
+app.command("remind")(remind_cmd.remind)
 
 
 def main() -> None:

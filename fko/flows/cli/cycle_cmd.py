@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.progress import Progress
+from rich.table import Table
 
 from fko.core.dates import german_date
 from fko.flows.cli.mail_cmd import report_delivery
-from fko.flows.cli.output import console, fail, say
+from fko.flows.cli.output import console, fail, print_json, say
 from fko.flows.cli.sheet_cmd import _parse_date
 from fko.settings import load_settings
 from fko.storage.errors import NotFound
@@ -20,6 +21,7 @@ from fko.usecases.context import AppContext
 from fko.usecases.cycle import open_cycle, renew_link
 from fko.usecases.outbox import deliver_pending
 from fko.usecases.sheets import NoBaseVersion
+from fko.usecases.status import STATE_LABELS, NoCycle, cycle_status
 
 app = typer.Typer(help="Die jährliche Abfrage.", no_args_is_help=True)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -101,3 +103,39 @@ def new_link(
             report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
     finally:
         ctx.close()
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
+    year: Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: die neueste).")] = None,
+) -> None:
+    """Stand der Abfrage: je Institution Rückmeldung, Erinnerungen, Eskalation, Telefonaufgabe; Summen."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        try:
+            result = cycle_status(ctx, year=year)
+        except NoCycle:
+            which = f" {year}" if year else ""
+            fail(f"Es gibt noch keine Abfrage{which}. `fko cycle open --year J` eröffnet sie.")
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    totals = result.totals
+    if as_json:
+        print_json({"year": result.year, "deadline": result.deadline.isoformat(), "totals": totals,
+                    "institutions": [r.as_json() for r in result.rows]})
+        return
+    table = Table(title=f"Abfrage {result.year} · Frist {german_date(result.deadline)}", title_justify="left")
+    for column in ("Kürzel", "Institution", "Stand", "Erinnerungen", "Eskaliert", "Telefon", "Letzte Aktion"):
+        table.add_column(column, overflow="fold")
+    for row in result.rows:
+        answer = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}.get(row.answer or "")
+        when = row.last_action_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") if row.last_action_at else ""
+        table.add_row(row.code, row.name, answer or STATE_LABELS.get(row.state, row.state), str(row.reminders),
+                      "ja" if row.escalated else "", "[bold red]anrufen[/]" if row.phone_task and not row.answer
+                      else "", f"{row.last_action} ({when})")
+    out = console()
+    out.print(table)
+    out.print(f"Rückmeldungen: {totals['answered']} von {totals['institutions']} "
+              f"({totals['response_rate']:.0%}); offen: {totals['open']}; Telefonaufgaben: {totals['phone_tasks']}.")
