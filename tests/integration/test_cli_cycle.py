@@ -69,3 +69,23 @@ def test_ingest_records_a_return_from_a_file(run_fko, tmp_path: Path) -> None:  
     broken.write_bytes(edit_sheet(sheet.read_bytes(), {"D2": "Ausbildung"}))
     refused = run_fko("ingest", str(broken), "--institution", "IHK")
     assert refused.exit_code == 1 and "„Ausbildung“ ist kein zulässiger Wert" in refused.stderr
+
+
+def test_remind_dry_run_plans_and_sends_nothing_then_status(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    assert run_fko("cycle", "open", "--year", "2027", "--deadline", "15.01.2027").exit_code == 0
+    mails = len(list((tmp_path / "var" / "mail").glob("*.eml")))
+    quiet = run_fko("remind", "--today", "07.01.2027")
+    assert quiet.exit_code == 0 and "Am 07.01.2027 ist keine Erinnerung fällig." in quiet.stdout
+    plan = run_fko("remind", "--today", "25.01.2027", "--dry-run")
+    assert plan.exit_code == 0 and "(nur Vorschau)" in plan.stdout and "Eskalation an die Leitung" in plan.stdout
+    assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == mails
+    sent = run_fko("remind", "--today", "25.01.2027")
+    assert sent.exit_code == 0 and "22 E-Mails versandt" in sent.stdout
+    assert run_fko("remind", "--today", "25.01.2027").stdout.startswith("Am 25.01.2027 ist keine Erinnerung")
+    status = json.loads(run_fko("cycle", "status", "--json").stdout)
+    assert status["totals"] == {"institutions": 22, "answered": 0, "open": 22, "refused_uploads": 0,
+                                "phone_tasks": 0, "response_rate": 0.0}
+    assert {r["escalated"] for r in status["institutions"]} == {True}
+    table = run_fko("cycle", "status")
+    assert "Rückmeldungen: 0 von 22 (0%)" in table.stdout
