@@ -69,3 +69,28 @@ def diff_activities(old: list[Activity], new: list[Activity], *, ending_statuses
             result.changed.append(Changed(previous, activity, changes))
     result.missing = [a for key, a in before.items() if key not in seen and a.status not in ending_statuses]
     return result
+
+
+def apply_diff(old: list[Activity], diff: ActivityDiff) -> list[Activity]:
+    """The set the diff leads to: changed and ended replaced, unchanged and missing kept, new added.
+
+    Activities that had ended already and are gone from the new set stay gone.
+    """
+    replaced = {c.new.key: c.new for c in diff.changed} | {a.key: a for a in diff.ended}
+    kept = {a.key for a in diff.unchanged} | {a.key for a in diff.missing} | set(replaced)
+    result = [replaced.get(a.key, a) for a in old if a.key in kept]
+    return result + diff.new
+
+
+def counts_by(diff: ActivityDiff, attribute: str) -> dict[str, dict[str, int]]:
+    """Counts of new/changed/ended/unchanged/missing per value of ``attribute`` (e.g. field_of_action)."""
+    table: dict[str, dict[str, int]] = {}
+    groups: dict[str, list[Activity]] = {
+        "new": diff.new, "changed": [c.new for c in diff.changed], "ended": diff.ended,
+        "unchanged": diff.unchanged, "missing": diff.missing,
+    }
+    for kind, activities in groups.items():
+        for activity in activities:
+            row = table.setdefault(str(getattr(activity, attribute)), dict.fromkeys(groups, 0))
+            row[kind] += 1
+    return dict(sorted(table.items()))

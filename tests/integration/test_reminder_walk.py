@@ -81,6 +81,7 @@ def test_a_whole_cycle_day_by_day(demo_ctx, smtp_server) -> None:  # type: ignor
         return {code for k, code, _ in arrivals[day] if k == kind}
 
     everyone = set(codes_by_name.values())
+    all_arrivals = [item for items in arrivals.values() for item in items]
     assert on(start, "invitation") == everyone
     # Thursday 8 Oct: first reminder to all who had not answered (IHK answered on 3 Sep).
     assert on(dt.date(2026, 10, 8), "reminder") == everyone - {"IHK"}
@@ -99,11 +100,11 @@ def test_a_whole_cycle_day_by_day(demo_ctx, smtp_server) -> None:  # type: ignor
     reminder_days = {d for (kind, _), days in per_kind.items() if kind in ("reminder", "reminder_deputy",
                                                                              "escalation") for d in days}
     assert reminder_days == {dt.date(2026, 10, 8), dt.date(2026, 10, 17), dt.date(2026, 10, 22)}
-    assert [k for k, code, _ in sum(arrivals.values(), []) if code == "IHK"] == ["invitation", "no_changes"]
-    assert sorted(k for k, code, _ in sum(arrivals.values(), []) if code == "HWK") == [
+    assert [k for k, code, _ in all_arrivals if code == "IHK"] == ["invitation", "no_changes"]
+    assert sorted(k for k, code, _ in all_arrivals if code == "HWK") == [
         "invitation", "no_changes", "reminder"]
     # AA-BRL's primary was refused at the invitation: the reminders went to the deputy instead.
-    brl = [(k, to) for k, code, to in sum(arrivals.values(), []) if code == "AA-BRL"]
+    brl = [(k, to) for k, code, to in all_arrivals if code == "AA-BRL"]
     assert all(BRL_PRIMARY not in to for k, to in brl if k != "invitation")
     assert ("reminder", ["sabine.hamacher@arbeitsagentur-bruehl.example.org"]) in brl
     with session_scope(demo_ctx.engine) as session:
