@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         try:
             return path.read_text(encoding="ascii").strip().encode()
         except OSError as exc:
-            raise SettingsError(f"no secret key: set FKO_SECRET_KEY or run `fko init` ({path})") from exc
+            raise SettingsError(
+                f"Kein geheimer Schlüssel: FKO_SECRET_KEY setzen oder `fko init` ausführen ({path}).") from exc
 
     def ensure_secret(self) -> bool:
         """Generate the secret key file when no key is configured; True if one was created."""

@@ -24,6 +24,7 @@ class DemoData:
     baseline_approved_by: str
     institutions: list[InstitutionRecord]
     activities: list[Activity]
+    sections: dict[str, str]
 
 
 def _split_groups(text: str) -> list[str]:
@@ -62,6 +63,7 @@ def parse_demo(text: str, catalogs: Catalogs) -> DemoData:
         baseline_approved_by=data["baseline_approved_by"],
         institutions=institutions,
         activities=activities,
+        sections={str(k): str(v).strip() for k, v in data.get("sections", {}).items()},
     )
 
 

@@ -101,9 +101,9 @@ class SmtpConnection:
             if settings.user:
                 await client.login(settings.user, settings.password or "")
         except aiosmtplib.SMTPAuthenticationError as exc:
-            raise LoginRefused(f"SMTP login refused: {_describe(exc.code, exc.message)}") from exc
+            raise LoginRefused(f"Anmeldung am Mailserver abgelehnt: {_describe(exc.code, exc.message)}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise RelayUnavailable(f"cannot connect to {settings.host}:{settings.port}: {exc}") from exc
+            raise RelayUnavailable(f"keine Verbindung zum Mailserver {settings.host}:{settings.port}: {exc}") from exc
         self.client = client
 
     async def close(self) -> None:
@@ -127,7 +127,7 @@ class SmtpConnection:
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = {r.recipient: r for r in exc.recipients}
             if any(r.code < 500 for r in codes.values()):
-                raise TransientMailError("recipients refused for now: " + "; ".join(
+                raise TransientMailError("Empfänger vorübergehend abgelehnt: " + "; ".join(
                     f"{a}: {_describe(r.code, r.message)}" for a, r in codes.items())) from exc
             return Outcome("refused", refused={a: _describe(r.code, r.message) for a, r in codes.items()})
         except aiosmtplib.SMTPResponseException as exc:
@@ -137,12 +137,12 @@ class SmtpConnection:
             raise TransientMailError(_describe(exc.code, exc.message)) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
-            raise TransientMailError(f"connection lost: {exc}") from exc
+            raise TransientMailError(f"Verbindung zum Mailserver abgebrochen: {exc}") from exc
         refused = {a: _describe(r.code, r.message) for a, r in errors.items() if r.code >= 500} | unusable
         deferred = {a: r for a, r in errors.items() if r.code < 500}
         accepted = [a for a in recipients if a not in errors]
         if deferred and not accepted:
-            raise TransientMailError("recipients deferred")
+            raise TransientMailError("Empfänger vorübergehend abgelehnt")
         return Outcome("sent", accepted=accepted, refused=refused)
 
 

@@ -20,17 +20,18 @@ def create_version(
     if session.exec(
         select(ConceptVersion).where(ConceptVersion.region_id == region_id, ConceptVersion.label == label)
     ).first():
-        raise Conflict(f"a concept version {label!r} exists already")
+        raise Conflict(f"Die Version {label!r} gibt es bereits.")
     version = ConceptVersion(region_id=region_id, label=label, parent_id=parent_id, note=note)
     session.add(version)
     session.flush()
     return version
 
 
-def add_activities(*, session: Session, version: ConceptVersion, activities: list[ActivityRecord]) -> int:
+def add_activities(*, session: Session, version: ConceptVersion, activities: list[ActivityRecord],
+                   flags: dict[str, tuple[bool, str | None]] | None = None) -> int:
     """Add activities to a draft version in one statement; their institutions must exist in its region."""
     if version.status != "draft":
-        raise Conflict(f"version {version.label} is published and cannot change")
+        raise Conflict(f"Version {version.label} ist veröffentlicht und kann nicht mehr geändert werden.")
     institutions = {
         i.code: i
         for i in session.exec(select(Institution).where(Institution.region_id == version.region_id)).all()
@@ -51,6 +52,8 @@ def add_activities(*, session: Session, version: ConceptVersion, activities: lis
                 "position": position,
                 **{name: getattr(activity, name) for name in CONTENT_FIELDS},
                 "extra": dict(activity.extra),
+                "confirmed": (flags or {}).get(activity.key, (True, None))[0],
+                "flag": (flags or {}).get(activity.key, (True, None))[1],
             }
         )
         number = int(activity.key.rsplit("-", 1)[1])
@@ -64,11 +67,35 @@ def add_activities(*, session: Session, version: ConceptVersion, activities: lis
     return len(rows)
 
 
+def clear_activities(*, session: Session, version: ConceptVersion) -> None:
+    """Empty a draft before it is rebuilt; published versions never change."""
+    if version.status != "draft":
+        raise Conflict(f"Version {version.label} ist veröffentlicht und kann nicht mehr geändert werden.")
+    for activity in session.exec(select(Activity).where(Activity.version_id == version.id)).all():
+        session.delete(activity)
+    session.flush()
+
+
+def find_version(*, session: Session, region_id: int, label: str) -> ConceptVersion:
+    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region_id,
+                                                        ConceptVersion.label == label)).first()
+    if version is None:
+        raise NotFound(f"Es gibt keine Version {label!r} des Handlungskonzepts.")
+    return version
+
+
+def activity_flags(*, session: Session, version_id: int) -> dict[str, tuple[bool, str | None]]:
+    """key → (confirmed this year, flag) for a version's activities."""
+    rows = session.exec(select(Activity.key, Activity.confirmed, Activity.flag)
+                        .where(Activity.version_id == version_id))
+    return {key: (confirmed, flag) for key, confirmed, flag in rows.all()}
+
+
 def publish_version(
     *, session: Session, version: ConceptVersion, approved_by: str, at: dt.datetime
 ) -> ConceptVersion:
     if version.status == "published":
-        raise Conflict(f"version {version.label} is published already")
+        raise Conflict(f"Version {version.label} ist bereits veröffentlicht.")
     version.status = "published"
     version.approved_by = approved_by
     version.published_at = at

@@ -26,11 +26,11 @@ def normalise_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"FKO_DATABASE_URL is not a database URL: {url!r}") from exc
+        raise DatabaseError(f"FKO_DATABASE_URL ist keine Datenbank-Adresse: {url!r}") from exc
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not (parsed.drivername.startswith("sqlite") or parsed.drivername.startswith("postgresql")):
-        raise DatabaseError(f"unsupported database {parsed.drivername!r}: use SQLite or PostgreSQL")
+        raise DatabaseError(f"Datenbank {parsed.drivername!r} wird nicht unterstützt: bitte SQLite oder PostgreSQL.")
     return parsed
 
 
@@ -80,7 +80,7 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
-        raise DatabaseError(f"cannot reach the database: {exc.orig}") from exc
+        raise DatabaseError(f"Die Datenbank ist nicht erreichbar: {exc.orig}") from exc
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -94,7 +94,7 @@ def require_current_schema(engine: Engine) -> None:
     try:
         current = schema_revision(engine)
     except OperationalError as exc:
-        raise DatabaseError(f"cannot reach the database: {exc.orig}") from exc
+        raise DatabaseError(f"Die Datenbank ist nicht erreichbar: {exc.orig}") from exc
     if current != head:
         raise SchemaOutdated(current, head)
 

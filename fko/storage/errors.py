@@ -16,7 +16,8 @@ class SchemaOutdated(StorageError):
         self.current = current
         self.head = head
         super().__init__(
-            "the database is not initialised" if current is None else f"database schema {current} is older than {head}"
+            "Die Datenbank ist noch nicht eingerichtet." if current is None
+            else f"Die Datenbank hat den Stand {current}, erwartet wird {head}."
         )
 
 

@@ -65,7 +65,7 @@ class FileStore:
             finally:
                 os.close(dir_fd)
         except OSError as exc:
-            raise FileStoreError(f"cannot store file under {self.root}: {exc.strerror}") from exc
+            raise FileStoreError(f"Datei kann nicht unter {self.root} gespeichert werden: {exc.strerror}") from exc
         return StoredFile(sha256, target, len(data))
 
     def get(self, sha256: str, *, kind: str) -> bytes:
@@ -73,9 +73,10 @@ class FileStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError as exc:
-            raise FileStoreError(f"no stored {kind} file {sha256}") from exc
+            raise FileStoreError(f"Gespeicherte Datei fehlt ({kind} {sha256}).") from exc
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise FileStoreError(f"stored {kind} file {sha256} is damaged (content does not match its hash)")
+            raise FileStoreError(
+                f"Gespeicherte Datei ist beschädigt ({kind} {sha256}): Inhalt passt nicht zur Prüfsumme.")
         return data
 
     def exists(self, sha256: str, *, kind: str) -> bool:

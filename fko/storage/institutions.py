@@ -126,5 +126,5 @@ def get_institution(*, session: Session, region_id: int, code: str) -> Instituti
         select(Institution).where(Institution.region_id == region_id, Institution.code == code.upper())
     ).first()
     if institution is None:
-        raise NotFound(f"no institution with code {code!r}")
+        raise NotFound(f"Es gibt keine Institution mit dem Kürzel {code!r}.")
     return institution

@@ -11,7 +11,7 @@ from fko.storage.models import Region
 
 def create_region(*, session: Session, profile: RegionProfile, sample_data: bool = False) -> Region:
     if session.exec(select(Region).where(Region.code == profile.code)).first() is not None:
-        raise Conflict(f"region {profile.code!r} exists already")
+        raise Conflict(f"Die Region {profile.code!r} gibt es bereits.")
     region = Region(
         code=profile.code,
         name=profile.name,
@@ -31,11 +31,11 @@ def get_region(*, session: Session, code: str | None = None) -> Region:
     if code is not None:
         region = session.exec(select(Region).where(Region.code == code)).first()
         if region is None:
-            raise NotFound(f"no region {code!r}")
+            raise NotFound(f"Es gibt keine Region {code!r} (FKO_REGION).")
         return region
     regions = list(session.exec(select(Region).order_by(Region.id)).all())
     if not regions:
-        raise NotFound("no region yet: run `fko init` first")
+        raise NotFound("Es gibt noch keine Region. Bitte zuerst `fko init` ausführen.")
     if len(regions) > 1:
-        raise Conflict("the database holds several regions: name one with FKO_REGION")
+        raise Conflict("Die Datenbank enthält mehrere Regionen: bitte eine mit FKO_REGION wählen.")
     return regions[0]

@@ -79,6 +79,7 @@ def init_database(ctx: AppContext, *, demo: bool = False) -> InitResult:
             session=session, region_id=region.id, label=demo_data.baseline_label, note=demo_data.notice
         )
         count = add_activities(session=session, version=version, activities=demo_data.activities)
+        version.sections = dict(demo_data.sections)
         published_at = dt.datetime.combine(demo_data.baseline_published_at, dt.time(12), BERLIN)
         publish_version(
             session=session, version=version, approved_by=demo_data.baseline_approved_by, at=published_at

@@ -53,7 +53,7 @@ def test_disk_full_while_writing_leaves_no_file(tmp_path: Path) -> None:
     """)
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert completed.returncode == 3, completed.stderr
-    assert "cannot store file" in completed.stdout
+    assert "Datei kann nicht unter" in completed.stdout
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
@@ -61,5 +61,5 @@ def test_damaged_file_is_detected(tmp_path: Path) -> None:
     store = FileStore(tmp_path)
     stored = store.put(b"original", kind="upload")
     stored.path.write_bytes(b"tampered")
-    with pytest.raises(FileStoreError, match="damaged"):
+    with pytest.raises(FileStoreError, match="beschädigt"):
         store.get(stored.sha256, kind="upload")

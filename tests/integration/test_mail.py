@@ -187,7 +187,7 @@ def test_server_down_at_start_then_up(demo_ctx, smtp_server) -> None:  # type: i
     open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
     down = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
     assert (down.sent, down.failed) == (0, 22)
-    assert "cannot connect" in down.errors[0]
+    assert "keine Verbindung zum Mailserver" in down.errors[0]
     smtp_server.start()
     up = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
     assert (up.sent, up.failed) == (22, 0)

@@ -64,7 +64,7 @@ def test_starttls_with_login(certificate: tuple[Path, Path]) -> None:
         # A wrong password is the relay's configuration, not the recipients' fault: nothing is marked
         # refused, and the batch stops at once instead of retrying every message.
         assert {o.state for o in outcomes} == {"failed"}
-        assert all(o.refused == {} and "SMTP login refused: 535" in o.error for o in outcomes)
+        assert all(o.refused == {} and "Anmeldung am Mailserver abgelehnt: 535" in o.error for o in outcomes)
     finally:
         controller.stop()
 

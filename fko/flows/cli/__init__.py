@@ -9,6 +9,7 @@ import typer
 from fko.core.catalog import CatalogError
 from fko.core.region import RegionConfigError
 from fko.flows.cli import (
+    concept_cmd,
     cycle_cmd,
     ingest_cmd,
     institutions_cmd,
@@ -41,6 +42,9 @@ app.add_typer(mail_cmd.app, name="mail")
 app.command("portal")(portal_cmd.portal)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("remind")(remind_cmd.remind)
+app.command("diff")(concept_cmd.diff)
+app.command("render")(concept_cmd.render)
+app.command("publish")(concept_cmd.publish)
 
 
 def main() -> None:
