@@ -12,13 +12,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from fko.core.concept_view import ConceptView
 from fko.core.diff import ActivityDiff, counts_by
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 
 
 def md_escape(text: object) -> str:
     """Institution text inside Markdown: no markup, no raw HTML, no table breaks."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", str(text))
-    return escaped.replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", str(text).replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def _environment(templates_dir: Path) -> Environment:

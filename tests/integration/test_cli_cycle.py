@@ -89,3 +89,23 @@ def test_remind_dry_run_plans_and_sends_nothing_then_status(run_fko, tmp_path: P
     assert {r["escalated"] for r in status["institutions"]} == {True}
     table = run_fko("cycle", "status")
     assert "Rückmeldungen: 0 von 22 (0%)" in table.stdout
+
+
+def test_render_diff_publish_from_the_command_line(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    assert run_fko("publish", "--yes").exit_code == 2  # nothing to publish yet
+    assert run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027").exit_code == 0
+    rendered = run_fko("render", "--year", "2027", "--out", str(tmp_path / "docs"), "--no-pdf")
+    assert rendered.exit_code == 0, rendered.stderr
+    assert "Entwurf 2027 neu aufgebaut: 78 Aktivitäten" in rendered.stdout
+    assert (tmp_path / "docs" / "Handlungskonzept-2027.docx").is_file()
+    changes = json.loads(run_fko("diff", "--json").stdout)
+    assert (changes["from"], changes["to"], changes["counts"]["unchanged"]) == ("2025", "2027", 78)
+    assert len(changes["not_confirmed"]) == 22
+    unconfirmed = run_fko("publish")  # no terminal, no --yes: asks for confirmation, publishes nothing
+    assert unconfirmed.exit_code == 2 and "Bestätigung nötig" in unconfirmed.stderr
+    published = run_fko("publish", "--yes", "--approved-by", "Frau Beispiel")
+    assert published.exit_code == 0 and "Version 2027 veröffentlicht (freigegeben von Frau Beispiel)" in (
+        published.stdout)
+    again = run_fko("render", "--year", "2027", "--out", str(tmp_path / "docs"), "--no-pdf")
+    assert again.exit_code == 2 and "bereits veröffentlicht" in again.stderr and "Traceback" not in again.stderr
