@@ -137,3 +137,19 @@ def test_help_is_useful(run_fko) -> None:  # type: ignore[no-untyped-def]
     for command in ("init", "demo", "institutions"):
         assert command in result.stdout
     assert "Kürzel, Name" in run_fko("institutions", "import", "--help").stdout
+
+
+def test_demo_runs_a_whole_yearly_round(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_fko("demo", "--year", "2027")
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "22 Institutionen." in out
+    assert "01.09.2027: Abfrage 2027 eröffnet, 22 Einladungen versandt" in out
+    assert "HWK lädt eine Tabelle mit 2 Fehlern hoch: abgelehnt" in out
+    assert "Erinnerungsstufe escalation" in out
+    assert "Version 2027 freigegeben und veröffentlicht" in out
+    var = tmp_path / "var"
+    assert len(list((var / "mail").glob("*.eml"))) == 78
+    assert (var / "dokumente" / "Handlungskonzept-2027.pdf").stat().st_size > 10_000
+    report = (var / "dokumente" / "Aenderungen-2025-2027.md").read_text(encoding="utf-8")
+    assert report.count("Neue Aktivität 2027") == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from fko.flows.cli import institutions_cmd
 from fko.flows.cli.output import fail, say
 from fko.settings import load_settings
 from fko.usecases.context import AppContext
+from fko.usecases.demo_round import run_demo_round
 from fko.usecases.setup import NotEmpty, init_database, reset_database
 
 
@@ -53,7 +55,36 @@ def init(
         say(f"Datenbank für {result.region_name} angelegt. Nächster Schritt: `fko institutions import DATEI`.")
 
 
-def demo() -> None:
-    """Die Demo von vorn: Demo-Region neu anlegen und ihre Institutionen zeigen."""
+def demo(
+    year: Annotated[int | None, typer.Option("--year", help="Jahr der Demo-Abfrage (Standard: nächstes Jahr).")]
+    = None,
+) -> None:
+    """Die Demo von vorn: Demo-Region anlegen und eine ganze Jahresrunde durchspielen.
+
+    Auf einem simulierten Kalender: Einladungen, Rückmeldungen (mit Änderungen, eine abgelehnte und
+    korrigierte Tabelle, „Keine Änderungen“), Erinnerungen bis zur Eskalation, neuer Entwurf, Dokumente,
+    Freigabe. E-Mails landen als .eml-Dateien im Datenordner, die Dokumente daneben.
+    """
     init(demo=True, reset=True, yes=True)
     institutions_cmd.list_(as_json=False, include_inactive=False)
+    settings = load_settings()
+    ctx = AppContext.from_settings(settings)
+    today = dt.date.today()
+    demo_year = year or today.year + 1
+    try:
+        result = run_demo_round(ctx, year=demo_year, opened=dt.date(demo_year, 9, 1),
+                                documents_dir=settings.data_dir / "dokumente", say=say)
+        from fko.flows.cli.cycle_cmd import status as show_status
+
+        show_status(as_json=False, year=demo_year)
+    finally:
+        ctx.close()
+    say(f"{result.mails} E-Mails als .eml-Dateien in {settings.mail_sink_dir}")
+    if result.documents:
+        say(f"Dokumente der Version {result.documents.label} in {settings.data_dir / 'dokumente'}:")
+        for path in result.documents.files:
+            say(f"  {path}")
+        for reason in result.documents.skipped:
+            fail(f"übersprungen: {reason}")
+    say(f"Die Seite für die Institutionen: FKO_DATA_DIR={settings.data_dir} fko portal (Links stehen in den "
+        "Einladungen; die Demo-Abfrage ist abgeschlossen, eine neue eröffnet `fko cycle open`).")
