@@ -54,8 +54,12 @@ def safe_filename(name: str | None) -> str:
 
 
 def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, send_mail: bool = True,
-               limits: Limits | None = None) -> Guard:
-    """The page as an ASGI app: FastAPI routes wrapped in the security guard."""
+               limits: Limits | None = None, on_return: Callable[[str, str], None] | None = None) -> Guard:
+    """The page as an ASGI app: FastAPI routes wrapped in the security guard.
+
+    ``on_return(institution_code, outcome)`` is told about every return (the orchestration uses it to
+    start processing at once); its failures never reach the institution.
+    """
     limits = limits or Limits()
     portal_dir = ctx.templates_dir / "portal"
     pages = Environment(loader=FileSystemLoader(portal_dir), autoescape=True, undefined=StrictUndefined)
@@ -86,6 +90,14 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         return page("error.html.j2", "Datei zu groß", message=(
             f"Die Datei ist zu groß; erlaubt sind höchstens {site['max_mb']} MB. Bitte Bilder und leere Blätter "
             "entfernen und erneut hochladen."), base_path="").body
+
+    async def report_return(code: str, outcome: str) -> None:
+        if on_return is None:
+            return
+        try:
+            await run_in_threadpool(on_return, code, outcome)
+        except Exception:  # the return is recorded; the polling schedule picks it up
+            log.exception("could not report the return of %s", code)
 
     async def send_pending() -> None:
         if not send_mail:
@@ -167,6 +179,7 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         except LinkInvalid:
             return neutral()
         asyncio.get_running_loop().create_task(send_pending())
+        asyncio.get_running_loop().create_task(report_return(result.institution_code, result.outcome))
         return RedirectResponse(f"/r/{token}/rueckmeldung/{result.submission_id}", status_code=303)
 
     @app.get("/r/{token}/rueckmeldung/{submission_id}", response_class=HTMLResponse)
@@ -212,6 +225,7 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         except CycleClosed:
             return page("closed.html.j2", "Die Frist ist abgelaufen", status=409, **link_values(link, token))
         asyncio.get_running_loop().create_task(send_pending())
+        asyncio.get_running_loop().create_task(report_return(result.institution_code, result.outcome))
         return RedirectResponse(f"/r/{token}/rueckmeldung/{result.submission_id}", status_code=303)
 
     # Uploads: the file cap plus room for the multipart envelope and the form fields.

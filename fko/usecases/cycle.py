@@ -185,3 +185,28 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
             queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
                           cycle_id=cycle.id, institution_id=institution.id)
     return link
+
+
+def close_cycle(ctx: AppContext, *, year: int, now: dt.datetime) -> bool:
+    """End a cycle: the page closes and every personal link of it stops working. False if closed already."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        if cycle is None:
+            raise LookupError(f"no cycle {year}")
+        if cycle.state == "closed":
+            return False
+        cycle.state, cycle.closed_at = "closed", now
+        for request in session.exec(select(Request).where(Request.cycle_id == cycle.id)).all():
+            request.token_expires_at = now
+        record_event(session=session, region_id=region.id, actor="staff", action="cycle.closed", subject=str(year))
+        return True
+
+
+def open_cycle_year(ctx: AppContext) -> int | None:
+    """The year of the newest open cycle, if any."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.state == "open")
+                             .order_by(Cycle.year.desc())).first()  # type: ignore[attr-defined]
+        return cycle.year if cycle else None

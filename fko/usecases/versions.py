@@ -171,3 +171,12 @@ def diff_versions(ctx: AppContext, *, from_label: str, to_label: str) -> Version
                             == NOT_CONFIRMED})
     return VersionDiff(from_label, to_label, diff_activities(before, after, ending_statuses=ending), institutions,
                        not_confirmed)
+
+
+def version_status(ctx: AppContext, *, label: str) -> str | None:
+    """"draft", "published", or None when there is no version with this label."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id,
+                                                            ConceptVersion.label == label)).first()
+        return version.status if version else None

@@ -298,3 +298,41 @@ def test_staff_can_replace_a_link_and_the_old_one_stops_working(portal) -> None:
         assert http.get(old).status_code == 404
         assert "IHK Aachen" in main_text(http.get(new).text)
     assert links_from_mail(portal.smtp.recorder.messages(), portal.url) == {"IHK": new}
+
+
+def test_every_return_is_reported_for_the_orchestration(tmp_path, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    import concurrent.futures
+
+    from fko.settings import Settings
+    from fko.usecases.context import AppContext
+    from fko.usecases.cycle import open_cycle
+    from fko.usecases.outbox import deliver_pending
+    from fko.usecases.setup import init_database
+    from tests.support.portal import Clock, PortalServer, links_from_mail
+    from tests.support.smtp import free_port
+
+    port = free_port()
+    ctx = AppContext.from_settings(Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1",
+                                            smtp_port=smtp_server.port, base_url=f"http://127.0.0.1:{port}"))
+    init_database(ctx, demo=True)
+    clock = Clock()
+    open_cycle(ctx, year=2026, deadline=dt.date(2026, 10, 15), today=clock.now.date(), now=clock.now)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, deliver_pending(ctx)).result()
+    links = links_from_mail(smtp_server.recorder.messages(), ctx.settings.base_url)
+    reported: list[tuple[str, str]] = []
+    server = PortalServer(ctx, clock, port=port, on_return=lambda code, outcome: reported.append((code, outcome)))
+    server.start()
+    try:
+        with client() as http:
+            http.post(f"{links['DGB']}/keine-aenderungen", data={"csrf": csrf_of(http.get(links["DGB"]).text)})
+            sheet = http.get(f"{links['IHK']}/tabelle").content
+            upload(http, links["IHK"], edit_sheet(sheet, {"D2": "Ausbildung"}))
+        deadline = time.monotonic() + 10
+        while len(reported) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.stop()
+        ctx.close()
+    assert sorted(reported) == [("DGB", "no_changes"), ("IHK", "refused")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -16,6 +17,7 @@ from fko.flows.cli import (
     mail_cmd,
     portal_cmd,
     remind_cmd,
+    serve_cmd,
     setup_cmd,
     sheet_cmd,
 )
@@ -45,10 +47,14 @@ app.command("remind")(remind_cmd.remind)
 app.command("diff")(concept_cmd.diff)
 app.command("render")(concept_cmd.render)
 app.command("publish")(concept_cmd.publish)
+app.command("serve")(serve_cmd.serve)
 
 
 def main() -> None:
     """Console-script entry: expected failures become one German line and exit code 2, never a traceback."""
+    # Nothing leaves this machine: no Prefect telemetry, whether or not a command touches Prefect.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
         app(prog_name="fko")
     except SchemaOutdated as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -27,5 +28,16 @@ def portal(
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # the .eml sink's per-command chatter
     say(f"Seite für die Institutionen: http://{host}:{port}/ (Links in E-Mails: {settings.base_url}/r/…)")
     # uvicorn's own access log would print the personal tokens in the paths: ours scrubs them.
-    uvicorn.run(create_app(ctx), host=host, port=port, access_log=False, log_level="info",
+    on_return = emit_return_event if os.environ.get("PREFECT_API_URL") else None
+    uvicorn.run(create_app(ctx, on_return=on_return), host=host, port=port, access_log=False, log_level="info",
                 proxy_headers=True, server_header=False)
+
+
+def emit_return_event(institution_code: str, outcome: str) -> None:
+    """Tell Prefect a return arrived: the `ingest-returns` deployment is triggered by this event."""
+    from prefect.events import emit_event
+
+    from fko.flows.deployments import RETURN_EVENT
+
+    emit_event(event=RETURN_EVENT, resource={"prefect.resource.id": f"fko.institution.{institution_code}"},
+               payload={"institution": institution_code, "outcome": outcome})

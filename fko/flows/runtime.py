@@ -1,0 +1,27 @@
+"""What every flow needs: the app context from the settings, and "today" in Europe/Berlin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from fko.settings import load_settings
+from fko.usecases.context import AppContext
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def context() -> AppContext:
+    """Built inside the flow run (never at import time), from FKO_* settings."""
+    return AppContext.from_settings(load_settings())
+
+
+def berlin_today(today: dt.date | None) -> dt.date:
+    return today or dt.datetime.now(BERLIN).date()
+
+
+def moment(today: dt.date | None) -> dt.datetime:
+    """"Now" for a run: the real time, or 08:00 in Aachen on a simulated ``today``."""
+    if today is None:
+        return dt.datetime.now(dt.UTC)
+    return dt.datetime.combine(today, dt.time(8, 0), BERLIN).astimezone(dt.UTC)
