@@ -53,7 +53,8 @@ def publish(label: str, approved_by: str, today: dt.date | None) -> str:
 
 @flow(name="publish-concept")
 async def publish_concept_flow(year: int | None = None, today: dt.date | None = None,
-                               approved_by: str | None = None, wait_hours: int = 72) -> dict[str, object]:
+                               approved_by: str | None = None, wait_hours: int = 72,
+                               pdf: bool = True) -> dict[str, object]:
     """Regenerate, then wait for approval on the dashboard (a typed form showing the changes).
 
     In a deployment run the flow is suspended (no process waits, days are fine); run in-process it is
@@ -75,7 +76,7 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     if already:
         logger.info("Version %s ist bereits veröffentlicht: nichts zu tun.", year)
         return {"published": str(year), "already": True}
-    await regenerate_concept_flow(year=year, today=today)
+    await regenerate_concept_flow(year=year, today=today, pdf=pdf)
     label, summary = summarise(year)
     await dashboard.publish_markdown(f"fko-approval-{year}", summary, f"Zur Freigabe: Version {label}")
     if approved_by:

@@ -16,7 +16,7 @@ from fko.usecases.versions import rebuild_draft, version_status
 
 
 @task(name="render-documents", cache_policy=NO_CACHE)
-def render(year: int, today: dt.date | None) -> dict[str, object]:
+def render(year: int, today: dt.date | None, pdf: bool = True) -> dict[str, object]:
     """Rebuild the draft (unless the year's version is published already), then render it."""
     ctx = context()
     label = str(year)
@@ -24,7 +24,8 @@ def render(year: int, today: dt.date | None) -> dict[str, object]:
         not_answered: list[str] = []
         if version_status(ctx, label=label) != "published":
             not_answered = rebuild_draft(ctx, year=year, now=moment(today)).not_answered
-        result = render_version(ctx, out_dir=ctx.settings.data_dir / "dokumente" / label, label=label, today=today)
+        result = render_version(ctx, out_dir=ctx.settings.data_dir / "dokumente" / label, label=label, today=today,
+                                pdf=pdf)
     finally:
         ctx.close()
     return {"label": result.label, "files": [str(p) for p in result.files], "skipped": result.skipped,
@@ -32,7 +33,8 @@ def render(year: int, today: dt.date | None) -> dict[str, object]:
 
 
 @flow(name="regenerate-concept")
-async def regenerate_concept_flow(year: int | None = None, today: dt.date | None = None) -> dict[str, object]:
+async def regenerate_concept_flow(year: int | None = None, today: dt.date | None = None,
+                                  pdf: bool = True) -> dict[str, object]:
     ctx = context()
     try:
         year = year or open_cycle_year(ctx)
@@ -40,7 +42,7 @@ async def regenerate_concept_flow(year: int | None = None, today: dt.date | None
         ctx.close()
     if year is None:
         return {}
-    result = render(year, today)
+    result = render(year, today, pdf)
     files = [Path(p) for p in result["files"]]  # type: ignore[union-attr]
     report = next((p for p in files if p.name.startswith("Aenderungen-") and p.suffix == ".md"), None)
     if report is not None:

@@ -140,7 +140,7 @@ def test_help_is_useful(run_fko) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_demo_runs_a_whole_yearly_round(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = run_fko("demo", "--year", "2027")
+    result = run_fko("demo", "--no-prefect", "--year", "2027")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "22 Institutionen." in out

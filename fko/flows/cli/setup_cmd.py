@@ -56,21 +56,37 @@ def init(
 
 
 def demo(
-    year: Annotated[int | None, typer.Option("--year", help="Jahr der Demo-Abfrage (Standard: nächstes Jahr).")]
-    = None,
+    year: Annotated[int | None, typer.Option("--year", help="Jahr der Demo-Abfrage ohne Prefect (Standard: "
+                                             "nächstes Jahr).")] = None,
+    no_prefect: Annotated[bool, typer.Option("--no-prefect", help="Ohne Prefect-Server, auf simuliertem "
+                                             "Kalender (schneller).")] = False,
 ) -> None:
     """Die Demo von vorn: Demo-Region anlegen und eine ganze Jahresrunde durchspielen.
 
-    Auf einem simulierten Kalender: Einladungen, Rückmeldungen (mit Änderungen, eine abgelehnte und
-    korrigierte Tabelle, „Keine Änderungen“), Erinnerungen bis zur Eskalation, neuer Entwurf, Dokumente,
-    Freigabe. E-Mails landen als .eml-Dateien im Datenordner, die Dokumente daneben.
+    Mit Prefect (Standard): ein lokaler Prefect-Server, die Seite für die Institutionen und eine lokale
+    Mail-Ablage starten; die Flows eröffnen die Abfrage, die Institutionen antworten über ihre Links aus
+    den E-Mails (mit Änderungen, eine erst mit Fehlern, „Keine Änderungen“, manche gar nicht), die
+    Erinnerungsstufen laufen bis zur Telefonaufgabe, dann Freigabe und Veröffentlichung.
     """
     init(demo=True, reset=True, yes=True)
     institutions_cmd.list_(as_json=False, include_inactive=False)
     settings = load_settings()
+    if not no_prefect:
+        from fko.flows.demo import run_demo
+
+        summary = run_demo(settings, say)
+        say("")
+        say(f"Fertig / done: {summary.answered} von {summary.institutions} Institutionen haben geantwortet; "
+            f"{summary.mails} E-Mails (.eml) in {settings.mail_sink_dir}")
+        say(f"Änderungsbericht / change report: {summary.change_report}")
+        say(f"Dokumente / documents: {settings.data_dir / 'dokumente'}")
+        for path in summary.documents:
+            say(f"  {path}")
+        say(f"Dashboard: PREFECT_HOME={settings.data_dir / 'prefect'} .venv/bin/prefect server start, dann/then "
+            "http://127.0.0.1:4200 (Läufe, Rückmeldetabelle, Änderungsbericht, Freigabe).")
+        return
     ctx = AppContext.from_settings(settings)
-    today = dt.date.today()
-    demo_year = year or today.year + 1
+    demo_year = year or dt.date.today().year + 1
     try:
         result = run_demo_round(ctx, year=demo_year, opened=dt.date(demo_year, 9, 1),
                                 documents_dir=settings.data_dir / "dokumente", say=say)
@@ -86,5 +102,3 @@ def demo(
             say(f"  {path}")
         for reason in result.documents.skipped:
             fail(f"übersprungen: {reason}")
-    say(f"Die Seite für die Institutionen: FKO_DATA_DIR={settings.data_dir} fko portal (Links stehen in den "
-        "Einladungen; die Demo-Abfrage ist abgeschlossen, eine neue eröffnet `fko cycle open`).")
