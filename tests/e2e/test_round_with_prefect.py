@@ -163,3 +163,15 @@ def test_prefect_deploy_accepts_prefect_yaml(prefect_server: str) -> None:
                             timeout=120)
     for spec in DEPLOYMENTS:
         assert spec.name in listed.stdout
+
+
+def test_fko_serve_builds_every_deployment_with_its_schedule_and_trigger() -> None:
+    from fko.flows.serve import build_deployments
+
+    deployments = {d.name: d for d in build_deployments()}
+    assert set(deployments) == {spec.name for spec in DEPLOYMENTS}
+    yearly = deployments["yearly-opening"].schedules[0].schedule
+    assert (yearly.cron, yearly.timezone) == ("0 9 1 9 *", "Europe/Berlin")
+    (trigger,) = deployments["ingest-returns"].triggers
+    assert trigger.expect == {"fko.return.received"}
+    assert deployments["publish-concept"].schedules in (None, [])
