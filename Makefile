@@ -27,7 +27,7 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 test: system-deps venv $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-demo: venv
+demo: system-deps venv
 	FKO_DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/fko demo
 
 lint: venv

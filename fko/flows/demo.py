@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
-import io
 import os
 import re
 import shutil
@@ -21,12 +20,12 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from openpyxl import load_workbook
 
 from fko.flows.runtime import BERLIN
 from fko.portal.app import create_app
 from fko.settings import Settings
 from fko.usecases.context import AppContext
+from fko.usecases.demo_round import edited_sheet
 
 # How the demo institutions behave: upload a changed sheet, one with mistakes first, "no changes", silence.
 UPLOADERS = ["IHK", "AA-ACDN", "JC-AC", "STRAC", "RWTH", "KDN", "KEU", "GLST", "KAOA-AC", "PROARB"]
@@ -108,15 +107,6 @@ def _links(mail_dir: Path, base_url: str) -> dict[str, str]:
     return links
 
 
-def _edited(sheet: bytes, edits: dict[str, object]) -> bytes:
-    workbook = load_workbook(io.BytesIO(sheet))
-    for address, value in edits.items():
-        workbook["Aktivitäten"][address].value = value
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def _csrf(html: str) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', html)
     return match.group(1) if match else ""
@@ -130,12 +120,12 @@ def play_institutions(links: dict[str, str], say: Callable[[str], None]) -> int:
             link = links[code]
             sheet = http.get(f"{link}/tabelle").content
             if code == WITH_MISTAKES:
-                wrong = _edited(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
+                wrong = edited_sheet(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
                 page = http.post(f"{link}/hochladen", data={"csrf": _csrf(http.get(link).text)},
                                  files={"datei": (f"{code}.xlsx", wrong)})
                 problems = page.text.count("<li><strong>Zelle")
                 say(f"  {code}: Tabelle mit Fehlern hochgeladen → abgelehnt, {problems} Probleme je Zelle genannt")
-            changed = _edited(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität ({code})",
+            changed = edited_sheet(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität ({code})",
                                       "D40": "Weiterbildung und Qualifizierung", "E40": "geplant",
                                       "F40": dt.date.today().year + 1, "I40": "gesamte Region"})
             page = http.post(f"{link}/hochladen", data={"csrf": _csrf(http.get(link).text)},

@@ -13,8 +13,7 @@ from pydantic import Field
 
 from fko.flows import dashboard
 from fko.flows.regenerate_concept import regenerate_concept_flow
-from fko.flows.runtime import context, moment
-from fko.usecases.cycle import open_cycle_year
+from fko.flows.runtime import context, moment, open_year
 from fko.usecases.versions import diff_versions, publish_draft, version_pair, version_status
 
 
@@ -61,11 +60,7 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     paused for ``wait_hours``. ``approved_by`` given at start counts as the approval (scripts, the demo).
     """
     logger = get_run_logger()
-    ctx = context()
-    try:
-        year = year or open_cycle_year(ctx)
-    finally:
-        ctx.close()
+    year = open_year(year)
     if year is None:
         return {"published": None}
     ctx = context()

@@ -9,8 +9,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from fko.flows import dashboard
-from fko.flows.runtime import context, moment
-from fko.usecases.cycle import open_cycle_year
+from fko.flows.runtime import context, moment, open_year
 from fko.usecases.documents import render_version
 from fko.usecases.versions import rebuild_draft, version_status
 
@@ -35,11 +34,7 @@ def render(year: int, today: dt.date | None, pdf: bool = True) -> dict[str, obje
 @flow(name="regenerate-concept")
 async def regenerate_concept_flow(year: int | None = None, today: dt.date | None = None,
                                   pdf: bool = True) -> dict[str, object]:
-    ctx = context()
-    try:
-        year = year or open_cycle_year(ctx)
-    finally:
-        ctx.close()
+    year = open_year(year)
     if year is None:
         return {}
     result = render(year, today, pdf)

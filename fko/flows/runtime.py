@@ -25,3 +25,16 @@ def moment(today: dt.date | None) -> dt.datetime:
     if today is None:
         return dt.datetime.now(dt.UTC)
     return dt.datetime.combine(today, dt.time(8, 0), BERLIN).astimezone(dt.UTC)
+
+
+def open_year(year: int | None) -> int | None:
+    """``year``, or the year of the newest open cycle."""
+    if year is not None:
+        return year
+    from fko.usecases.cycle import open_cycle_year
+
+    ctx = context()
+    try:
+        return open_cycle_year(ctx)
+    finally:
+        ctx.close()

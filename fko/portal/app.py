@@ -149,8 +149,8 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         data, filename = sheet_for_request(ctx, request_id=link.request_id, now=clock())
         return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
-    @app.post("/r/{token}/hochladen")
-    async def upload(token: str, request: Request) -> Response:
+    async def posted_link(token: str, request: Request) -> LinkView | Response:
+        """The link behind a posted form, or the page that refuses the form (unknown link, closed, foreign)."""
         link = await run_in_threadpool(resolve, token)
         if link is None:
             return neutral()
@@ -159,6 +159,13 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         if cross_site({k.lower(): v for k, v in request.headers.items()}):
             return form_refused(link, token, "Das Formular wurde von einer fremden Seite abgeschickt und daher "
                                              "nicht angenommen.", status=403)
+        return link
+
+    @app.post("/r/{token}/hochladen")
+    async def upload(token: str, request: Request) -> Response:
+        link = await posted_link(token, request)
+        if isinstance(link, Response):
+            return link
         form = await request.form(max_files=2, max_fields=10)
         try:
             if not csrf_valid(secret, link.request_id, str(form.get("csrf", "")), time.time()):
@@ -208,14 +215,9 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
 
     @app.post("/r/{token}/keine-aenderungen")
     async def no_changes(token: str, request: Request) -> Response:
-        link = await run_in_threadpool(resolve, token)
-        if link is None:
-            return neutral()
-        if not link.open:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", status=409, **link_values(link, token))
-        if cross_site({k.lower(): v for k, v in request.headers.items()}):
-            return form_refused(link, token, "Das Formular wurde von einer fremden Seite abgeschickt und daher "
-                                             "nicht angenommen.", status=403)
+        link = await posted_link(token, request)
+        if isinstance(link, Response):
+            return link
         form = await request.form(max_files=0, max_fields=5)
         if not csrf_valid(secret, link.request_id, str(form.get("csrf", "")), time.time()):
             return form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",

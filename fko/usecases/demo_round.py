@@ -39,7 +39,8 @@ class DemoRound:
     mails: int = 0
 
 
-def _edited(sheet: bytes, edits: dict[str, object]) -> bytes:
+def edited_sheet(sheet: bytes, edits: dict[str, object]) -> bytes:
+    """The sheet with some cells changed, as a contact person would (for the demo)."""
     workbook = load_workbook(io.BytesIO(sheet))
     for address, value in edits.items():
         workbook["Aktivitäten"][address].value = value
@@ -85,13 +86,13 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
             else:
                 sheet, name = sheet_for_request(ctx, request_id=request, now=now)
                 if kind == "broken-then-fixed":
-                    broken = _edited(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
+                    broken = edited_sheet(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
                     refused = accept_return(ctx, request_id=request, data=broken, filename=name, source="portal",
                                             now=now)
                     note(f"{day:%d.%m.%Y}: {code} lädt eine Tabelle mit {len(refused.problems)} Fehlern hoch: "
                          "abgelehnt, jedes Problem per Zelle gemeldet.")
                     now += dt.timedelta(hours=1)
-                changed = _edited(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität {year} ({code})",
+                changed = edited_sheet(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität {year} ({code})",
                                           "D40": "Weiterbildung und Qualifizierung", "E40": "geplant",
                                           "F40": year, "I40": "gesamte Region"})
                 accepted = accept_return(ctx, request_id=request, data=changed, filename=name, source="portal",

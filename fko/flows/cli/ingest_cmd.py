@@ -12,7 +12,7 @@ import typer
 from sqlmodel import select
 
 from fko.flows.cli.mail_cmd import report_delivery
-from fko.flows.cli.output import fail, print_json, print_problems, say
+from fko.flows.cli.output import fail, print_json, print_problems, read_input, say
 from fko.settings import load_settings
 from fko.storage.database import require_current_schema, session_scope
 from fko.storage.institutions import get_institution
@@ -40,11 +40,7 @@ def ingest(
     Eingangsbestätigung bzw. die Liste der Probleme per E-Mail. Exit-Code 0: angenommen, 1: abgelehnt
     (gespeichert, Probleme genannt), 2: Aufruf- oder Einstellungsfehler.
     """
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"Die Datei {file} kann nicht gelesen werden: {exc.strerror}")
-        raise typer.Exit(2) from None
+    data = read_input(file)
     ctx = AppContext.from_settings(load_settings())
     try:
         require_current_schema(ctx.engine)

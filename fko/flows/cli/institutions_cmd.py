@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fko.flows.cli.output import console, fail, print_json, print_problems, say
+from fko.flows.cli.output import console, print_json, print_problems, read_input, say
 from fko.settings import load_settings
 from fko.storage.database import require_current_schema, session_scope
 from fko.storage.institutions import list_institutions
@@ -31,11 +31,7 @@ def import_(
     (Hauptansprechperson, Vertretung oder Leitung). Trennzeichen in CSV: ";" oder ",".
     Enthält die Datei Fehler, wird nichts geändert.
     """
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"Die Datei {file} kann nicht gelesen werden: {exc.strerror}")
-        raise typer.Exit(2) from None
+    data = read_input(file)
     ctx = AppContext.from_settings(load_settings())
     try:
         result = import_institutions(ctx, data=data, filename=file.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -35,3 +36,12 @@ def print_problems(problems: list[Problem], *, title: str) -> None:
     for problem in problems:
         where = f"[dim]{problem.cell}[/] " if problem.cell else ""
         out.print(f"  • {where}{problem.message}", soft_wrap=True)
+
+
+def read_input(path: Path) -> bytes:
+    """The bytes of a file staff named, or one clear line and exit code 2."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"Die Datei {path} kann nicht gelesen werden: {exc.strerror}")
+        raise SystemExit(2) from None

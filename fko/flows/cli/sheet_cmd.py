@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from fko.flows.cli.output import console, fail, print_json, print_problems, say
+from fko.flows.cli.output import console, fail, print_json, print_problems, read_input, say
 from fko.settings import load_settings
 from fko.storage.errors import NotFound
 from fko.usecases.context import AppContext
@@ -77,11 +77,7 @@ def check(
 
     Exit-Code 0: in Ordnung; 1: abgelehnt (alle Probleme werden genannt); 2: Aufruf- oder Einstellungsfehler.
     """
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        fail(f"Die Datei {file} kann nicht gelesen werden: {exc.strerror}")
-        raise typer.Exit(2) from None
+    data = read_input(file)
     ctx = AppContext.from_settings(load_settings())
     try:
         cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
