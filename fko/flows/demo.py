@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import email
 import email.policy
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -141,19 +141,19 @@ def play_institutions(links: dict[str, str], say: Callable[[str], None]) -> int:
     return answered
 
 
-def _flush_prefect_logs() -> None:
-    """Send the last run logs to the server before it stops (else Prefect complains at exit)."""
-    from prefect.logging.handlers import APILogHandler
-
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
     try:
-        APILogHandler.flush()
-    except Exception:
-        return
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoSummary:
     home = settings.data_dir / "prefect"
     server, api_url = start_prefect_server(home, say)
+    # Stopped at exit, after Prefect (imported below, so its exit handlers run first) has sent the last logs.
+    atexit.register(_stop, server)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     os.environ.update({"PREFECT_API_URL": api_url, "PREFECT_HOME": str(home), "FKO_BASE_URL": base_url,
@@ -196,10 +196,3 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoSummary:
         return summary
     finally:
         ctx.close()
-        _flush_prefect_logs()
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(home / "memo_store", ignore_errors=True)
