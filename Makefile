@@ -30,6 +30,9 @@ test: system-deps venv $(AXE)
 demo: system-deps venv
 	FKO_DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/fko demo
 
+bench: system-deps venv
+	$(BIN)/python -m bench.run_all
+
 lint: venv
 	$(BIN)/ruff check fko tests bench
 	$(BIN)/mypy

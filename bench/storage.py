@@ -66,8 +66,9 @@ def run_floor(db: Path, activities: list[Activity]) -> float:
     connection.execute("insert into concept_version (id, region_id, label, status, note, created_at, sections,"
                        " documents) values (1,1,'v','draft','','2026-01-01','{}','{}')")
     start = time.perf_counter()
+    placeholders = ", ".join("?" * len(columns))
     connection.executemany(
-        f"insert into activity ({', '.join(columns)}, confirmed) values ({', '.join('?' * len(columns))}, 1)",  # noqa: S608
+        f"insert into activity ({', '.join(columns)}, confirmed, extra) values ({placeholders}, 1, '{{}}')",  # noqa: S608
         rows)
     connection.commit()
     elapsed = time.perf_counter() - start

@@ -93,10 +93,11 @@ def measure(size: int, spec, catalogs, info: SheetInfo, limits: Limits, repeat: 
 
     floor_time = statistics.median([best(lambda: floor(data), 1) for _ in range(max(repeat, 3))])
     read_time = best(read_validate, repeat)
-    sandbox_time = best(sandboxed, repeat) if size <= 1000 else float("nan")
+    sandbox_time = best(sandboxed, repeat) if size <= 1000 else None
     openpyxl_time = best(lambda: openpyxl_read(data), 1 if size > 1000 else repeat)
     return (f"| {size:,} | {size / build_time:,.0f} | {size / read_time:,.0f} | {read_time / floor_time:.2f}× "
-            f"| {sandbox_time / floor_time:.2f}× | {openpyxl_time / floor_time:.2f}× | {floor_time * 1000:.1f} |")
+            f"| {f'{sandbox_time / floor_time:.2f}×' if sandbox_time else '–'} | {openpyxl_time / floor_time:.2f}× "
+            f"| {floor_time * 1000:.1f} |")
 
 
 def main() -> None:

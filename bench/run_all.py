@@ -1,0 +1,44 @@
+"""Run every benchmark in bench/ and write their tables into bench/RESULTS.md (`make bench`).
+
+Each benchmark measures against its own baseline in the same run and prints a Markdown table; this
+collects them, with the machine and the date, in one file the README links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHMARKS = [
+    ("Workbook: build and read+validate vs. unzip+iterparse", ["-m", "bench.workbook"]),
+    ("Mail: 500 invitations, fko vs. bare aiosmtplib and smtplib", ["-m", "bench.mail"]),
+    ("Page: 50 concurrent uploads vs. a single one", ["-m", "bench.portal"]),
+    ("Storage: activity inserts vs. bare sqlite3", ["-m", "bench.storage"]),
+    ("Whole round: Prefect flows vs. direct, by size", ["-m", "bench.cycle", "--sizes",
+                                                        os.environ.get("FKO_BENCH_SIZES", "40,640")]),
+]
+
+
+def main() -> None:
+    parts = [f"# Benchmark results\n\nWritten by `make bench` on {dt.date.today():%Y-%m-%d}, "
+             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. Each table "
+             "compares against a baseline measured in the same run; absolute times depend on the machine.\n"]
+    for title, args in BENCHMARKS:
+        print(f"running: {title}", file=sys.stderr, flush=True)
+        completed = subprocess.run([sys.executable, *args], cwd=HERE.parent, capture_output=True, text=True,  # noqa: S603
+                                   check=False)
+        body = completed.stdout.strip() if completed.returncode == 0 else (
+            f"failed (exit {completed.returncode}):\n\n```\n{completed.stderr[-2000:]}\n```")
+        parts.append(f"## {title}\n\n{body}\n")
+    target = HERE / "RESULTS.md"
+    target.write_text("\n".join(parts), encoding="utf-8")
+    print(f"written: {target}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
