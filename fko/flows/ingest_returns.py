@@ -11,19 +11,12 @@ import shutil
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from sqlmodel import select
 
 from fko.flows import dashboard
 from fko.flows.open_cycle import deliver_mail
 from fko.flows.runtime import context, moment
-from fko.storage.database import session_scope
-from fko.storage.institutions import get_institution
-from fko.storage.models import Cycle
-from fko.storage.regions import get_region
-from fko.storage.requests import request_for
 from fko.usecases.cycle import open_cycle_year
-from fko.usecases.returns import accept_return
-from fko.usecases.sheets import check_returned_sheet
+from fko.usecases.returns import NotIngestible, ingest_file
 from fko.usecases.versions import rebuild_draft
 
 SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
@@ -31,30 +24,21 @@ SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 
 @task(name="ingest-inbox", cache_policy=NO_CACHE)
 def ingest_inbox(year: int, today: dt.date | None) -> dict[str, list[str]]:
-    """Each file in the inbox: recorded (accepted or refused) and moved to inbox/done, or to inbox/unknown
-    when it names no institution of this cycle. The raw bytes are kept in the file store either way."""
+    """Each file in the inbox is recorded (accepted or refused) and moved to inbox/done, or to
+    inbox/unknown when it names no institution of this cycle. Its raw bytes stay in the file store."""
     ctx = context()
     outcome: dict[str, list[str]] = {"accepted": [], "refused": [], "unknown": []}
     try:
         inbox = ctx.settings.data_dir / "inbox"
         for path in sorted(p for p in inbox.glob("*") if p.is_file() and p.suffix.lower() in SUFFIXES):
-            data = path.read_bytes()
-            code = check_returned_sheet(ctx, data=data, cycle_year=year).result.institution_code
-            request_id = None
-            if code is not None:
-                with session_scope(ctx.engine) as session:
-                    region = get_region(session=session, code=ctx.settings.region)
-                    cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).one()
-                    institution = get_institution(session=session, region_id=region.id or 0, code=code)
-                    request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
-                    request_id = request.id if request else None
-            if request_id is None:
-                target = inbox / "unknown"
+            try:
+                result = ingest_file(ctx, data=path.read_bytes(), filename=path.name, source="inbox", year=year,
+                                     now=moment(today))
+            except NotIngestible:
                 outcome["unknown"].append(path.name)
+                target = inbox / "unknown"
             else:
-                result = accept_return(ctx, request_id=request_id, data=data, filename=path.name, source="inbox",
-                                       now=moment(today), enforce_deadline=False)
-                outcome[result.outcome].append(f"{code}: {path.name}")
+                outcome[result.outcome].append(f"{result.institution_code}: {path.name}")
                 target = inbox / "done"
             target.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), target / path.name)

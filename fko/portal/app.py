@@ -20,7 +20,6 @@ from starlette.datastructures import UploadFile
 
 from fko.core.dates import german_date, german_datetime
 from fko.core.filetype import Limits
-from fko.core.sheet_spec import load_spec
 from fko.portal.guard import Guard, cross_site, csrf_token, csrf_valid
 from fko.storage.database import session_scope
 from fko.storage.regions import get_region
@@ -69,7 +68,7 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
             "agency_phone": region.agency_phone, "agency_address": region.agency_address,
             "region_name": region.name, "max_mb": limits.max_file_bytes // (1024 * 1024)}
     secret = ctx.settings.secret()
-    labels = {c.key: c.header for c in load_spec(ctx.templates_dir).columns}
+    labels = {c.key: c.header for c in ctx.spec().columns}
     mail_lock = asyncio.Lock()
 
     def page(template: str, title: str, status: int = 200, **values: Any) -> HTMLResponse:
@@ -130,32 +129,35 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     def health() -> str:
         return "ok"
 
-    @app.get("/r/{token}", response_class=HTMLResponse)
-    def landing(token: str) -> HTMLResponse:
+    def open_link(token: str, closed_status: int = 200) -> LinkView | HTMLResponse:
+        """The link, or the page instead of it: neutral for an unknown link, closed after the late period."""
         link = resolve(token)
         if link is None:
             return neutral()
         if not link.open:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", **link_values(link, token))
+            return page("closed.html.j2", "Die Frist ist abgelaufen", status=closed_status, **link_values(link, token))
+        return link
+
+    @app.get("/r/{token}", response_class=HTMLResponse)
+    def landing(token: str) -> HTMLResponse:
+        link = open_link(token)
+        if isinstance(link, HTMLResponse):
+            return link
         return page("link.html.j2", f"Ihre Rückmeldung {link.year}", **link_values(link, token))
 
     @app.get("/r/{token}/tabelle")
     def download(token: str) -> Response:
-        link = resolve(token)
-        if link is None:
-            return neutral()
-        if not link.open:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", **link_values(link, token))
+        link = open_link(token)
+        if isinstance(link, HTMLResponse):
+            return link
         data, filename = sheet_for_request(ctx, request_id=link.request_id, now=clock())
         return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
 
     async def posted_link(token: str, request: Request) -> LinkView | Response:
         """The link behind a posted form, or the page that refuses the form (unknown link, closed, foreign)."""
-        link = await run_in_threadpool(resolve, token)
-        if link is None:
-            return neutral()
-        if not link.open:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", status=409, **link_values(link, token))
+        link = await run_in_threadpool(open_link, token, 409)
+        if isinstance(link, HTMLResponse):
+            return link
         if cross_site({k.lower(): v for k, v in request.headers.items()}):
             return form_refused(link, token, "Das Formular wurde von einer fremden Seite abgeschickt und daher "
                                              "nicht angenommen.", status=403)

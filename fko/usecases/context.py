@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from fko.core.catalog import Catalogs, load_catalogs
+from fko.core.sheet_spec import SheetSpec, load_spec
 from fko.settings import Settings
 from fko.storage.database import make_engine
 from fko.storage.filestore import FileStore
@@ -19,6 +20,8 @@ class AppContext:
     engine: Engine
     files: FileStore
     templates_dir: Path
+    _catalogs: Catalogs | None = field(default=None, repr=False)
+    _spec: SheetSpec | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
@@ -30,7 +33,15 @@ class AppContext:
         )
 
     def catalogs(self) -> Catalogs:
-        return load_catalogs(self.templates_dir)
+        """Read once per context (a process picks up edited templates when it starts anew)."""
+        if self._catalogs is None:
+            self._catalogs = load_catalogs(self.templates_dir)
+        return self._catalogs
+
+    def spec(self) -> SheetSpec:
+        if self._spec is None:
+            self._spec = load_spec(self.templates_dir)
+        return self._spec
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,21 +10,19 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from fko.core.activity import Activity
-from fko.core.sheet_spec import load_spec
 from fko.core.token import link_token, token_hash
-from fko.core.workbook_build import SheetInfo, build_workbook
 from fko.mail.compose import XLSX, Attachment
 from fko.storage.concepts import latest_published, list_activities
 from fko.storage.database import require_current_schema, session_scope
 from fko.storage.events import record_event
 from fko.storage.institutions import list_institutions
-from fko.storage.models import ConceptVersion, Cycle, Region, Request
+from fko.storage.models import ConceptVersion, Cycle, Institution, Region, Request
 from fko.storage.outbox import find_message
 from fko.storage.regions import get_region
 from fko.usecases.context import AppContext
-from fko.usecases.messages import base_context, institution_mail, pick_recipients
+from fko.usecases.messages import Recipients, base_context, institution_mail, pick_recipients
 from fko.usecases.outbox import queue_message
-from fko.usecases.sheets import NoBaseVersion, sheet_filename
+from fko.usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
 
 LINK_VALIDITY_AFTER_DEADLINE = dt.timedelta(days=180)  # until the cycle is closed, at the latest this
 
@@ -56,14 +54,37 @@ def default_deadline(today: dt.date) -> dt.date:
     return deadline
 
 
+def _new_token(ctx: AppContext, request: Request) -> None:
+    """A fresh personal link: a new nonce, and only the hash of the token it gives is stored."""
+    request.token_nonce = secrets.token_hex(16)
+    request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
+
+
 def _new_request(ctx: AppContext, session: Session, cycle: Cycle, institution_id: int) -> Request:
-    request = Request(cycle_id=cycle.id or 0, institution_id=institution_id, token_nonce=secrets.token_hex(16))
+    request = Request(cycle_id=cycle.id or 0, institution_id=institution_id)
     session.add(request)
     session.flush()
-    request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
+    _new_token(ctx, request)
     end_of_day = dt.datetime.combine(cycle.deadline + LINK_VALIDITY_AFTER_DEADLINE, dt.time(23, 59), dt.UTC)
     request.token_expires_at = end_of_day
     return request
+
+
+def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Region, cycle: Cycle,
+                      base_label: str, institution: Institution, request: Request, recipients: Recipients,
+                      activities: list[Activity], now: dt.datetime) -> bool:
+    """Invitation with the personal link and the pre-filled sheet, into the outbox; False if queued before."""
+    sheet = personal_sheet(ctx, region=region, institution=institution, year=cycle.year, base_label=base_label,
+                           deadline=cycle.deadline, activities=activities)
+    composed = institution_mail(
+        ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
+        context={**base_context(region, year=cycle.year, deadline=cycle.deadline),
+                 "link": personal_link(ctx, request)}, now=now,
+        attachments=[Attachment(sheet_filename(region.code, cycle.year, institution.code), sheet, XLSX)])
+    to, cc = recipients.addresses
+    _, queued = queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
+                              cycle_id=cycle.id, institution_id=institution.id)
+    return queued
 
 
 def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: dt.date, now: dt.datetime,
@@ -74,7 +95,6 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     (``deliver_pending``), so a failed relay never loses a queued invitation.
     """
     require_current_schema(ctx.engine)
-    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
@@ -98,7 +118,6 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
         for activity in list_activities(session=session, version_id=base_version.id or 0):
             activities.setdefault(activity.institution_code, []).append(activity)
         views = list_institutions(session=session, region_id=region.id or 0, active_only=True)
-        context = base_context(region, year=year, deadline=cycle.deadline)
         for done, view in enumerate(views, start=1):
             institution = view.institution
             request = requests.get(institution.id or 0)
@@ -112,20 +131,10 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
             if recipients is None:
                 result.without_contact.append(institution.code)
                 continue
-            info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
-                             institution_code=institution.code, institution_name=institution.name,
-                             base_label=base_version.label, agency_name=region.agency_name,
-                             agency_email=region.agency_email, agency_phone=region.agency_phone,
-                             deadline=cycle.deadline)
-            sheet = build_workbook(spec=spec, catalogs=catalogs, info=info,
-                                   activities=activities.get(institution.code, []), secret=ctx.settings.secret())
-            composed = institution_mail(
-                ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
-                context={**context, "link": personal_link(ctx, request)}, now=now,
-                attachments=[Attachment(sheet_filename(region.code, year, institution.code), sheet, XLSX)])
-            to, cc = recipients.addresses
-            _, queued = queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
-                                      cycle_id=cycle.id, institution_id=institution.id)
+            queued = _queue_invitation(ctx, session, key=key, region=region, cycle=cycle,
+                                       base_label=base_version.label, institution=institution, request=request,
+                                       recipients=recipients, activities=activities.get(institution.code, []),
+                                       now=now)
             result.invitations_queued += int(queued)
             if progress:
                 progress(done, len(views))
@@ -147,7 +156,6 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
     from fko.storage.institutions import contacts_of, get_institution
     from fko.storage.requests import request_for
 
-    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
@@ -157,8 +165,7 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
         request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
         if request is None:
             raise LookupError(f"{institution.code} has no request in {year}")
-        request.token_nonce = secrets.token_hex(16)
-        request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
+        _new_token(ctx, request)
         request.token_revoked_at = None
         link = personal_link(ctx, request)
         record_event(session=session, region_id=region.id, actor="staff", action="link.renewed",
@@ -169,21 +176,10 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
             base_version = session.get(ConceptVersion, cycle.base_version_id)
             activities = list_activities(session=session, version_id=cycle.base_version_id,
                                          institution_id=institution.id)
-            info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
-                             institution_code=institution.code, institution_name=institution.name,
-                             base_label=base_version.label if base_version else "", agency_name=region.agency_name,
-                             agency_email=region.agency_email, agency_phone=region.agency_phone,
-                             deadline=cycle.deadline)
-            sheet = build_workbook(spec=spec, catalogs=catalogs, info=info, activities=activities,
-                                   secret=ctx.settings.secret())
             key = f"{invitation_key(region, year, institution.code)}:renewed:{request.token_nonce[:12]}"
-            composed = institution_mail(
-                ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
-                context={**base_context(region, year=year, deadline=cycle.deadline), "link": link}, now=now,
-                attachments=[Attachment(sheet_filename(region.code, year, institution.code), sheet, XLSX)])
-            to, cc = recipients.addresses
-            queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
-                          cycle_id=cycle.id, institution_id=institution.id)
+            _queue_invitation(ctx, session, key=key, region=region, cycle=cycle,
+                              base_label=base_version.label if base_version else "", institution=institution,
+                              request=request, recipients=recipients, activities=activities, now=now)
     return link
 
 

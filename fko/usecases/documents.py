@@ -16,7 +16,6 @@ from fko.core.concept_view import build_view
 from fko.core.documents import build_change_report, render_change_report, render_concept
 from fko.core.docx_document import render_docx
 from fko.core.overview_xlsx import render_overview
-from fko.core.sheet_spec import load_spec
 from fko.storage.concepts import activity_flags, find_version, latest_published, list_activities
 from fko.storage.database import require_current_schema, session_scope
 from fko.storage.models import ConceptVersion, Institution
@@ -106,7 +105,7 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
                      _write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view))]
     if parent is not None:
         changes = diff_versions(ctx, from_label=parent.label, to_label=label)
-        labels = {c.key: c.header for c in load_spec(ctx.templates_dir).columns}
+        labels = {c.key: c.header for c in ctx.spec().columns}
         report = build_change_report(diff=changes.diff, region_name=region.name, from_label=parent.label,
                                      to_label=label, stand=view.stand, institutions=changes.institutions,
                                      field_labels=labels, not_confirmed=changes.not_confirmed)

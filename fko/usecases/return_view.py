@@ -12,7 +12,7 @@ from fko.storage.database import session_scope
 from fko.storage.models import ConceptVersion, Request, Submission
 from fko.storage.requests import request_parts
 from fko.usecases.context import AppContext
-from fko.usecases.returns import LinkInvalid, _base_activities
+from fko.usecases.returns import LinkInvalid, base_activities
 
 
 @dataclass
@@ -33,7 +33,7 @@ def submission_view(ctx: AppContext, *, request_id: int, submission_id: int) -> 
         if submission is None or request is None or submission.request_id != request.id:
             raise LinkInvalid
         cycle, institution, _ = request_parts(session=session, request=request)
-        base = _base_activities(session, cycle, institution)
+        base = base_activities(session, cycle, institution)
         version = session.get(ConceptVersion, cycle.base_version_id)
         view = SubmissionView(outcome=submission.outcome, filename=submission.filename,
                               received_at=submission.received_at, base_label=version.label if version else "",

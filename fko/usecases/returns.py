@@ -14,30 +14,37 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from fko.core.activity import Activity, activity_from_dict, activity_key, activity_to_dict
 from fko.core.diff import ActivityDiff, diff_activities
 from fko.core.filetype import FileRefused, Limits
-from fko.core.grid import GridError
+from fko.core.grid import Grid, GridError
 from fko.core.ladder import load_policy
 from fko.core.problem import Problem
-from fko.core.sheet_check import Expected, SheetResult, check_sheet
-from fko.core.sheet_spec import SheetSpec, load_spec
+from fko.core.sheet_check import Expected, SheetResult, check_meta, check_sheet
+from fko.core.sheet_spec import SheetSpec
 from fko.core.token import looks_like_token, token_hash
-from fko.core.workbook_build import SheetInfo, build_workbook
 from fko.storage.concepts import list_activities
 from fko.storage.database import session_scope
+from fko.storage.errors import NotFound
 from fko.storage.events import record_event
-from fko.storage.institutions import contacts_of
+from fko.storage.institutions import contacts_of, get_institution
 from fko.storage.models import ConceptVersion, Cycle, Institution, Region, Request, Submission
-from fko.storage.requests import find_request_by_token_hash, latest_answer, list_submissions, request_parts
+from fko.storage.regions import get_region
+from fko.storage.requests import (
+    find_request_by_token_hash,
+    latest_answer,
+    list_submissions,
+    request_for,
+    request_parts,
+)
 from fko.usecases.context import AppContext
 from fko.usecases.cycle import personal_link
 from fko.usecases.messages import base_context, institution_mail, pick_recipients, received_text
 from fko.usecases.outbox import queue_message
 from fko.usecases.sandbox import read_grid_isolated
-from fko.usecases.sheets import sheet_filename
+from fko.usecases.sheets import personal_sheet, sheet_filename
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MAX_LINES_IN_MAIL = 40
@@ -121,7 +128,7 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         )
 
 
-def _base_activities(session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
+def base_activities(session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
     return list_activities(session=session, version_id=cycle.base_version_id, institution_id=institution.id)
 
 
@@ -130,12 +137,11 @@ def _current_activities(session: Session, request: Request, cycle: Cycle, instit
     answer = latest_answer(session=session, request_id=request.id or 0)
     if answer is not None and answer.outcome == "accepted":
         return [activity_from_dict(a) for a in answer.activities]
-    return _base_activities(session, cycle, institution)
+    return base_activities(session, cycle, institution)
 
 
 def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> tuple[bytes, str]:
     """The personal workbook behind the link, pre-filled with the institution's latest state."""
-    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         request = session.get(Request, request_id)
         if request is None:
@@ -146,12 +152,9 @@ def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> 
         if request.state == "invited":
             request.state = "downloaded"
             record_event(session=session, region_id=region.id, actor=f"institution:{institution.code}",
-                         action="sheet.downloaded", subject=str(cycle.year))
-    info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=cycle.year,
-                     institution_code=institution.code, institution_name=institution.name,
-                     base_label=base.label if base else "", agency_name=region.agency_name,
-                     agency_email=region.agency_email, agency_phone=region.agency_phone, deadline=cycle.deadline)
-    data = build_workbook(spec=spec, catalogs=catalogs, info=info, activities=activities, secret=ctx.settings.secret())
+                         action="sheet.downloaded", subject=institution.code, details={"year": cycle.year})
+    data = personal_sheet(ctx, region=region, institution=institution, year=cycle.year,
+                          base_label=base.label if base else "", deadline=cycle.deadline, activities=activities)
     return data, sheet_filename(region.code, cycle.year, institution.code)
 
 
@@ -221,18 +224,23 @@ def _queue_institution_mail(ctx: AppContext, session: Session, *, kind: str, sub
 
 
 def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: str, source: str, now: dt.datetime,
-                  enforce_deadline: bool = True, limits: Limits | None = None) -> ReturnResult:
-    """Check a returned workbook and record it, accepted or refused; the raw bytes are always kept."""
+                  enforce_deadline: bool = True, limits: Limits | None = None, grid: Grid | None = None,
+                  ) -> ReturnResult:
+    """Check a returned workbook and record it, accepted or refused; the raw bytes are always kept.
+
+    ``grid``: the file already read (in the sandbox) by a caller that had to look into it first.
+    """
     stored = ctx.files.put(data, kind="upload")  # before anything can go wrong with parsing
-    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
+    spec, catalogs = ctx.spec(), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
         if enforce_deadline and deadline_passed(cycle, now, _late_days(ctx)):
             raise CycleClosed
-        base = _base_activities(session, cycle, institution)
+        base = base_activities(session, cycle, institution)
         owned = _owned_keys(session, request)
     try:
-        grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
+        if grid is None:
+            grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
         expected = Expected(region_code=region.code, cycle_year=cycle.year, secret=ctx.settings.secret(),
                             institution_code=institution.code)
         # Keys given to new rows by an earlier accepted return are the institution's own, too.
@@ -261,7 +269,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
                                     context={"filename": filename, "received_text": when,
                                              "problems": [p.as_dict() for p in result.problems[:50]]})
             record_event(session=session, region_id=region.id, actor=actor, action="return.refused",
-                         subject=institution.code, details={"submission": submission.id,
+                         subject=institution.code, details={"submission": submission.id, "year": cycle.year,
                                                             "problems": len(result.problems)})
             return ReturnResult("refused", submission.id or 0, institution.code, problems=result.problems)
 
@@ -281,7 +289,8 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
                                     "change_lines": _change_lines(diff, spec),
                                     "base_label": base_version.label if base_version else ""})
         record_event(session=session, region_id=region.id, actor=actor, action="return.accepted",
-                     subject=institution.code, details={"submission": submission.id, **diff.counts()})
+                     subject=institution.code, details={"submission": submission.id, "year": cycle.year,
+                                                        **diff.counts()})
         return ReturnResult("accepted", submission.id or 0, institution.code, diff=diff, activities=activities,
                             missing=result.missing)
 
@@ -293,7 +302,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         request, cycle, institution, region = _load(session, request_id)
         if enforce_deadline and deadline_passed(cycle, now, _late_days(ctx)):
             raise CycleClosed
-        base = _base_activities(session, cycle, institution)
+        base = base_activities(session, cycle, institution)
         base_version = session.get(ConceptVersion, cycle.base_version_id)
         submission = Submission(request_id=request.id or 0, received_at=now, source=source, outcome="no_changes",
                                 changes={"new": 0, "changed": 0, "ended": 0, "unchanged": len(base), "missing": 0},
@@ -306,5 +315,46 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
                                     "received_text": received_text(now),
                                     "base_label": base_version.label if base_version else ""})
         record_event(session=session, region_id=region.id, actor=f"institution:{institution.code}",
-                     action="return.no_changes", subject=institution.code, details={"submission": submission.id})
+                     action="return.no_changes", subject=institution.code,
+                     details={"submission": submission.id, "year": cycle.year})
         return ReturnResult("no_changes", submission.id or 0, institution.code, activities=base)
+
+
+class NotIngestible(Exception):
+    """A file that cannot be assigned to an invited institution; ``str(exc)`` says why, in German."""
+
+
+def ingest_file(ctx: AppContext, *, data: bytes, filename: str, source: str, year: int, now: dt.datetime,
+                institution_code: str | None = None, limits: Limits | None = None) -> ReturnResult:
+    """A return that came without a personal link (by mail, into the drop folder, through the CLI).
+
+    Its institution is ``institution_code`` or the one the signed ``_meta`` sheet names; the file is read
+    once, then recorded like an upload (also after the deadline: staff accept late returns).
+    """
+    grid: Grid | None = None
+    try:
+        grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
+    except (FileRefused, GridError):
+        grid = None  # recorded as refused below, if we know whose file it is
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        code = institution_code.upper() if institution_code else None
+        if code is None and grid is not None:
+            meta, _ = check_meta(grid, ctx.spec(), Expected(region.code, year, ctx.settings.secret()))
+            code = meta.institution if meta else None
+        if code is None:
+            raise NotIngestible("Die Datei nennt keine Institution (Blatt _meta fehlt oder ist verändert). "
+                                "Bitte die Institution angeben.")
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        if cycle is None:
+            raise NotIngestible(f"Es gibt keine Abfrage {year}. `fko cycle open --year {year}` eröffnet sie.")
+        try:
+            institution = get_institution(session=session, region_id=region.id or 0, code=code)
+        except NotFound:
+            raise NotIngestible(f"Es gibt keine Institution mit dem Kürzel „{code}“.") from None
+        request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
+        if request is None:
+            raise NotIngestible(f"{code} ist in der Abfrage {year} nicht eingeladen.")
+        request_id = request.id or 0
+    return accept_return(ctx, request_id=request_id, data=data, filename=filename, source=source, now=now,
+                         enforce_deadline=False, limits=limits, grid=grid)

@@ -14,13 +14,13 @@ from fko.core.filetype import FileRefused, Limits
 from fko.core.grid import GridError
 from fko.core.problem import Problem
 from fko.core.sheet_check import Expected, SheetResult, check_meta, check_sheet
-from fko.core.sheet_spec import SheetSpec, load_spec
+from fko.core.sheet_spec import SheetSpec
 from fko.core.workbook_build import SheetInfo, build_workbook
 from fko.storage.concepts import latest_published, list_activities
 from fko.storage.database import require_current_schema, session_scope
 from fko.storage.errors import NotFound
 from fko.storage.institutions import get_institution
-from fko.storage.models import ConceptVersion, Cycle, Region
+from fko.storage.models import ConceptVersion, Cycle, Institution, Region
 from fko.storage.regions import get_region
 from fko.usecases.context import AppContext
 from fko.usecases.sandbox import read_grid_isolated
@@ -61,25 +61,29 @@ def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
     return f"Abfrage-{year}-{region_code}-{institution_code}.xlsx"
 
 
+def personal_sheet(ctx: AppContext, *, region: Region, institution: Institution, year: int, base_label: str,
+                   deadline: dt.date | None, activities: list[Activity]) -> bytes:
+    """An institution's pre-filled, signed workbook (the one place that turns database rows into a sheet)."""
+    info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
+                     institution_code=institution.code, institution_name=institution.name, base_label=base_label,
+                     agency_name=region.agency_name, agency_email=region.agency_email,
+                     agency_phone=region.agency_phone, deadline=deadline)
+    return build_workbook(spec=ctx.spec(), catalogs=ctx.catalogs(), info=info,
+                          activities=activities, secret=ctx.settings.secret())
+
+
 def build_sheet(ctx: AppContext, *, institution_code: str, cycle_year: int,
                 deadline: dt.date | None = None) -> tuple[bytes, str]:
     """The personal workbook of one institution for one cycle, and its file name."""
     require_current_schema(ctx.engine)
-    spec, catalogs = load_spec(ctx.templates_dir), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
         version = _base_version(session, region, cycle_year)
         cycle = cycle_for(session, region, cycle_year)
         activities = _base_activities(session, version, institution.id or 0)
-    info = SheetInfo(
-        region_code=region.code, region_name=region.name, cycle_year=cycle_year,
-        institution_code=institution.code, institution_name=institution.name, base_label=version.label,
-        agency_name=region.agency_name, agency_email=region.agency_email, agency_phone=region.agency_phone,
-        deadline=deadline or (cycle.deadline if cycle else None),
-    )
-    data = build_workbook(spec=spec, catalogs=catalogs, info=info, activities=activities,
-                          secret=ctx.settings.secret())
+    data = personal_sheet(ctx, region=region, institution=institution, year=cycle_year, base_label=version.label,
+                          deadline=deadline or (cycle.deadline if cycle else None), activities=activities)
     return data, sheet_filename(region.code, cycle_year, institution.code)
 
 
@@ -117,7 +121,7 @@ def check_returned_sheet(ctx: AppContext, *, data: bytes, cycle_year: int,
                          institution_code: str | None = None, limits: Limits | None = None) -> SheetCheck:
     """Read and check a returned workbook against the database; writes nothing."""
     require_current_schema(ctx.engine)
-    spec: SheetSpec = load_spec(ctx.templates_dir)
+    spec: SheetSpec = ctx.spec()
     catalogs = ctx.catalogs()
     try:
         grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())

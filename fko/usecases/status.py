@@ -75,7 +75,7 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
         for event in session.exec(select(EventLog).where(EventLog.region_id == region.id,
                                                          col(EventLog.action).in_(ACTION_LABELS))
                                   .order_by(col(EventLog.id))).all():
-            if event.action.startswith("reminder.") and event.details.get("year") != cycle.year:
+            if event.details.get("year") != cycle.year:  # another year's round
                 continue
             events[event.subject] = event
             if event.details.get("step") == "escalation":
@@ -83,7 +83,8 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
             if event.action == "reminder.phone_task":
                 phone.add(event.subject)
         answers = {s.request_id: s.outcome for s in session.exec(
-            select(Submission).where(col(Submission.outcome).in_(("accepted", "no_changes")))
+            select(Submission).where(col(Submission.outcome).in_(("accepted", "no_changes")),
+                                     col(Submission.request_id).in_([r.id for r, _ in rows]))
             .order_by(col(Submission.received_at))).all()}
         status = CycleStatus(year=cycle.year, deadline=cycle.deadline)
         for request, institution in rows:

@@ -60,6 +60,10 @@ def test_download_gives_the_personal_prefilled_sheet(portal) -> None:  # type: i
     with session_scope(portal.ctx.engine) as session:
         states = {r.institution_id: r.state for r in session.exec(select(Request)).all()}
     assert sorted(states.values()).count("downloaded") == 1
+    from fko.usecases.status import cycle_status
+
+    hwk = next(r for r in cycle_status(portal.ctx, year=2026).rows if r.code == "HWK")
+    assert (hwk.state, hwk.last_action) == ("downloaded", "Tabelle heruntergeladen")
 
 
 def test_accepted_upload_shows_changes_and_mails_a_receipt(portal) -> None:  # type: ignore[no-untyped-def]
@@ -198,14 +202,15 @@ def test_one_link_cannot_read_or_change_another_institutions_data(portal) -> Non
         submission_id = str(accepted.url).rsplit("/", 1)[1]
         peek = http.get(f"{hwk}/rueckmeldung/{submission_id}")
         assert peek.status_code == 404 and "IHK" not in main_text(peek.text)
+    from tests.integration.test_reminder_walk import request_id
+
+    # every recorded submission belongs to IHK's request; HWK's request has none and no answer
+    outcomes = [(s.outcome, s.request_id) for s in submissions(portal)]
+    assert outcomes == [(o, request_id(portal.ctx, "IHK")) for o in ("refused", "refused", "accepted")]
     with session_scope(portal.ctx.engine) as session:
-        hwk_request = next(r for r in session.exec(select(Request)).all()
-                           if r.id not in {s.request_id for s in submissions(portal)})
-        del hwk_request
-        outcomes = [(s.outcome, s.request_id) for s in submissions(portal)]
-    # every recorded submission belongs to IHK's request; HWK has none
-    assert len({request_id for _, request_id in outcomes}) == 1
-    assert [o for o, _ in outcomes] == ["refused", "refused", "accepted"]
+        hwk_request = session.get(Request, request_id(portal.ctx, "HWK"))
+        assert hwk_request is not None
+        assert (hwk_request.state, hwk_request.answered_at) == ("downloaded", None)
 
 
 def test_forms_without_csrf_or_from_another_site_are_refused(portal) -> None:  # type: ignore[no-untyped-def]

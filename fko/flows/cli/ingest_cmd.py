@@ -9,20 +9,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from sqlmodel import select
 
 from fko.flows.cli.mail_cmd import report_delivery
 from fko.flows.cli.output import fail, print_json, print_problems, read_input, say
 from fko.settings import load_settings
-from fko.storage.database import require_current_schema, session_scope
-from fko.storage.institutions import get_institution
-from fko.storage.models import Cycle
-from fko.storage.regions import get_region
-from fko.storage.requests import request_for
+from fko.storage.database import require_current_schema
 from fko.usecases.context import AppContext
 from fko.usecases.outbox import deliver_pending
-from fko.usecases.returns import accept_return
-from fko.usecases.sheets import check_returned_sheet, default_cycle_year
+from fko.usecases.returns import NotIngestible, ingest_file
+from fko.usecases.sheets import default_cycle_year
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -46,26 +41,12 @@ def ingest(
         require_current_schema(ctx.engine)
         now = dt.datetime.now(dt.UTC)
         cycle_year = year or default_cycle_year(ctx, today=now.astimezone(BERLIN).date())
-        code = institution.upper() if institution else None
-        if code is None:
-            code = check_returned_sheet(ctx, data=data, cycle_year=cycle_year).result.institution_code
-        if code is None:
-            fail("Die Datei nennt keine Institution (Blatt _meta fehlt oder ist verändert). Bitte --institution "
-                 "angeben.")
-            raise typer.Exit(2)
-        with session_scope(ctx.engine) as session:
-            region = get_region(session=session, code=ctx.settings.region)
-            cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == cycle_year)).first()
-            if cycle is None:
-                fail(f"Es gibt keine Abfrage {cycle_year}. `fko cycle open --year {cycle_year}` eröffnet sie.")
-                raise typer.Exit(2)
-            found = get_institution(session=session, region_id=region.id or 0, code=code)
-            request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=found.id or 0)
-            if request is None:
-                fail(f"{code} ist in der Abfrage {cycle_year} nicht eingeladen.")
-                raise typer.Exit(2)
-        result = accept_return(ctx, request_id=request.id or 0, data=data, filename=file.name, source="cli",
-                               now=now, enforce_deadline=False)
+        try:
+            result = ingest_file(ctx, data=data, filename=file.name, source="cli", year=cycle_year, now=now,
+                                 institution_code=institution)
+        except NotIngestible as exc:
+            fail(str(exc))
+            raise typer.Exit(2) from None
         delivery = asyncio.run(deliver_pending(ctx))
     finally:
         ctx.close()
