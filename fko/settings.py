@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_ca_file: Path | None = None
+    smtp_concurrency: int = Field(default=5, ge=1, le=50, description="connections to the relay at once")
     mail_from: str = "fko-cycle@localhost"
     base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr | None = None

@@ -204,6 +204,7 @@ class OutboundMessage(SQLModel, table=True):
     body_sha256: str | None = Field(default=None, max_length=64)
     # A sender owns a message it is sending until then; a crashed sender's claim runs out.
     claimed_until: dt.datetime | None = _utc(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=200)  # "host:pid:start" of the sending process
     created_at: dt.datetime = _utc()
     sent_at: dt.datetime | None = _utc(nullable=True)
 

@@ -33,8 +33,8 @@ def _claimable(now: dt.datetime, max_attempts: int):  # type: ignore[no-untyped-
     )
 
 
-def claim_due_messages(*, session: Session, now: dt.datetime, lease: dt.timedelta,
-                       max_attempts: int) -> list[OutboundMessage]:
+def claim_due_messages(*, session: Session, now: dt.datetime, lease: dt.timedelta, max_attempts: int,
+                       claimer: str | None = None) -> list[OutboundMessage]:
     """Claim every message due for sending, each by a conditional update: two senders running at the
     same time (the page and a flow, say) never claim the same message. A claim lapses after ``lease``,
     so the messages of a sender that died are taken up again."""
@@ -45,7 +45,8 @@ def claim_due_messages(*, session: Session, now: dt.datetime, lease: dt.timedelt
         result = session.execute(
             update(OutboundMessage)
             .where(col(OutboundMessage.id) == message_id, _claimable(now, max_attempts))
-            .values(state="sending", claimed_until=now + lease, attempts=OutboundMessage.attempts + 1)
+            .values(state="sending", claimed_until=now + lease, claimed_by=claimer,
+                    attempts=OutboundMessage.attempts + 1)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(message_id)
@@ -55,6 +56,24 @@ def claim_due_messages(*, session: Session, now: dt.datetime, lease: dt.timedelt
         return []
     return list(session.exec(select(OutboundMessage).where(col(OutboundMessage.id).in_(claimed))
                              .order_by(col(OutboundMessage.id))).all())
+
+
+def current_claimers(*, session: Session, now: dt.datetime) -> set[str]:
+    """The senders holding unexpired claims right now."""
+    rows = session.exec(select(OutboundMessage.claimed_by).where(
+        OutboundMessage.state == "sending", col(OutboundMessage.claimed_until) >= now,
+        col(OutboundMessage.claimed_by).is_not(None)).distinct()).all()
+    return {r for r in rows if r}
+
+
+def release_claims(*, session: Session, claimers: set[str]) -> int:
+    """Give up the claims of senders known to be gone; their messages become due again at once."""
+    if not claimers:
+        return 0
+    result = session.execute(update(OutboundMessage)
+                             .where(OutboundMessage.state == "sending", col(OutboundMessage.claimed_by).in_(claimers))
+                             .values(claimed_until=None))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def refused_addresses(*, session: Session) -> set[str]:

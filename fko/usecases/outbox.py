@@ -22,11 +22,21 @@ from fko.settings import Settings
 from fko.storage.database import session_scope
 from fko.storage.events import record_event
 from fko.storage.models import OutboundMessage, utcnow
-from fko.storage.outbox import add_message, claim_due_messages, mark_address_refused, refused_addresses
+from fko.storage.outbox import (
+    add_message,
+    claim_due_messages,
+    current_claimers,
+    mark_address_refused,
+    refused_addresses,
+    release_claims,
+)
 from fko.usecases.context import AppContext
+from fko.usecases.sender_identity import is_gone, this_process
 
 MAX_ATTEMPTS = 10  # over all runs; then the message stays "failed" for staff to look at
-CLAIM_LEASE = dt.timedelta(minutes=15)  # longer than any batch takes; a crashed sender's claim lapses
+# Longer than any batch takes. A sender that died on this machine is noticed at once (its process is
+# gone); the lease only matters for one that died on another machine.
+CLAIM_LEASE = dt.timedelta(minutes=15)
 
 
 def smtp_settings(settings: Settings) -> SmtpSettings | None:
@@ -36,7 +46,7 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
     return SmtpSettings(
         host=settings.smtp_host, port=settings.smtp_port, tls=settings.smtp_tls, user=settings.smtp_user,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-        ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None,
+        ca_file=str(settings.smtp_ca_file) if settings.smtp_ca_file else None, concurrency=settings.smtp_concurrency,
     )
 
 
@@ -71,12 +81,19 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
     report = DeliveryReport()
     with session_scope(ctx.engine) as session:
         blocked = refused_addresses(session=session)
-        claimed = claim_due_messages(session=session, now=utcnow(), lease=CLAIM_LEASE, max_attempts=MAX_ATTEMPTS)
+        now = utcnow()
+        gone = {c for c in current_claimers(session=session, now=now) if is_gone(c)}
+        if gone:
+            released = release_claims(session=session, claimers=gone)
+            record_event(session=session, region_id=None, actor="system", action="mail.claims_released",
+                         subject=", ".join(sorted(gone))[:200], details={"messages": released})
+        claimed = claim_due_messages(session=session, now=now, lease=CLAIM_LEASE, max_attempts=MAX_ATTEMPTS,
+                                     claimer=this_process())
         for message in claimed:
             recipients = [a for a in [message.recipient, *message.cc] if a.lower() not in blocked]
             if not recipients:
                 message.state, message.last_error = "refused", "all recipients refused earlier"
-                message.claimed_until = None
+                message.claimed_until = message.claimed_by = None
                 report.refused += 1
                 continue
             data = ctx.files.get(message.body_sha256 or "", kind="mail")
@@ -98,7 +115,7 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
                              subject=address, details={"reason": reason, "message": message.idempotency_key})
                 report.refused_addresses.append(address)
             message.state = outcome.state
-            message.claimed_until = None
+            message.claimed_until = message.claimed_by = None
             if outcome.state == "sent":
                 message.sent_at = now
                 message.last_error = "; ".join(f"{a}: {r}" for a, r in outcome.refused.items()) or None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,6 +31,10 @@ class Faults:
     drop_after: int | None = None     # accept this many messages, then drop every new connection's MAIL
     defer_rcpt: int = 0               # answer 451 to this many RCPT commands first
     reject: set[str] = field(default_factory=set)  # answer 550 for these addresses
+    stall_from_rcpt: int | None = None  # from this RCPT command on (counted over all connections), hold the
+    #                                     answer until ``release`` is set: the sender waits, mid-message
+    after_data: Callable[[int], None] | None = None  # called with the message count once a message is
+    #                                                  stored, before the client hears "250" (the crash window)
 
 
 class Recorder:
@@ -36,6 +42,9 @@ class Recorder:
         self.received: list[Received] = []
         self.faults = Faults()
         self.lock = threading.Lock()
+        self.rcpt_count = 0
+        self.stalled = 0
+        self.release = threading.Event()
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
                           options: list[str]) -> str:
@@ -54,12 +63,22 @@ class Recorder:
             if self.faults.defer_rcpt > 0:
                 self.faults.defer_rcpt -= 1
                 return "451 4.3.0 Try again later"
+            self.rcpt_count += 1
+            stall = self.faults.stall_from_rcpt is not None and self.rcpt_count >= self.faults.stall_from_rcpt
+            if stall:
+                self.stalled += 1
+        if stall:
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+            count = len(self.received)
+        if self.faults.after_data is not None:
+            self.faults.after_data(count)
         return "250 Message accepted"
 
     def messages(self) -> list[EmailMessage]:
@@ -85,6 +104,7 @@ class SmtpServer:
         return self
 
     def stop(self) -> None:
+        self.recorder.release.set()
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
