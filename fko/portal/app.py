@@ -17,11 +17,14 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from fko.core.dates import german_date, german_datetime
 from fko.core.filetype import Limits
 from fko.portal.guard import Guard, cross_site, csrf_token, csrf_valid
 from fko.storage.database import session_scope
+from fko.storage.errors import is_unavailable, unavailable_reason
 from fko.storage.regions import get_region
 from fko.usecases.context import AppContext
 from fko.usecases.outbox import deliver_pending
@@ -37,6 +40,10 @@ from fko.usecases.returns import (
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
+UNAVAILABLE = ("Ihre Eingabe konnte gerade nicht gespeichert werden; es wurde nichts verbucht. Bitte versuchen Sie "
+               "es in einigen Minuten noch einmal. Wenn es dann wieder nicht klappt, schreiben Sie uns bitte.")
+FAILED = ("Auf unserer Seite ist ein Fehler aufgetreten; es wurde nichts verbucht. Bitte versuchen Sie es später "
+          "noch einmal oder schreiben Sie uns.")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 log = logging.getLogger("fko.portal")
 
@@ -110,6 +117,15 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=portal_dir / "static"), name="static")
 
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> HTMLResponse:
+        """Never a bare "Internal Server Error": the database or disk away is a 503 with a German page.
+        (The guard around the app writes the log line for staff.)"""
+        if is_unavailable(exc):
+            return page("error.html.j2", "Vorübergehend nicht möglich", status=503, message=UNAVAILABLE,
+                        base_path="")
+        return page("error.html.j2", "Ein Fehler ist aufgetreten", status=500, message=FAILED, base_path="")
+
     def resolve(token: str) -> LinkView | None:
         try:
             return resolve_link(ctx, token, now=clock())
@@ -168,7 +184,11 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         link = await posted_link(token, request)
         if isinstance(link, Response):
             return link
-        form = await request.form(max_files=2, max_fields=10)
+        try:
+            form = await request.form(max_files=2, max_fields=10)
+        except (StarletteHTTPException, ClientDisconnect):  # a broken or foreign multipart body
+            return form_refused(link, token, "Die Datei ist nicht vollständig angekommen. Bitte wählen Sie sie noch "
+                                             "einmal aus und laden Sie sie erneut hoch.")
         try:
             if not csrf_valid(secret, link.request_id, str(form.get("csrf", "")), time.time()):
                 return form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und "
@@ -187,6 +207,13 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
             return page("closed.html.j2", "Die Frist ist abgelaufen", status=409, **link_values(link, token))
         except LinkInvalid:
             return neutral()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.error("return of %s (%d bytes, %s) NOT recorded: %s. Nothing was half-written; the institution was "
+                      "asked to upload again in a few minutes.", link.institution_code, len(data), filename,
+                      unavailable_reason(exc))
+            return form_refused(link, token, UNAVAILABLE, status=503)
         asyncio.get_running_loop().create_task(send_pending())
         asyncio.get_running_loop().create_task(report_return(result.institution_code, result.outcome))
         return RedirectResponse(f"/r/{token}/rueckmeldung/{result.submission_id}", status_code=303)

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from fko.storage.errors import is_unavailable, unavailable_reason
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -21,6 +23,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 TOKEN_IN_PATH = re.compile(r"^/r/[^/]+")
 CSRF_VALIDITY_SECONDS = 24 * 3600
 access_log = logging.getLogger("fko.portal.access")
+error_log = logging.getLogger("fko.portal")
 
 SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
@@ -86,8 +89,15 @@ class Guard:
                         raise BodyTooLarge
                 return message
 
-            with contextlib.suppress(BodyTooLarge):
-                await self.app(scope, counting_receive, app_send)
+            try:
+                with contextlib.suppress(BodyTooLarge):
+                    await self.app(scope, counting_receive, app_send)
+            except Exception as exc:  # the app's handler has answered with a German page; log it for staff
+                if is_unavailable(exc):
+                    error_log.error("%s %s not done, database or disk unavailable: %s", scope["method"],
+                                    scrub(scope["path"]), unavailable_reason(exc))
+                else:
+                    error_log.error("%s %s failed", scope["method"], scrub(scope["path"]), exc_info=exc)
             if exceeded and status["code"] == 0:
                 await self._refuse(send_with_headers)
         access_log.info('%s %s %s %.0fms', scope["method"], scrub(scope["path"]), status["code"],

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session, create_engine
 
-from fko.storage.errors import DatabaseError, SchemaOutdated
+from fko.storage.errors import DatabaseError, DatabaseUnreachable, SchemaOutdated, unavailable_reason
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -80,7 +80,7 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
-        raise DatabaseError(f"Die Datenbank ist nicht erreichbar: {exc.orig}") from exc
+        raise DatabaseUnreachable(unavailable_reason(exc)) from exc
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -94,7 +94,7 @@ def require_current_schema(engine: Engine) -> None:
     try:
         current = schema_revision(engine)
     except OperationalError as exc:
-        raise DatabaseError(f"Die Datenbank ist nicht erreichbar: {exc.orig}") from exc
+        raise DatabaseUnreachable(unavailable_reason(exc)) from exc
     if current != head:
         raise SchemaOutdated(current, head)
 

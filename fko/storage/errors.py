@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 
 class StorageError(Exception):
     """Base of everything the storage adapter raises on purpose."""
@@ -9,6 +11,10 @@ class StorageError(Exception):
 
 class DatabaseError(StorageError):
     """The database cannot be reached or configured."""
+
+
+class DatabaseUnreachable(DatabaseError):
+    """The database server did not answer (or SQLite stayed locked); ``str(exc)`` is the driver's reason."""
 
 
 class SchemaOutdated(StorageError):
@@ -27,3 +33,23 @@ class NotFound(StorageError):
 
 class Conflict(StorageError):
     """The change would break a rule of the data (e.g. changing a published version)."""
+
+
+def is_database_unreachable(exc: BaseException) -> bool:
+    """The database server cannot be reached, or (SQLite) stayed locked longer than the busy timeout."""
+    return isinstance(exc, (OperationalError, InterfaceError, DatabaseUnreachable))
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database or the disk is not there for the moment (unreachable, locked, full): try again later."""
+    return isinstance(exc, (OperationalError, InterfaceError, OSError)) or (
+        isinstance(exc, StorageError) and not isinstance(exc, (NotFound, Conflict, SchemaOutdated)))
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """One line for the staff log: the driver's first line, never a traceback or a connection string."""
+    if isinstance(exc, DatabaseUnreachable):
+        return str(exc)
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+    return f"{type(cause).__name__}: {first}"[:300]

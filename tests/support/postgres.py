@@ -61,10 +61,7 @@ class PostgresCluster:
         try:
             cluster._run("initdb", "-D", str(cluster.data_dir), "-U", "fko", "--auth=trust",
                          "-E", "UTF8", "--no-locale", "--no-sync", env=env)
-            options = (f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {base} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-            cluster._run("pg_ctl", "-D", str(cluster.data_dir), "-o", options, "-l", str(base / "server.log"),
-                         "-w", "-t", "60", "start", env=env)
+            cluster.resume()
         except (subprocess.CalledProcessError, OSError) as exc:
             log = base / "server.log"
             detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -77,10 +74,24 @@ class PostgresCluster:
         subprocess.run([str(self.bin_dir / program), *args], check=True, capture_output=True, text=True,
                        env=env, user=self.user, cwd=self.data_dir.parent, timeout=120)
 
+    def resume(self) -> None:
+        """Start the server (again) on the same port and data."""
+        base = self.data_dir.parent
+        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {base} "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._run("pg_ctl", "-D", str(self.data_dir), "-o", options, "-l", str(base / "server.log"),
+                  "-w", "-t", "60", "start", env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "HOME": str(base)})
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: the database is unreachable until ``resume``."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop",
+                  env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"})
+
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "stop",
-                      env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"})
+            if (self.data_dir / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "stop",
+                          env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C"})
         finally:
             shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 

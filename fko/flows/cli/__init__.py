@@ -23,9 +23,10 @@ from fko.flows.cli import (
 )
 from fko.flows.cli.output import fail
 from fko.settings import SettingsError
-from fko.storage.errors import SchemaOutdated, StorageError
+from fko.storage.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
 
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3  # the database is away for the moment: try again later
 
 app = typer.Typer(
     name="fko",
@@ -51,7 +52,8 @@ app.command("serve")(serve_cmd.serve)
 
 
 def main() -> None:
-    """Console-script entry: expected failures become one German line and exit code 2, never a traceback."""
+    """Console-script entry: expected failures become one German line and exit code 2 (3: database away
+    for now), never a traceback."""
     # Nothing leaves this machine: no Prefect telemetry, whether or not a command touches Prefect.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -63,6 +65,13 @@ def main() -> None:
         else:
             fail(f"Die Datenbank hat einen älteren Stand ({exc.current}). Bitte `fko init` ausführen.")
         sys.exit(EXIT_USAGE)
-    except (SettingsError, CatalogError, RegionConfigError, StorageError) as exc:
+    except Exception as exc:
+        if is_database_unreachable(exc):
+            fail(f"Die Datenbank ist nicht erreichbar oder gesperrt ({unavailable_reason(exc)}). Der Befehl wurde "
+                 "abgebrochen; was bis dahin gespeichert war, bleibt gültig, nichts wird doppelt versandt. Bitte "
+                 "später erneut ausführen.")
+            sys.exit(EXIT_UNAVAILABLE)
+        if not isinstance(exc, (SettingsError, CatalogError, RegionConfigError, StorageError)):
+            raise
         fail(f"{exc}")
         sys.exit(EXIT_USAGE)
