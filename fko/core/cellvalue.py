@@ -13,10 +13,14 @@ _MY = re.compile(r"^(\d{1,2})\s*[./-]\s*(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?$")
 _ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
+# Invisible characters that would break the documents or disguise a text: control characters (tab and
+# line break aside) and the bidirectional overrides of "Trojan Source" spoofing. Each becomes a blank.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufff9-\ufffb]")
 
 
 def cell_to_text(value: Value) -> str:
-    """The text a person sees in the cell: line breaks kept as ``\n``, trailing blanks gone.
+    """The text a person sees in the cell: line breaks kept as ``\n``, trailing blanks gone, control
+    and bidi-override characters replaced by blanks.
 
     python-calamine already decodes OOXML ``_xHHHH_`` escapes (xlsxwriter writes CR as ``_x000D_``).
     """
@@ -34,7 +38,7 @@ def cell_to_text(value: Value) -> str:
         return value.strftime("%d.%m.%Y")
     if isinstance(value, dt.time | dt.timedelta):
         return str(value)
-    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    text = _INVISIBLE.sub(" ", value.replace("\r\n", "\n").replace("\r", "\n"))
     lines = [line.rstrip() for line in text.split("\n")]
     return "\n".join(lines).strip()
 

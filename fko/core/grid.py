@@ -31,6 +31,8 @@ class Grid:
     total_columns: int = 0
     meta: dict[str, str] = field(default_factory=dict)
     sheet_names: list[str] = field(default_factory=list)
+    # Merged cell ranges of the activity sheet, 0-based (first row, first column, last row, last column).
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)
 
 
 def _meta_text(value: Value) -> str:
@@ -70,6 +72,7 @@ def extract_grid(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_she
         if end is None:
             return grid
         grid.total_rows, grid.total_columns = end[0] + 1, end[1] + 1
+        grid.merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])][:1000]
         if grid.total_columns > MAX_COLUMNS:
             return grid  # refused by the check; reading 16,384 columns would cost gigabytes
         grid.rows = [list(r) for r in sheet.to_python(skip_empty_area=False,
@@ -121,6 +124,7 @@ def grid_to_json(grid: Grid) -> dict[str, Any]:
         "total_columns": grid.total_columns,
         "meta": grid.meta,
         "sheet_names": grid.sheet_names,
+        "merged": [list(m) for m in grid.merged],
     }
 
 
@@ -132,4 +136,5 @@ def grid_from_json(data: dict[str, Any]) -> Grid:
         total_columns=int(data["total_columns"]),
         meta={str(k): str(v) for k, v in data["meta"].items()},
         sheet_names=[str(n) for n in data["sheet_names"]],
+        merged=[(int(m[0]), int(m[1]), int(m[2]), int(m[3])) for m in data.get("merged", [])],
     )

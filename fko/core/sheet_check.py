@@ -200,6 +200,10 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
     result.problems.extend(header_problems)
     if header_row < 0 or header_problems:
         return result
+    merged = merged_problems(grid, header_row)
+    if merged:
+        result.problems.extend(merged)
+        return result
 
     owned = {a.key: a for a in base if a.key}
     lookups = {c.key: {normalise(v): v for v in spec.choices(c, catalogs)} for c in spec.columns if c.catalog}
@@ -254,6 +258,20 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
     present = {a.key for a in result.activities if a.key}
     result.missing = [a for a in base if a.key not in present and a.status not in catalogs.ending_statuses]
     return result
+
+
+def merged_problems(grid: Grid, header_row: int) -> list[Problem]:
+    """Merged cells below the header: a merged range keeps only its first cell's value, so the other
+    rows would lose their ID or text without anyone noticing. Refused, each range named."""
+    problems = []
+    for first_row, first_col, last_row, last_col in sorted(grid.merged):
+        if last_row <= header_row or (first_row == last_row and first_col == last_col):
+            continue
+        cells = f"{cell_address(first_col, first_row + 1)}:{cell_address(last_col, last_row + 1)}"
+        problems.append(Problem(cells, None, f"Die Zellen {cells} sind verbunden. Bitte die Verbindung aufheben "
+                                             "(in Excel: Start › „Verbinden und zentrieren“) und jede Zeile "
+                                             "vollständig ausfüllen, auch die ID."))
+    return problems
 
 
 def _n(number: int) -> str:

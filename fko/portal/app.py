@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -117,6 +118,20 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=portal_dir / "static"), name="static")
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
+        """Unknown addresses and wrong methods get a German page, not FastAPI's JSON."""
+        if exc.status_code == 404:
+            return page("error.html.j2", "Seite nicht gefunden", status=404, base_path="", message=(
+                "Diese Seite gibt es nicht. Bitte verwenden Sie den persönlichen Link aus Ihrer E-Mail."))
+        return page("error.html.j2", "Anfrage nicht möglich", status=exc.status_code, base_path="", message=(
+            "Diese Anfrage kann die Seite nicht ausführen. Bitte verwenden Sie den persönlichen Link aus Ihrer "
+            "E-Mail und die Schaltflächen auf der Seite."))
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> HTMLResponse:
+        return neutral()  # e.g. /rueckmeldung/abc: an address this page never gives out
+
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> HTMLResponse:
         """Never a bare "Internal Server Error": the database or disk away is a 503 with a German page.
@@ -187,8 +202,8 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         try:
             form = await request.form(max_files=2, max_fields=10)
         except (StarletteHTTPException, ClientDisconnect):  # a broken or foreign multipart body
-            return form_refused(link, token, "Die Datei ist nicht vollständig angekommen. Bitte wählen Sie sie noch "
-                                             "einmal aus und laden Sie sie erneut hoch.")
+            return form_refused(link, token, "Die Datei ist nicht vollständig angekommen, oder es waren mehrere. "
+                                             "Bitte genau eine Datei auswählen und erneut hochladen.")
         try:
             if not csrf_valid(secret, link.request_id, str(form.get("csrf", "")), time.time()):
                 return form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und "

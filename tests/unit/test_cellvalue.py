@@ -53,3 +53,10 @@ def test_period_bounds_and_german_text() -> None:
     assert period_bounds("2026-02") == (dt.date(2026, 2, 1), dt.date(2026, 2, 28))
     assert period_bounds("2027-12") == (dt.date(2027, 12, 1), dt.date(2027, 12, 31))
     assert period_text("2026-03-15") == "15.03.2026" and period_text("2026-03") == "03.2026"
+
+
+def test_control_and_bidi_override_characters_become_blanks() -> None:
+    # They would make the Word document invalid XML, or show a title reversed ("Trojan Source").
+    assert cell_to_text("Titel\x01mit\x1bSteuer\x00zeichen") == "Titel mit Steuer zeichen"
+    assert cell_to_text("Neu \u202egnudlibsuA\u202c") == "Neu  gnudlibsuA"
+    assert cell_to_text("Spalte\tmit Tab\nund Umbruch") == "Spalte\tmit Tab\nund Umbruch"
