@@ -92,7 +92,9 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     """Create the cycle (if new), a request per active institution (if new), and queue invitations.
 
     Safe to run again: nothing that exists is created or queued twice. Sending is a separate step
-    (``deliver_pending``), so a failed relay never loses a queued invitation.
+    (``deliver_pending``), so a failed relay never loses a queued invitation. Each invitation is built
+    outside any transaction and queued in a short one of its own: the page keeps taking returns (SQLite
+    has one writer at a time), and a run cut off halfway keeps what it queued.
     """
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
@@ -117,8 +119,8 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
         activities: dict[str, list[Activity]] = {}
         for activity in list_activities(session=session, version_id=base_version.id or 0):
             activities.setdefault(activity.institution_code, []).append(activity)
-        views = list_institutions(session=session, region_id=region.id or 0, active_only=True)
-        for done, view in enumerate(views, start=1):
+        due: list[tuple[Institution, Request, Recipients, str]] = []
+        for view in list_institutions(session=session, region_id=region.id or 0, active_only=True):
             institution = view.institution
             request = requests.get(institution.id or 0)
             if request is None:
@@ -131,20 +133,22 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
             if recipients is None:
                 result.without_contact.append(institution.code)
                 continue
-            queued = _queue_invitation(ctx, session, key=key, region=region, cycle=cycle,
-                                       base_label=base_version.label, institution=institution, request=request,
-                                       recipients=recipients, activities=activities.get(institution.code, []),
-                                       now=now)
-            result.invitations_queued += int(queued)
-            if progress:
-                progress(done, len(views))
-        if result.requests_created or result.invitations_queued:
+            due.append((institution, request, recipients, key))
+    for done, (institution, request, recipients, key) in enumerate(due, start=1):
+        with session_scope(ctx.engine) as session:
+            result.invitations_queued += int(_queue_invitation(
+                ctx, session, key=key, region=region, cycle=cycle, base_label=base_version.label,
+                institution=institution, request=request, recipients=recipients,
+                activities=activities.get(institution.code, []), now=now))
+        if progress:
+            progress(done, len(due))
+    if result.requests_created or result.invitations_queued:
+        with session_scope(ctx.engine) as session:
             record_event(session=session, region_id=region.id, actor="staff", action="invitations.queued",
                          subject=str(year), details={"requests": result.requests_created,
                                                      "invitations": result.invitations_queued,
                                                      "without_contact": result.without_contact})
     return result
-
 
 
 def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.datetime, send: bool = True) -> str:
