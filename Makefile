@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_DATA_DIR ?= var/demo
 
-.PHONY: test demo venv system-deps lint bench clean
+FUZZ_SECONDS ?= 300
+
+.PHONY: test demo venv system-deps lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,8 +35,11 @@ demo: system-deps venv
 bench: system-deps venv
 	$(BIN)/python -m bench.run_all
 
+fuzz: venv
+	$(BIN)/python fuzz/reader.py -max_total_time=$(FUZZ_SECONDS)
+
 lint: venv
-	$(BIN)/ruff check fko tests bench
+	$(BIN)/ruff check fko tests bench fuzz
 	$(BIN)/mypy
 
 clean:

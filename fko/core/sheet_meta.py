@@ -54,8 +54,9 @@ def read_meta(values: dict[str, str], secret: bytes) -> SheetMeta:
             institution=values["institution"],
             base_version=values["base_version"],
         )
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # "abc", "nan", "inf"
         raise MetaInvalid("malformed number") from exc
-    if not hmac.compare_digest(meta.signature(secret), values["signature"].strip().lower()):
+    given = values["signature"].strip().lower().encode("utf-8", errors="replace")
+    if not hmac.compare_digest(meta.signature(secret).encode(), given):  # bytes: any text compares safely
         raise MetaInvalid("signature does not match")
     return meta
