@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,12 +22,17 @@ from fko.storage.errors import DatabaseError, DatabaseUnreachable, SchemaOutdate
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def masked(url: str) -> str:
+    """The URL fit for a message: any password replaced by ***."""
+    return re.sub(r"([^:/@\s]+):[^@/\s]*@", r"\1:***@", url)
+
+
 def normalise_url(url: str) -> URL:
     """Accept the URLs people paste (``postgres://``, ``postgresql://``) and pick the psycopg 3 driver."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"FKO_DATABASE_URL ist keine Datenbank-Adresse: {url!r}") from exc
+        raise DatabaseError(f"FKO_DATABASE_URL ist keine Datenbank-Adresse: {masked(url)!r}") from exc
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if not (parsed.drivername.startswith("sqlite") or parsed.drivername.startswith("postgresql")):
