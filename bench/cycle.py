@@ -103,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,  # noqa: S603
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,  # noqa: S603 (our interpreter, fixed argv)
                               stdout=subprocess.PIPE, text=True)
     from prefect.testing.utilities import prefect_test_harness
 

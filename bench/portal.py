@@ -114,7 +114,7 @@ def main() -> None:
         links = setup(data_dir, args.institutions, args.rows)
         port = free_port()
         env = {**os.environ, "FKO_DATA_DIR": str(data_dir), "FKO_BASE_URL": f"http://127.0.0.1:{port}"}
-        server = subprocess.Popen([sys.executable, "-m", "fko", "portal", "--port", str(port)], env=env,  # noqa: S603
+        server = subprocess.Popen([sys.executable, "-m", "fko", "portal", "--port", str(port)], env=env,  # noqa: S603 (our interpreter, fixed argv)
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(200):

@@ -30,7 +30,7 @@ def main() -> None:
              "compares against a baseline measured in the same run; absolute times depend on the machine.\n"]
     for title, args in BENCHMARKS:
         print(f"running: {title}", file=sys.stderr, flush=True)
-        completed = subprocess.run([sys.executable, *args], cwd=HERE.parent, capture_output=True, text=True,  # noqa: S603
+        completed = subprocess.run([sys.executable, *args], cwd=HERE.parent, capture_output=True, text=True,  # noqa: S603 (our interpreter, fixed argv)
                                    check=False)
         body = completed.stdout.strip() if completed.returncode == 0 else (
             f"failed (exit {completed.returncode}):\n\n```\n{completed.stderr[-2000:]}\n```")

@@ -56,11 +56,11 @@ def best(fn: Callable[[], object], repeat: int) -> float:
 
 def floor(data: bytes) -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open("xl/worksheets/sheet1.xml") as sheet:
-        for _event, element in ET.iterparse(sheet):  # noqa: S314
+        for _event, element in ET.iterparse(sheet):  # noqa: S314 (our own generated file)
             element.clear()
         if "xl/sharedStrings.xml" in archive.namelist():
             with archive.open("xl/sharedStrings.xml") as strings:
-                for _event, element in ET.iterparse(strings):  # noqa: S314
+                for _event, element in ET.iterparse(strings):  # noqa: S314 (our own generated file)
                     element.clear()
 
 

@@ -56,7 +56,7 @@ def start_prefect_server(home: Path, say: Callable[[str], None]) -> tuple[subpro
     env.pop("PREFECT_API_URL", None)
     home.mkdir(parents=True, exist_ok=True)
     log = (home / "server.log").open("wb")
-    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",  # noqa: S603
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port",  # noqa: S603 (our interpreter, fixed argv)
                                str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/api"
     say(f"Prefect-Server startet ({url}) …")

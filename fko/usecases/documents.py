@@ -49,7 +49,7 @@ def html_to_pdf(html: Path, pdf: Path) -> bool:
     if browser is None:
         return False
     with tempfile.TemporaryDirectory(prefix="fko-chromium-") as profile:
-        completed = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",  # noqa: S603
+        completed = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",  # noqa: S603 (fixed argv, no shell)
                                     f"--print-to-pdf={pdf}", html.resolve().as_uri()],
                                    capture_output=True, timeout=180, check=False)
     return completed.returncode == 0 and pdf.is_file()
@@ -61,7 +61,7 @@ def docx_to_pdf(docx: Path, out_dir: Path) -> bool:
         return False
     with tempfile.TemporaryDirectory(prefix="fko-lo-") as profile:
         for _ in range(2):  # a fresh profile sometimes makes the first start exit early
-            subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",  # noqa: S603
+            subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",  # noqa: S603 (fixed argv, no shell)
                             "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
                            capture_output=True, timeout=300, check=False)
             if (out_dir / f"{docx.stem}.pdf").is_file():
