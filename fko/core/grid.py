@@ -13,6 +13,8 @@ from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetVisibleEnum
 
+from fko.core.filetype import Limits, check_container, check_size, detect_format
+
 Value = str | float | int | bool | dt.date | dt.datetime | dt.time | dt.timedelta | None
 
 MAX_COLUMNS = 200        # wider sheets are refused rather than read
@@ -82,6 +84,17 @@ def extract_grid(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_she
         raise GridError(_UNREADABLE) from exc
     finally:
         workbook.close()
+
+
+def read_untrusted(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_sheets: tuple[str, ...],
+                   max_rows: int, limits: Limits) -> Grid:
+    """Detect the type, refuse dangerous containers, then parse. In this process: adapters run it in the
+    sandbox (fko.usecases.sandbox), which imports nothing else."""
+    check_size(data, limits)
+    file_format = detect_format(data)
+    check_container(data, file_format, limits)
+    return extract_grid(data, sheet_name=sheet_name, meta_sheet_name=meta_sheet_name, skip_sheets=skip_sheets,
+                        max_rows=max_rows)
 
 
 _UNREADABLE = ("Die Datei konnte nicht gelesen werden; sie ist beschädigt oder in einem unbekannten Format. "

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fko.core.activity import Activity
 from fko.core.catalog import Catalogs
-from fko.core.filetype import FileRefused, Limits, check_container, check_size, detect_format
-from fko.core.grid import Grid, GridError, extract_grid
+from fko.core.filetype import FileRefused, Limits
+from fko.core.grid import Grid, GridError, read_untrusted
 from fko.core.problem import Problem
 from fko.core.sheet_check import Expected, SheetResult, check_sheet
 from fko.core.sheet_spec import SheetSpec
@@ -13,11 +13,15 @@ from fko.core.sheet_spec import SheetSpec
 
 def read_grid(data: bytes, *, spec: SheetSpec, limits: Limits) -> Grid:
     """Detect the type, refuse dangerous containers, then parse (in this process: see fko.usecases.sandbox)."""
-    check_size(data, limits)
-    file_format = detect_format(data)
-    check_container(data, file_format, limits)
-    return extract_grid(data, sheet_name=spec.sheet_name, meta_sheet_name=spec.meta_sheet_name,
-                        skip_sheets=(spec.hints_sheet_name, spec.lists_sheet_name), max_rows=spec.max_rows)
+    return read_untrusted(data, sheet_name=spec.sheet_name, meta_sheet_name=spec.meta_sheet_name,
+                          skip_sheets=(spec.hints_sheet_name, spec.lists_sheet_name), max_rows=spec.max_rows,
+                          limits=limits)
+
+
+def sheet_names(spec: SheetSpec) -> dict[str, object]:
+    """What the reader needs of the spec (the sandbox passes it to its child process)."""
+    return {"sheet_name": spec.sheet_name, "meta_sheet_name": spec.meta_sheet_name,
+            "skip_sheets": (spec.hints_sheet_name, spec.lists_sheet_name), "max_rows": spec.max_rows}
 
 
 def refused(message: str) -> SheetResult:

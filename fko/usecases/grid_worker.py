@@ -18,16 +18,16 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
+    # Only what parsing needs: every import here is paid once per upload.
     from fko.core.filetype import FileRefused, Limits
-    from fko.core.grid import GridError, grid_to_json
-    from fko.core.sheet_spec import load_spec
-    from fko.core.workbook_read import read_grid
+    from fko.core.grid import GridError, grid_to_json, read_untrusted
 
     data = sys.stdin.buffer.read()
-    spec = load_spec(__import__("pathlib").Path(params["templates_dir"]))
-    limits = Limits(**params["limits"])
+    names = params["sheets"]
     try:
-        grid = read_grid(data, spec=spec, limits=limits)
+        grid = read_untrusted(data, sheet_name=names["sheet_name"], meta_sheet_name=names["meta_sheet_name"],
+                              skip_sheets=tuple(names["skip_sheets"]), max_rows=int(names["max_rows"]),
+                              limits=Limits(**params["limits"]))
     except (FileRefused, GridError) as exc:
         answer = {"ok": False, "message": str(exc)}
     except MemoryError:

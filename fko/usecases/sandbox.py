@@ -8,6 +8,7 @@ one German problem for the institution.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from fko.core.filetype import FileRefused, Limits, check_size
 from fko.core.grid import Grid, GridError, grid_from_json
+from fko.core.sheet_spec import SheetSpec, load_spec
+from fko.core.workbook_read import sheet_names
 
 TOO_BIG = ("Die Datei ist zu groß oder zu komplex, um sie sicher zu lesen. Bitte die heruntergeladene Vorlage "
            "verwenden, nur die Tabelle ausfüllen und keine Einträge weit unterhalb oder rechts davon machen.")
@@ -33,13 +36,18 @@ class SandboxLimits:
     wall_seconds: float = 60.0
 
 
+@functools.lru_cache(maxsize=8)
+def _spec(templates_dir: Path) -> SheetSpec:
+    return load_spec(templates_dir)
+
+
 def read_grid_isolated(data: bytes, *, templates_dir: Path, limits: Limits,
                        sandbox: SandboxLimits | None = None) -> Grid:
     """``read_grid`` in a child process; raises FileRefused or GridError with a German message."""
     sandbox = sandbox or SandboxLimits()
     check_size(data, limits)  # refused before any parsing, not even piped to the child
     params = json.dumps({"memory_bytes": sandbox.memory_bytes, "cpu_seconds": sandbox.cpu_seconds,
-                         "templates_dir": str(templates_dir), "limits": dataclasses.asdict(limits)})
+                         "sheets": sheet_names(_spec(templates_dir)), "limits": dataclasses.asdict(limits)})
     try:
         completed = subprocess.run(  # noqa: S603  (our own interpreter and module, no shell)
             [sys.executable, "-m", "fko.usecases.grid_worker", params],
