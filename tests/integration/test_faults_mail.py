@@ -150,3 +150,35 @@ def test_refused_address_is_named_for_staff_and_never_tried_again(mail_env, smtp
     assert "Keine E-Mails zu versenden." in again.stdout
     delivered_to = [a for r in smtp_server.recorder.received for a in r.recipients]
     assert refused not in delivered_to and len(message_ids(smtp_server)) == INVITATIONS
+
+
+def test_cycle_open_killed_while_preparing_then_rerun_invites_each_institution_once(  # type: ignore[no-untyped-def]
+        fko_env: dict[str, str], smtp_server, run_fko, tmp_path: Path) -> None:
+    from sqlmodel import func, select
+
+    from fko.storage.database import make_engine, session_scope
+    from fko.storage.models import OutboundMessage
+
+    env = {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port)}
+    assert run_fko("init", "--demo", env=env).exit_code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'fko.db'}")
+
+    def queued() -> int:
+        with session_scope(engine) as session:
+            return int(session.exec(select(func.count()).select_from(OutboundMessage)).one())
+
+    opening = subprocess.Popen([sys.executable, "-m", "fko", "cycle", "open", "--year", "2026", "--deadline",
+                                "15.10.2099"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: queued() >= 5)
+    opening.send_signal(signal.SIGKILL)
+    opening.wait(timeout=10)
+    partial = queued()
+    assert 5 <= partial < INVITATIONS  # killed halfway: what was queued stays queued, whole
+
+    rerun = run_fko("cycle", "open", "--year", "2026", env=env)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert "war bereits eröffnet" in rerun.stdout and f"{INVITATIONS - partial} Einladungen vorbereitet" in rerun.stdout
+    assert queued() == INVITATIONS
+    engine.dispose()
+    ids = message_ids(smtp_server)
+    assert len(ids) == INVITATIONS and set(ids.values()) == {1}
