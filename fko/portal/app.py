@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -225,9 +226,10 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
-            log.error("return of %s (%d bytes, %s) NOT recorded: %s. Nothing was half-written; the institution was "
-                      "asked to upload again in a few minutes.", link.institution_code, len(data), filename,
-                      unavailable_reason(exc))
+            log.error("return of %s (%d bytes, %s, sha256 %s) NOT recorded: %s. Nothing was half-written; if the "
+                      "raw file could be stored it is under files/upload/; the institution was asked to upload again "
+                      "in a few minutes.", link.institution_code, len(data), filename,
+                      hashlib.sha256(data).hexdigest(), unavailable_reason(exc))
             return form_refused(link, token, UNAVAILABLE, status=503)
         asyncio.get_running_loop().create_task(send_pending())
         asyncio.get_running_loop().create_task(report_return(result.institution_code, result.outcome))

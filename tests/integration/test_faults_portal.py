@@ -130,7 +130,8 @@ def test_disk_full_when_storing_an_upload(fko_env, tmp_path: Path, smtp_server, 
         response = post_upload(link, data)
         assert response.status_code == 503
         assert "konnte gerade nicht gespeichert werden; es wurde nichts verbucht" in main_text(response.text)
-        assert "return of IHK" in live.portal.log() and "NOT recorded" in live.portal.log()
+        assert f"return of IHK ({len(data)} bytes, Abfrage.xlsx, sha256 {hashlib.sha256(data).hexdigest()}) NOT " \
+               "recorded" in live.portal.log()
         assert "No space left on device" in live.portal.log() and "Traceback" not in live.portal.log()
         assert live.records()[0] == []  # nothing recorded
         assert not list(live.files_dir.rglob(".tmp-*"))  # no half-written file left behind
