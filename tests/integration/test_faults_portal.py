@@ -149,7 +149,8 @@ def test_disk_full_when_storing_an_upload(fko_env, tmp_path: Path, smtp_server, 
 # --- killed mid-upload ---------------------------------------------------------------------------------
 
 
-def test_portal_killed_mid_upload_leaves_no_half_recorded_return(live: Live) -> None:
+def test_portal_killed_mid_upload_leaves_no_half_recorded_return(live: Live, smtp_server: SmtpServer,
+                                                                  tmp_path: Path) -> None:
     link = live.links["HWK"]
     data = edited_sheet(link)
     started = time.monotonic()
@@ -170,6 +171,13 @@ def test_portal_killed_mid_upload_leaves_no_half_recorded_return(live: Live) -> 
     assert_consistent(live)
     submissions = live.records()[0]
     assert all(s.outcome == "accepted" for s in submissions)
+    # Receipts: a killed page leaves its queued mail to the next sender; each goes out exactly once.
+    live.portal.stop()
+    done = subprocess.run([sys.executable, "-m", "fko", "mail", "send"], env=live.env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    ids = [str(m["Message-ID"]) for m in smtp_server.recorder.messages()]
+    assert len(ids) == len(set(ids)) == len(submissions)
 
 
 def _ignore_transport_errors(link: str, data: bytes) -> None:
