@@ -81,3 +81,17 @@ class FileStore:
 
     def exists(self, sha256: str, *, kind: str) -> bool:
         return self._path(kind, sha256).is_file()
+
+    def sweep_temporaries(self, *, older_than_seconds: float, now: float) -> int:
+        """Remove the half-written temporaries of writers that died (``now``: Unix time); returns how many."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for path in self.root.glob("*/*/*/.tmp-*"):
+            try:
+                if now - path.stat().st_mtime > older_than_seconds:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # gone meanwhile, or not ours to remove
+        return removed

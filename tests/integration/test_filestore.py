@@ -63,3 +63,18 @@ def test_damaged_file_is_detected(tmp_path: Path) -> None:
     stored.path.write_bytes(b"tampered")
     with pytest.raises(FileStoreError, match="beschädigt"):
         store.get(stored.sha256, kind="upload")
+
+
+def test_temporaries_of_a_dead_writer_are_swept_but_not_a_running_ones(tmp_path: Path) -> None:
+    import os
+    import time
+
+    store = FileStore(tmp_path)
+    kept = store.put(b"finished", kind="upload")
+    old = kept.path.parent / ".tmp-abandoned"
+    old.write_bytes(b"half")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    fresh = kept.path.parent / ".tmp-writing-now"
+    fresh.write_bytes(b"half")
+    assert store.sweep_temporaries(older_than_seconds=3600, now=time.time()) == 1
+    assert not old.exists() and fresh.exists() and store.get(kept.sha256, kind="upload") == b"finished"

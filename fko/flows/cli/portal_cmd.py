@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Annotated
 
 import typer
@@ -25,6 +26,9 @@ def portal(
     ctx = AppContext.from_settings(settings)
     require_current_schema(ctx.engine)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    swept = ctx.files.sweep_temporaries(older_than_seconds=3600, now=time.time())
+    if swept:
+        logging.getLogger("fko.portal").info("removed %d half-written temporary files left by a crash", swept)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # the .eml sink's per-command chatter
     say(f"Seite für die Institutionen: http://{host}:{port}/ (Links in E-Mails: {settings.base_url}/r/…)")
     # uvicorn's own access log would print the personal tokens in the paths: ours scrubs them.
