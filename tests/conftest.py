@@ -108,37 +108,15 @@ def demo_ctx(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
 def portal(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
     """Demo region, cycle 2026 open (deadline 15.10.2026), invitations delivered to the test SMTP
     server, and the page served by uvicorn with a clock the test controls (1 Sept 2026)."""
-    import asyncio
-    import concurrent.futures
-    import datetime as dt
+    from tests.support.portal import served_round
 
-    from fko.settings import Settings
-    from fko.usecases.context import AppContext
-    from fko.usecases.cycle import open_cycle
-    from fko.usecases.outbox import deliver_pending
-    from fko.usecases.setup import init_database
-    from tests.support.portal import Clock, PortalServer, links_from_mail
-    from tests.support.smtp import free_port
+    with served_round(tmp_path / "var", smtp_server.port, messages=smtp_server.recorder.messages) as opened:
+        smtp_server.recorder.received.clear()
 
-    port = free_port()
-    settings = Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1", smtp_port=smtp_server.port,
-                        mail_from="noreply@regionalagentur.example.org", base_url=f"http://127.0.0.1:{port}")
-    ctx = AppContext.from_settings(settings)
-    init_database(ctx, demo=True)
-    clock = Clock()
-    open_cycle(ctx, year=2026, deadline=dt.date(2026, 10, 15), today=clock.now.date(), now=clock.now)
-    # In a thread of its own: Playwright's sync API may already run an event loop in this one.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, deliver_pending(ctx)).result()
-    links = links_from_mail(smtp_server.recorder.messages(), settings.base_url)
-    smtp_server.recorder.received.clear()
-    server = PortalServer(ctx, clock, port=port).start()
+        class Portal:
+            pass
 
-    class Portal:
-        pass
-
-    handle = Portal()
-    handle.ctx, handle.clock, handle.links, handle.url, handle.smtp = ctx, clock, links, server.url, smtp_server  # type: ignore[attr-defined]
-    yield handle
-    server.stop()
-    ctx.close()
+        handle = Portal()
+        handle.ctx, handle.clock, handle.links, handle.url, handle.smtp = (  # type: ignore[attr-defined]
+            opened.ctx, opened.clock, opened.links, opened.url, smtp_server)
+        yield handle

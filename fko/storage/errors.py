@@ -42,7 +42,7 @@ def is_database_unreachable(exc: BaseException) -> bool:
 
 def is_unavailable(exc: BaseException) -> bool:
     """The database or the disk is not there for the moment (unreachable, locked, full): try again later."""
-    return isinstance(exc, (OperationalError, InterfaceError, OSError)) or (
+    return is_database_unreachable(exc) or isinstance(exc, OSError) or (
         isinstance(exc, StorageError) and not isinstance(exc, (NotFound, Conflict, SchemaOutdated)))
 
 

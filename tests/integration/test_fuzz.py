@@ -6,8 +6,6 @@ itself is run here for a fixed number of inputs so that it cannot rot.
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,14 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fko.settings import Settings
-from fko.usecases.context import AppContext
-from fko.usecases.cycle import open_cycle
-from fko.usecases.outbox import deliver_pending
-from fko.usecases.setup import init_database
 from tests.support.fuzzing import GOOD, check_file, check_mutated
-from tests.support.portal import Clock, PortalServer, csrf_of, links_from_mail
-from tests.support.smtp import SmtpServer, free_port
+from tests.support.portal import PortalServer, csrf_of, served_round
+from tests.support.smtp import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,22 +54,13 @@ def test_the_atheris_harness_runs(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[PortalServer, str]]:
-    tmp = tmp_path_factory.mktemp("fuzz")
     smtp = SmtpServer().start()
-    port = free_port()
-    settings_ = Settings(data_dir=tmp / "var", smtp_host="127.0.0.1", smtp_port=smtp.port,
-                         base_url=f"http://127.0.0.1:{port}")
-    ctx = AppContext.from_settings(settings_)
-    init_database(ctx, demo=True)
-    clock = Clock()
-    open_cycle(ctx, year=2026, deadline=dt.date(2026, 10, 15), today=clock.now.date(), now=clock.now)
-    asyncio.run(deliver_pending(ctx))
-    link = links_from_mail(smtp.recorder.messages(), settings_.base_url)["IHK"]
-    server = PortalServer(ctx, clock, port=port, send_mail=False).start()
-    yield server, link
-    server.stop()
-    smtp.stop()
-    ctx.close()
+    try:
+        with served_round(tmp_path_factory.mktemp("fuzz") / "var", smtp.port, messages=smtp.recorder.messages,
+                          send_mail=False) as opened:
+            yield opened.server, opened.links["IHK"]
+    finally:
+        smtp.stop()
 
 
 FIELD_NAMES = st.sampled_from(["csrf", "datei", "Datei", "", "csrf[]", "x" * 300])

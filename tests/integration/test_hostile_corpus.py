@@ -7,9 +7,7 @@ German answer. Nothing may end in a 500 or a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import re
 import socket
@@ -22,19 +20,14 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlmodel import select
 
-from fko.settings import Settings
 from fko.storage.database import session_scope
 from fko.storage.models import Submission
 from fko.usecases.context import AppContext
-from fko.usecases.cycle import open_cycle
-from fko.usecases.outbox import deliver_pending
-from fko.usecases.setup import init_database
 from tests.factories import SHEET_SECRET
-from tests.support.portal import Clock, PortalServer, csrf_of, links_from_mail, main_text
-from tests.support.smtp import SmtpServer, free_port
+from tests.support.portal import PortalServer, csrf_of, main_text, served_round
+from tests.support.smtp import SmtpServer
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))
@@ -54,22 +47,13 @@ class CorpusPortal:
 @pytest.fixture(scope="module")
 def corpus_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorpusPortal]:
     """The demo region with cycle 2026 open, the page signing sheets with the corpus's secret."""
-    tmp = tmp_path_factory.mktemp("corpus")
     smtp = SmtpServer().start()
-    port = free_port()
-    settings = Settings(data_dir=tmp / "var", smtp_host="127.0.0.1", smtp_port=smtp.port,
-                        base_url=f"http://127.0.0.1:{port}", secret_key=SecretStr(SHEET_SECRET.decode()))
-    ctx = AppContext.from_settings(settings)
-    init_database(ctx, demo=True)
-    clock = Clock()
-    open_cycle(ctx, year=2026, deadline=dt.date(2026, 10, 15), today=clock.now.date(), now=clock.now)
-    asyncio.run(deliver_pending(ctx))
-    link = links_from_mail(smtp.recorder.messages(), settings.base_url)["IHK"]
-    server = PortalServer(ctx, clock, port=port, send_mail=False).start()
-    yield CorpusPortal(ctx, server, link)
-    server.stop()
-    smtp.stop()
-    ctx.close()
+    try:
+        with served_round(tmp_path_factory.mktemp("corpus") / "var", smtp.port, messages=smtp.recorder.messages,
+                          send_mail=False, secret_key=SHEET_SECRET.decode()) as opened:
+            yield CorpusPortal(opened.ctx, opened.server, opened.links["IHK"])
+    finally:
+        smtp.stop()
 
 
 def test_the_corpus_is_complete() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +33,56 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
+
+
+@dataclass
+class OpenRound:
+    """The demo region with cycle 2026 open (deadline 15.10.2026), the page served, the links known."""
+
+    ctx: AppContext
+    clock: Clock
+    links: dict[str, str]
+    server: PortalServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@contextlib.contextmanager
+def served_round(data_dir: Path, smtp_port: int, *, messages: Callable[[], list[email.message.EmailMessage]],
+                 send_mail: bool = True, secret_key: str | None = None) -> Iterator[OpenRound]:
+    """Set up the demo region, open cycle 2026 on 1 Sept 2026, deliver the invitations to the test SMTP
+    server (``messages`` reads them back for the links) and serve the page with a clock the test moves."""
+    import concurrent.futures
+
+    from pydantic import SecretStr
+
+    from fko.settings import Settings
+    from fko.usecases.cycle import open_cycle
+    from fko.usecases.outbox import deliver_pending
+    from fko.usecases.setup import init_database
+
+    port = free_port()
+    settings = Settings(data_dir=data_dir, smtp_host="127.0.0.1", smtp_port=smtp_port,
+                        mail_from="noreply@regionalagentur.example.org", base_url=f"http://127.0.0.1:{port}",
+                        secret_key=SecretStr(secret_key) if secret_key else None)
+    ctx = AppContext.from_settings(settings)
+    try:
+        init_database(ctx, demo=True)
+        clock = Clock()
+        open_cycle(ctx, year=2026, deadline=dt.date(2026, 10, 15), today=clock.now.date(), now=clock.now)
+        # In a thread of its own: Playwright's sync API may already run an event loop in this one.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, deliver_pending(ctx)).result()
+        links = links_from_mail(messages(), settings.base_url)
+        server = PortalServer(ctx, clock, port=port, send_mail=send_mail).start()
+        try:
+            yield OpenRound(ctx, clock, links, server)
+        finally:
+            server.stop()
+    finally:
+        ctx.close()
 
 
 class PortalServer:
