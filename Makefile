@@ -39,7 +39,7 @@ fuzz: venv
 	$(BIN)/python fuzz/reader.py -max_total_time=$(FUZZ_SECONDS)
 
 lint: venv
-	$(BIN)/ruff check fko tests bench fuzz
+	$(BIN)/ruff check core storage mail portal usecases flows cli tests bench fuzz
 	$(BIN)/mypy
 
 clean:

@@ -25,15 +25,15 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from bench.mail import SERVER, free_port
-from fko.core.activity import Activity, activity_key
-from fko.core.institution import ContactRecord, InstitutionRecord
-from fko.settings import load_settings
-from fko.storage.concepts import add_activities, create_version, publish_version
-from fko.storage.database import session_scope
-from fko.storage.institutions import save_institutions
-from fko.storage.regions import get_region
-from fko.usecases.context import AppContext
-from fko.usecases.setup import init_database
+from core.activity import Activity, activity_key
+from core.institution import ContactRecord, InstitutionRecord
+from storage.concepts import add_activities, create_version, publish_version
+from storage.database import session_scope
+from storage.institutions import save_institutions
+from storage.regions import get_region
+from usecases.context import AppContext
+from usecases.settings import load_settings
+from usecases.setup import init_database
 
 OPENED, DEADLINE = dt.date(2027, 9, 1), dt.date(2027, 10, 14)
 
@@ -61,12 +61,12 @@ def setup(data_dir: Path, port: int, institutions: int) -> None:
 
 
 def direct_round() -> None:
-    from fko.flows.runtime import moment
-    from fko.usecases.cycle import open_cycle
-    from fko.usecases.documents import render_version
-    from fko.usecases.outbox import deliver_pending
-    from fko.usecases.reminders import run_reminders
-    from fko.usecases.versions import publish_draft, rebuild_draft
+    from flows.runtime import moment
+    from usecases.cycle import open_cycle
+    from usecases.documents import render_version
+    from usecases.outbox import deliver_pending
+    from usecases.reminders import run_reminders
+    from usecases.versions import publish_draft, rebuild_draft
 
     ctx = AppContext.from_settings(load_settings())
     open_cycle(ctx, year=2027, deadline=DEADLINE, today=OPENED, now=moment(OPENED))
@@ -80,9 +80,9 @@ def direct_round() -> None:
 
 
 def flow_round() -> None:
-    from fko.flows.escalate_reminders import escalate_reminders_flow
-    from fko.flows.open_cycle import open_cycle_flow
-    from fko.flows.publish_concept import publish_concept_flow
+    from flows.escalate_reminders import escalate_reminders_flow
+    from flows.open_cycle import open_cycle_flow
+    from flows.publish_concept import publish_concept_flow
 
     asyncio.run(open_cycle_flow(year=2027, deadline=DEADLINE, today=OPENED))
     asyncio.run(escalate_reminders_flow(today=DEADLINE))

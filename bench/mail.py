@@ -4,7 +4,7 @@
 
 The SMTP server runs in its own process (aiosmtpd, discarding messages) so it does not share the
 GIL with the senders. Measured in the same run, on the same pre-built messages:
-  - fko's sender (fko.mail.transport.deliver_all: persistent connections, bounded concurrency),
+  - fko's sender (mail.transport.deliver_all: persistent connections, bounded concurrency),
   - fko's outbox end to end (messages read from the file store, each outcome committed to SQLite),
   - a bare aiosmtplib sender (10 concurrent tasks, one connection per message),
   - sequential stdlib smtplib over one connection.
@@ -26,10 +26,10 @@ from pathlib import Path
 
 import aiosmtplib
 
-from fko.mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
-from fko.mail.templates import MailRenderer
-from fko.mail.transport import Job, SmtpSettings, deliver_all
-from fko.settings import BUNDLED_TEMPLATES, Settings
+from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
+from mail.templates import MailRenderer
+from mail.transport import Job, SmtpSettings, deliver_all
+from usecases.settings import BUNDLED_TEMPLATES, Settings
 
 SERVER = textwrap.dedent("""
     import sys, time
@@ -76,11 +76,11 @@ def run_fko(jobs: list[Job], port: int) -> float:
 
 
 def run_outbox(jobs: list[Job], port: int) -> float:
-    from fko.mail.compose import Composed
-    from fko.storage.database import session_scope
-    from fko.usecases.context import AppContext
-    from fko.usecases.outbox import deliver_pending, queue_message
-    from fko.usecases.setup import init_database
+    from mail.compose import Composed
+    from storage.database import session_scope
+    from usecases.context import AppContext
+    from usecases.outbox import deliver_pending, queue_message
+    from usecases.setup import init_database
 
     with tempfile.TemporaryDirectory() as tmp:
         ctx = AppContext.from_settings(Settings(data_dir=Path(tmp), mail_from="noreply@example.org"))

@@ -24,18 +24,18 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from fko.core.activity import Activity, activity_key
-from fko.core.institution import ContactRecord, InstitutionRecord
-from fko.core.token import link_token
-from fko.settings import Settings
-from fko.storage.concepts import add_activities, create_version, publish_version
-from fko.storage.database import session_scope
-from fko.storage.institutions import get_institution, save_institutions
-from fko.storage.models import Request, Submission
-from fko.storage.regions import get_region
-from fko.usecases.context import AppContext
-from fko.usecases.cycle import open_cycle
-from fko.usecases.setup import init_database
+from core.activity import Activity, activity_key
+from core.institution import ContactRecord, InstitutionRecord
+from core.token import link_token
+from storage.concepts import add_activities, create_version, publish_version
+from storage.database import session_scope
+from storage.institutions import get_institution, save_institutions
+from storage.models import Request, Submission
+from storage.regions import get_region
+from usecases.context import AppContext
+from usecases.cycle import open_cycle
+from usecases.settings import Settings
+from usecases.setup import init_database
 
 
 def free_port() -> int:
@@ -114,7 +114,7 @@ def main() -> None:
         links = setup(data_dir, args.institutions, args.rows)
         port = free_port()
         env = {**os.environ, "FKO_DATA_DIR": str(data_dir), "FKO_BASE_URL": f"http://127.0.0.1:{port}"}
-        server = subprocess.Popen([sys.executable, "-m", "fko", "portal", "--port", str(port)], env=env,  # noqa: S603 (our interpreter, fixed argv)
+        server = subprocess.Popen([sys.executable, "-m", "cli", "portal", "--port", str(port)], env=env,  # noqa: S603 (our interpreter, fixed argv)
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for _ in range(200):

@@ -13,13 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from fko.core.activity import CONTENT_FIELDS, Activity, activity_key
-from fko.core.institution import ContactRecord, InstitutionRecord
-from fko.core.region import RegionProfile
-from fko.storage.concepts import add_activities, create_version
-from fko.storage.database import make_engine, migrate, session_scope
-from fko.storage.institutions import save_institutions
-from fko.storage.regions import create_region
+from core.activity import CONTENT_FIELDS, Activity, activity_key
+from core.institution import ContactRecord, InstitutionRecord
+from core.region import RegionProfile
+from storage.concepts import add_activities, create_version
+from storage.database import make_engine, migrate, session_scope
+from storage.institutions import save_institutions
+from storage.regions import create_region
 
 
 def make_activities(n: int, institutions: int) -> list[Activity]:

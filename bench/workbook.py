@@ -20,15 +20,15 @@ from collections.abc import Callable
 
 from openpyxl import load_workbook
 
-from fko.core.activity import Activity, activity_key
-from fko.core.catalog import load_catalogs
-from fko.core.filetype import Limits
-from fko.core.sheet_check import Expected, check_sheet
-from fko.core.sheet_spec import load_spec
-from fko.core.workbook_build import SheetInfo, build_workbook
-from fko.core.workbook_read import read_grid
-from fko.settings import BUNDLED_TEMPLATES
-from fko.usecases.sandbox import read_grid_isolated
+from core.activity import Activity, activity_key
+from core.catalog import load_catalogs
+from core.filetype import Limits
+from core.sheet_check import Expected, check_sheet
+from core.sheet_spec import load_spec
+from core.workbook_build import SheetInfo, build_workbook
+from core.workbook_read import read_grid
+from usecases.sandbox import read_grid_isolated
+from usecases.settings import BUNDLED_TEMPLATES
 
 SECRET = b"bench"
 

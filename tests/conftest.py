@@ -59,7 +59,7 @@ def run_fko(fko_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
         completed = subprocess.run(
-            [sys.executable, "-m", "fko", *args],
+            [sys.executable, "-m", "cli", *args],
             capture_output=True, text=True, env=env or fko_env, cwd=cwd or tmp_path, timeout=120,
         )
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
@@ -92,9 +92,9 @@ def smtp_server():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def demo_ctx(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
     """The demo region in a fresh SQLite file, mail going to the test SMTP server."""
-    from fko.settings import Settings
-    from fko.usecases.context import AppContext
-    from fko.usecases.setup import init_database
+    from usecases.context import AppContext
+    from usecases.settings import Settings
+    from usecases.setup import init_database
 
     settings = Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1", smtp_port=smtp_server.port,
                         mail_from="noreply@regionalagentur.example.org", base_url="https://fko.example.org")

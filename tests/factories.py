@@ -44,16 +44,16 @@ SHEET_SECRET = b"test-secret"
 
 
 def templates():  # type: ignore[no-untyped-def]
-    from fko.core.catalog import load_catalogs
-    from fko.core.sheet_spec import load_spec
-    from fko.settings import BUNDLED_TEMPLATES
+    from core.catalog import load_catalogs
+    from core.sheet_spec import load_spec
+    from usecases.settings import BUNDLED_TEMPLATES
 
     return load_spec(BUNDLED_TEMPLATES), load_catalogs(BUNDLED_TEMPLATES)
 
 
 def demo_activities(code: str = "IHK") -> list:  # type: ignore[type-arg]
-    from fko.core.demo import load_demo
-    from fko.settings import BUNDLED_TEMPLATES
+    from core.demo import load_demo
+    from usecases.settings import BUNDLED_TEMPLATES
 
     _, catalogs = templates()
     return [a for a in load_demo(BUNDLED_TEMPLATES, catalogs).activities if a.institution_code == code]
@@ -62,7 +62,7 @@ def demo_activities(code: str = "IHK") -> list:  # type: ignore[type-arg]
 def sheet_info(code: str = "IHK", year: int = 2026, region: str = "aachen"):  # type: ignore[no-untyped-def]
     import datetime as dt
 
-    from fko.core.workbook_build import SheetInfo
+    from core.workbook_build import SheetInfo
 
     return SheetInfo(region_code=region, region_name="Region Aachen", cycle_year=year, institution_code=code,
                      institution_name=f"Institution {code}", base_label="2025",
@@ -72,7 +72,7 @@ def sheet_info(code: str = "IHK", year: int = 2026, region: str = "aachen"):  # 
 
 def build_sheet_bytes(activities: list | None = None, *, code: str = "IHK", year: int = 2026,  # type: ignore[type-arg]
                       region: str = "aachen", secret: bytes = SHEET_SECRET) -> bytes:
-    from fko.core.workbook_build import build_workbook
+    from core.workbook_build import build_workbook
 
     spec, catalogs = templates()
     return build_workbook(spec=spec, catalogs=catalogs, info=sheet_info(code, year, region),
@@ -94,8 +94,8 @@ def edit_sheet(data: bytes, edits: dict[str, object], sheet: str = "Aktivitäten
 
 def check_bytes(data: bytes, *, code: str | None = "IHK", year: int = 2026, base: list | None = None):  # type: ignore[no-untyped-def, type-arg]
     """Read and check in this process (our own, trusted test files)."""
-    from fko.core.sheet_check import Expected
-    from fko.core.workbook_read import read_workbook
+    from core.sheet_check import Expected
+    from core.workbook_read import read_workbook
 
     spec, catalogs = templates()
     return read_workbook(data, spec=spec, catalogs=catalogs,

@@ -19,17 +19,17 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from fko.flows.deployments import DEPLOYMENTS
-from fko.settings import load_settings
-from fko.storage.concepts import find_version, list_activities
-from fko.storage.database import session_scope
-from fko.storage.models import OutboundMessage
-from fko.storage.regions import get_region
-from fko.usecases.context import AppContext
-from fko.usecases.returns import accept_return, confirm_no_changes, sheet_for_request
-from fko.usecases.setup import init_database
+from flows.deployments import DEPLOYMENTS
+from storage.concepts import find_version, list_activities
+from storage.database import session_scope
+from storage.models import OutboundMessage
+from storage.regions import get_region
 from tests.factories import edit_sheet
 from tests.integration.test_reminder_walk import request_id
+from usecases.context import AppContext
+from usecases.returns import accept_return, confirm_no_changes, sheet_for_request
+from usecases.settings import load_settings
+from usecases.setup import init_database
 
 ROOT = Path(__file__).parents[2]
 OPENED = dt.date(2026, 9, 1)
@@ -77,12 +77,12 @@ def test_prefect_yaml_and_serve_list_the_same_deployments() -> None:
 def test_the_round_through_the_flows(prefect_server: str, env: AppContext, smtp_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from prefect.client.orchestration import get_client
 
-    from fko.flows.close_cycle import close_cycle_flow
-    from fko.flows.escalate_reminders import escalate_reminders_flow
-    from fko.flows.ingest_returns import ingest_returns_flow
-    from fko.flows.open_cycle import open_cycle_flow
-    from fko.flows.publish_concept import publish_concept_flow
-    from fko.flows.regenerate_concept import regenerate_concept_flow
+    from flows.close_cycle import close_cycle_flow
+    from flows.escalate_reminders import escalate_reminders_flow
+    from flows.ingest_returns import ingest_returns_flow
+    from flows.open_cycle import open_cycle_flow
+    from flows.publish_concept import publish_concept_flow
+    from flows.regenerate_concept import regenerate_concept_flow
 
     opened = asyncio.run(open_cycle_flow(year=2026, deadline=DEADLINE, today=OPENED))
     assert (opened["invitations"], opened["sent"]) == (22, 22)
@@ -166,7 +166,7 @@ def test_prefect_deploy_accepts_prefect_yaml(prefect_server: str) -> None:
 
 
 def test_fko_serve_builds_every_deployment_with_its_schedule_and_trigger() -> None:
-    from fko.flows.serve import build_deployments
+    from flows.serve import build_deployments
 
     deployments = {d.name: d for d in build_deployments()}
     assert set(deployments) == {spec.name for spec in DEPLOYMENTS}

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from fko.storage.concepts import activity_flags, find_version, list_activities
-from fko.storage.database import session_scope
-from fko.storage.errors import Conflict
-from fko.storage.regions import get_region
-from fko.usecases.cycle import open_cycle
-from fko.usecases.documents import render_version
-from fko.usecases.returns import accept_return, confirm_no_changes, sheet_for_request
-from fko.usecases.versions import diff_versions, publish_draft, rebuild_draft
+from storage.concepts import activity_flags, find_version, list_activities
+from storage.database import session_scope
+from storage.errors import Conflict
+from storage.regions import get_region
 from tests.factories import edit_sheet
 from tests.integration.test_reminder_walk import request_id
+from usecases.cycle import open_cycle
+from usecases.documents import render_version
+from usecases.returns import accept_return, confirm_no_changes, sheet_for_request
+from usecases.versions import diff_versions, publish_draft, rebuild_draft
 
 NOW = dt.datetime(2026, 9, 10, 8, 0, tzinfo=dt.UTC)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fko.core.filetype import FileRefused, Limits
-from fko.core.grid import GridError
-from fko.core.sheet_check import Expected, check_sheet
-from fko.settings import BUNDLED_TEMPLATES
-from fko.usecases.sandbox import read_grid_isolated
+from core.filetype import FileRefused, Limits
+from core.grid import GridError
+from core.sheet_check import Expected, check_sheet
 from tests.factories import build_sheet_bytes, templates
+from usecases.sandbox import read_grid_isolated
+from usecases.settings import BUNDLED_TEMPLATES
 
 SPEC, CATALOGS = templates()
 BUILT = build_sheet_bytes()

@@ -37,7 +37,7 @@ def mail_env(fko_env: dict[str, str], smtp_server: SmtpServer, run_fko) -> dict[
 
 
 def start_sender(env: dict[str, str], tmp_path: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "fko", "mail", "send"], env=env, cwd=tmp_path, text=True,
+    return subprocess.Popen([sys.executable, "-m", "cli", "mail", "send"], env=env, cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -156,8 +156,8 @@ def test_cycle_open_killed_while_preparing_then_rerun_invites_each_institution_o
         fko_env: dict[str, str], smtp_server, run_fko, tmp_path: Path) -> None:
     from sqlmodel import func, select
 
-    from fko.storage.database import make_engine, session_scope
-    from fko.storage.models import OutboundMessage
+    from storage.database import make_engine, session_scope
+    from storage.models import OutboundMessage
 
     env = {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port)}
     assert run_fko("init", "--demo", env=env).exit_code == 0
@@ -167,7 +167,7 @@ def test_cycle_open_killed_while_preparing_then_rerun_invites_each_institution_o
         with session_scope(engine) as session:
             return int(session.exec(select(func.count()).select_from(OutboundMessage)).one())
 
-    opening = subprocess.Popen([sys.executable, "-m", "fko", "cycle", "open", "--year", "2026", "--deadline",
+    opening = subprocess.Popen([sys.executable, "-m", "cli", "cycle", "open", "--year", "2026", "--deadline",
                                 "15.10.2099"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_until(lambda: queued() >= 5)
     opening.send_signal(signal.SIGKILL)

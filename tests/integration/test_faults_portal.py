@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from fko.storage.database import make_engine, session_scope
-from fko.storage.models import OutboundMessage, Request, Submission
+from storage.database import make_engine, session_scope
+from storage.models import OutboundMessage, Request, Submission
 from tests.conftest import IN_CI
 from tests.factories import edit_sheet
 from tests.support.portal import PortalProcess, csrf_of, links_from_mail, main_text
@@ -56,7 +56,7 @@ def start_live(fko_env: dict[str, str], tmp_path: Path, smtp: SmtpServer, *, dat
     env = {**fko_env, "FKO_DATA_DIR": str(data_dir), "FKO_DATABASE_URL": database_url,
            "FKO_BASE_URL": f"http://127.0.0.1:{port}", "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp.port)}
     for args in (["init", "--demo"], ["cycle", "open", "--year", "2026", "--deadline", "15.10.2099"]):
-        done = subprocess.run([sys.executable, "-m", "fko", *args], env=env, cwd=tmp_path,
+        done = subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=tmp_path,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
     links = links_from_mail(smtp.recorder.messages(), env["FKO_BASE_URL"])
@@ -173,7 +173,7 @@ def test_portal_killed_mid_upload_leaves_no_half_recorded_return(live: Live, smt
     assert all(s.outcome == "accepted" for s in submissions)
     # Receipts: a killed page leaves its queued mail to the next sender; each goes out exactly once.
     live.portal.stop()
-    done = subprocess.run([sys.executable, "-m", "fko", "mail", "send"], env=live.env, cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "cli", "mail", "send"], env=live.env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     ids = [str(m["Message-ID"]) for m in smtp_server.recorder.messages()]

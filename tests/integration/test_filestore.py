@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fko.storage.filestore import FileStore, FileStoreError
+from storage.filestore import FileStore, FileStoreError
 
 
 def test_put_stores_by_sha256_and_reads_back(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_disk_full_while_writing_leaves_no_file(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import resource, signal, sys
         from pathlib import Path
-        from fko.storage.filestore import FileStore, FileStoreError
+        from storage.filestore import FileStore, FileStoreError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         try:

@@ -22,12 +22,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from fko.storage.database import session_scope
-from fko.storage.models import Submission
-from fko.usecases.context import AppContext
+from storage.database import session_scope
+from storage.models import Submission
 from tests.factories import SHEET_SECRET
 from tests.support.portal import PortalServer, csrf_of, main_text, served_round
 from tests.support.smtp import SmtpServer
+from usecases.context import AppContext
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text(encoding="utf-8"))

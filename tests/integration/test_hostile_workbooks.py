@@ -1,7 +1,7 @@
 """The sandbox that reads untrusted uploads: a good sheet passes, a hostile one cannot cost this process
 memory. (Every hostile file and its German problem: tests/fixtures/hostile, test_hostile_corpus.py.)
 
-The files go through the same isolated child process as real uploads (fko.usecases.sandbox).
+The files go through the same isolated child process as real uploads (usecases.sandbox).
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import resource
 
 import pytest
 
-from fko.core.filetype import FileRefused, Limits
-from fko.core.grid import GridError
-from fko.core.problem import Problem
-from fko.core.sheet_check import Expected, SheetResult, check_sheet
-from fko.settings import BUNDLED_TEMPLATES
-from fko.usecases.sandbox import SandboxLimits, read_grid_isolated
+from core.filetype import FileRefused, Limits
+from core.grid import GridError
+from core.problem import Problem
+from core.sheet_check import Expected, SheetResult, check_sheet
 from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
 from tests.support import hostile
+from usecases.sandbox import SandboxLimits, read_grid_isolated
+from usecases.settings import BUNDLED_TEMPLATES
 
 SANDBOX = SandboxLimits(memory_bytes=768 * 1024 * 1024, cpu_seconds=20, wall_seconds=40)
 

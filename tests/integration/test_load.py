@@ -16,8 +16,8 @@ import httpx
 from sqlalchemy import func
 from sqlmodel import select
 
-from fko.storage.database import make_engine, session_scope
-from fko.storage.models import OutboundMessage, Submission
+from storage.database import make_engine, session_scope
+from storage.models import OutboundMessage, Submission
 from tests.factories import edit_sheet, institutions_csv
 from tests.support.portal import PortalProcess, csrf_of, links_from_mail, main_text
 from tests.support.smtp import SmtpServer, free_port
@@ -27,7 +27,7 @@ UPLOADS = 50
 
 
 def fko(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-m", "fko", *args], env=env, cwd=cwd, capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "cli", *args], env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stderr
     return done
@@ -62,7 +62,7 @@ def test_fifty_uploads_while_640_institutions_are_invited(database_url: str, fko
         uploads = [(codes[i % len(codes)], edit_sheet(sheets[codes[i % len(codes)]], {
             "B40": f"Lastprobe {i}", "D40": "Duale Ausbildung stärken", "E40": "geplant"})) for i in range(UPLOADS)]
 
-        inviting = subprocess.Popen([sys.executable, "-m", "fko", "cycle", "open", "--year", "2026"], env=env,
+        inviting = subprocess.Popen([sys.executable, "-m", "cli", "cycle", "open", "--year", "2026"], env=env,
                                     cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # Start the uploads once the invitation run is under way (it has queued its first invitations).
         deadline = time.monotonic() + 120

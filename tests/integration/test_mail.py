@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from fko.core.token import token_hash
-from fko.mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
-from fko.mail.templates import KINDS, MailRenderer
-from fko.mail.transport import Job, Outcome, SmtpSettings, deliver_all
-from fko.settings import BUNDLED_TEMPLATES
-from fko.storage.database import session_scope
-from fko.storage.models import Contact, OutboundMessage, Request
-from fko.usecases.cycle import open_cycle
-from fko.usecases.outbox import deliver_pending
+from core.token import token_hash
+from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
+from mail.templates import KINDS, MailRenderer
+from mail.transport import Job, Outcome, SmtpSettings, deliver_all
+from storage.database import session_scope
+from storage.models import Contact, OutboundMessage, Request
+from usecases.cycle import open_cycle
+from usecases.outbox import deliver_pending
+from usecases.settings import BUNDLED_TEMPLATES
 
 NOW = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 9, 1)
@@ -219,8 +219,8 @@ def test_two_senders_at_once_never_send_a_message_twice(demo_ctx, smtp_server) -
 
 
 def test_a_crashed_senders_claim_lapses_and_its_messages_go_out_later(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
-    from fko.storage.outbox import claim_due_messages
-    from fko.usecases.outbox import CLAIM_LEASE, MAX_ATTEMPTS
+    from storage.outbox import claim_due_messages
+    from usecases.outbox import CLAIM_LEASE, MAX_ATTEMPTS
 
     open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
     with session_scope(demo_ctx.engine) as session:  # a sender claims everything, then dies

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from fko.mail.transport import Job, Outcome, SmtpSettings, deliver_all
+from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from tests.support.smtp import Recorder, free_port
 
 MESSAGE = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: Test \xc3\xa4\r\n\r\nHallo\r\n"

@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-import fko.storage.models  # noqa: F401
-from fko.storage.database import make_engine, migrate, require_current_schema, schema_revision
+import storage.models  # noqa: F401
+from storage.database import make_engine, migrate, require_current_schema, schema_revision
 
 TABLES = {"region", "institution", "contact", "concept_version", "activity", "cycle", "request",
           "submission", "outbound_message", "event_log"}

@@ -11,8 +11,8 @@ import time
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from fko.storage.database import session_scope
-from fko.storage.models import Request, Submission
+from storage.database import session_scope
+from storage.models import Request, Submission
 from tests.factories import edit_sheet
 from tests.support.portal import client, csrf_of, main_text
 
@@ -60,7 +60,7 @@ def test_download_gives_the_personal_prefilled_sheet(portal) -> None:  # type: i
     with session_scope(portal.ctx.engine) as session:
         states = {r.institution_id: r.state for r in session.exec(select(Request)).all()}
     assert sorted(states.values()).count("downloaded") == 1
-    from fko.usecases.status import cycle_status
+    from usecases.status import cycle_status
 
     hwk = next(r for r in cycle_status(portal.ctx, year=2026).rows if r.code == "HWK")
     assert (hwk.state, hwk.last_action) == ("downloaded", "Tabelle heruntergeladen")
@@ -276,13 +276,13 @@ def test_filename_and_content_type_from_the_client_are_not_trusted(portal) -> No
 
 
 def test_tokens_never_reach_the_log(portal, caplog) -> None:  # type: ignore[no-untyped-def]
-    caplog.set_level(logging.INFO, logger="fko.portal.access")
+    caplog.set_level(logging.INFO, logger="portal.access")
     link = portal.links["IHK"]
     token = link.rsplit("/", 1)[1]
     with client() as http:
         http.get(link)
         http.get(f"{link}/tabelle")
-    lines = [r.getMessage() for r in caplog.records if r.name == "fko.portal.access"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "portal.access"]
     assert any(line.startswith("GET /r/***/tabelle 200") for line in lines)
     assert all(token not in line for line in caplog.text.splitlines())
 
@@ -291,9 +291,9 @@ def test_staff_can_replace_a_link_and_the_old_one_stops_working(portal) -> None:
     import asyncio
     import concurrent.futures
 
-    from fko.usecases.cycle import renew_link
-    from fko.usecases.outbox import deliver_pending
     from tests.support.portal import links_from_mail
+    from usecases.cycle import renew_link
+    from usecases.outbox import deliver_pending
 
     old = portal.links["IHK"]
     new = renew_link(portal.ctx, year=2026, institution_code="IHK", now=portal.clock.now)
@@ -309,13 +309,13 @@ def test_every_return_is_reported_for_the_orchestration(tmp_path, smtp_server) -
     import asyncio
     import concurrent.futures
 
-    from fko.settings import Settings
-    from fko.usecases.context import AppContext
-    from fko.usecases.cycle import open_cycle
-    from fko.usecases.outbox import deliver_pending
-    from fko.usecases.setup import init_database
     from tests.support.portal import Clock, PortalServer, links_from_mail
     from tests.support.smtp import free_port
+    from usecases.context import AppContext
+    from usecases.cycle import open_cycle
+    from usecases.outbox import deliver_pending
+    from usecases.settings import Settings
+    from usecases.setup import init_database
 
     port = free_port()
     ctx = AppContext.from_settings(Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1",

@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from fko.storage.database import session_scope
-from fko.storage.models import Contact, Request
-from fko.usecases.cycle import open_cycle
-from fko.usecases.outbox import deliver_pending
-from fko.usecases.reminders import run_reminders
-from fko.usecases.returns import confirm_no_changes, sheet_for_request
-from fko.usecases.status import cycle_status
+from storage.database import session_scope
+from storage.models import Contact, Request
+from usecases.cycle import open_cycle
+from usecases.outbox import deliver_pending
+from usecases.reminders import run_reminders
+from usecases.returns import confirm_no_changes, sheet_for_request
+from usecases.status import cycle_status
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEADLINE = dt.date(2026, 10, 15)
@@ -38,8 +38,8 @@ def morning(day: dt.date) -> dt.datetime:
 
 
 def request_id(ctx, code: str) -> int:  # type: ignore[no-untyped-def]
-    from fko.storage.institutions import get_institution
-    from fko.storage.regions import get_region
+    from storage.institutions import get_institution
+    from storage.regions import get_region
 
     with session_scope(ctx.engine) as session:
         institution = get_institution(session=session, region_id=get_region(session=session).id or 0, code=code)
@@ -55,7 +55,7 @@ def test_a_whole_cycle_day_by_day(demo_ctx, smtp_server) -> None:  # type: ignor
     arrivals: dict[dt.date, list[tuple[str, str, list[str]]]] = defaultdict(list)  # day → (kind, code, to)
     codes_by_name: dict[str, str] = {}
     with session_scope(demo_ctx.engine) as session:
-        from fko.storage.models import Institution
+        from storage.models import Institution
 
         codes_by_name = {i.name: i.code for i in session.exec(select(Institution)).all()}
 

@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 
-from fko.core.diff import diff_activities
-from fko.core.sheet_check import Expected, SheetResult, check_sheet
-from fko.settings import BUNDLED_TEMPLATES
-from fko.usecases.sandbox import read_grid_isolated
+from core.diff import diff_activities
+from core.sheet_check import Expected, SheetResult, check_sheet
 from tests.factories import demo_activities, templates
+from usecases.sandbox import read_grid_isolated
+from usecases.settings import BUNDLED_TEMPLATES
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FIXTURE_SECRET = b"fixture-secret-not-for-production"
 
 
 def read(path: Path) -> SheetResult:
-    from fko.core.filetype import Limits
+    from core.filetype import Limits
 
     spec, catalogs = templates()
     grid = read_grid_isolated(path.read_bytes(), templates_dir=BUNDLED_TEMPLATES, limits=Limits())

@@ -15,9 +15,9 @@ import httpx
 import pytest
 from docx import Document
 
-from fko.core.token import looks_like_token
-from fko.settings import BUNDLED_TEMPLATES
+from core.token import looks_like_token
 from tests.support.smtp import free_port
+from usecases.settings import BUNDLED_TEMPLATES
 
 EXPECTED_HEADERS = {
     "referrer-policy": "no-referrer",
@@ -77,7 +77,7 @@ def test_links_are_unguessable_and_the_database_holds_none_of_them(portal) -> No
 
 
 def test_word_document_shows_institution_text_literally() -> None:
-    from fko.core.docx_document import render_docx
+    from core.docx_document import render_docx
     from tests.unit.test_documents import view
 
     hostile = ("<w:fldSimple w:instr=\"DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe\"/> {{ 7*7 }} "

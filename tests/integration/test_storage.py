@@ -11,25 +11,25 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from fko.core.activity import Activity as ActivityRecord
-from fko.core.catalog import load_catalogs
-from fko.core.demo import load_demo
-from fko.core.institution import ContactRecord, InstitutionRecord
-from fko.core.region import RegionProfile
-from fko.settings import BUNDLED_TEMPLATES
-from fko.storage.concepts import (
+from core.activity import Activity as ActivityRecord
+from core.catalog import load_catalogs
+from core.demo import load_demo
+from core.institution import ContactRecord, InstitutionRecord
+from core.region import RegionProfile
+from storage.concepts import (
     add_activities,
     create_version,
     latest_published,
     list_activities,
     publish_version,
 )
-from fko.storage.database import make_engine, migrate, session_scope
-from fko.storage.errors import Conflict
-from fko.storage.events import list_events, record_event
-from fko.storage.institutions import get_institution, list_institutions, save_institutions
-from fko.storage.models import Contact, Institution, Submission
-from fko.storage.regions import create_region, get_region
+from storage.database import make_engine, migrate, session_scope
+from storage.errors import Conflict
+from storage.events import list_events, record_event
+from storage.institutions import get_institution, list_institutions, save_institutions
+from storage.models import Contact, Institution, Submission
+from storage.regions import create_region, get_region
+from usecases.settings import BUNDLED_TEMPLATES
 
 PROFILE = RegionProfile("testregion", "Testregion", "Regionalagentur Test", "agentur@example.org")
 
@@ -141,7 +141,7 @@ def test_json_columns_keep_german_problem_texts(engine: Engine, region_id: int) 
     with session_scope(engine) as session:
         save_institutions(session=session, region_id=region_id, records=[_ihk()])
         version = create_version(session=session, region_id=region_id, label="2025")
-        from fko.storage.models import Cycle, Request
+        from storage.models import Cycle, Request
 
         cycle = Cycle(region_id=region_id, year=2026, deadline=dt.date(2026, 10, 15), base_version_id=version.id or 0)
         session.add(cycle)

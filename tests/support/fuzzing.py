@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import struct
 
-from fko.core.filetype import FileRefused, Limits, check_container, check_size, detect_format
-from fko.core.grid import Grid, GridError, Value
-from fko.core.sheet_check import Expected, SheetResult, check_sheet
-from fko.core.workbook_read import read_grid
-from fko.settings import BUNDLED_TEMPLATES
+from core.filetype import FileRefused, Limits, check_container, check_size, detect_format
+from core.grid import Grid, GridError, Value
+from core.sheet_check import Expected, SheetResult, check_sheet
+from core.workbook_read import read_grid
 from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
+from usecases.settings import BUNDLED_TEMPLATES
 
 SPEC, CATALOGS = templates()
 BASE = demo_activities()
@@ -116,7 +116,7 @@ def check_mutated(data: bytes) -> SheetResult:
 
 def check_file(data: bytes, *, parse: bool = True) -> SheetResult | None:
     """The checks before parsing, in this process; then (``parse``) the isolated parse and the sheet check."""
-    from fko.usecases.sandbox import read_grid_isolated
+    from usecases.sandbox import read_grid_isolated
 
     try:
         check_size(data, Limits())

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from fko.portal.app import create_app
-from fko.usecases.context import AppContext
+from portal.app import create_app
 from tests.support.smtp import free_port
+from usecases.context import AppContext
 
 
 @dataclass
@@ -58,10 +58,10 @@ def served_round(data_dir: Path, smtp_port: int, *, messages: Callable[[], list[
 
     from pydantic import SecretStr
 
-    from fko.settings import Settings
-    from fko.usecases.cycle import open_cycle
-    from fko.usecases.outbox import deliver_pending
-    from fko.usecases.setup import init_database
+    from usecases.cycle import open_cycle
+    from usecases.outbox import deliver_pending
+    from usecases.settings import Settings
+    from usecases.setup import init_database
 
     port = free_port()
     settings = Settings(data_dir=data_dir, smtp_host="127.0.0.1", smtp_port=smtp_port,
@@ -150,7 +150,7 @@ class PortalProcess:
 
     def start(self) -> PortalProcess:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "fko", "portal", "--port", str(self.port)],
+            self.process = subprocess.Popen([sys.executable, "-m", "cli", "portal", "--port", str(self.port)],
                                             env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:

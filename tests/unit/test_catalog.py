@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from fko.core.catalog import CatalogError, load_catalogs, parse_catalogs
-from fko.settings import BUNDLED_TEMPLATES
+from core.catalog import CatalogError, load_catalogs, parse_catalogs
+from usecases.settings import BUNDLED_TEMPLATES
 
 
 def test_bundled_catalogs_hold_design_values() -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from fko.core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds, period_text
+from core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds, period_text
 
 
 @pytest.mark.parametrize(

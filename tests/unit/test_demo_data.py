@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from fko.core.catalog import load_catalogs
-from fko.core.demo import load_demo
-from fko.settings import BUNDLED_TEMPLATES
+from core.catalog import load_catalogs
+from core.demo import load_demo
+from usecases.settings import BUNDLED_TEMPLATES
 
 NAMED_IN_DESIGN = ["Agentur für Arbeit Aachen-Düren", "Agentur für Arbeit Brühl", "IHK Aachen", "HWK Aachen",
                    "VUV", "DGB NRW", "Pro Arbeit", "RWTH Aachen University", "Stadt Aachen",

@@ -7,8 +7,8 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fko.core.activity import Activity
-from fko.core.diff import FieldChange, apply_diff, counts_by, diff_activities
+from core.activity import Activity
+from core.diff import FieldChange, apply_diff, counts_by, diff_activities
 from tests.factories import demo_activities
 
 ENDING = ("abgeschlossen", "entfällt")

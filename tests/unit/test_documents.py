@@ -9,17 +9,17 @@ import zipfile
 
 from openpyxl import load_workbook
 
-from fko.core.concept_view import build_view
-from fko.core.documents import md_escape, render_concept
-from fko.core.overview_xlsx import render_overview
-from fko.settings import BUNDLED_TEMPLATES
+from core.concept_view import build_view
+from core.documents import md_escape, render_concept
+from core.overview_xlsx import render_overview
 from tests.factories import templates
+from usecases.settings import BUNDLED_TEMPLATES
 
 HOSTILE = "<script>alert('x')</script> & =SUMME(A1) | *fett*"
 
 
 def view(**changes: object):  # type: ignore[no-untyped-def]
-    from fko.core.demo import load_demo
+    from core.demo import load_demo
 
     _, catalogs = templates()
     demo = load_demo(BUNDLED_TEMPLATES, catalogs)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from fko.core.catalog import Catalogs, load_catalogs
-from fko.core.institution import parse_institutions
-from fko.core.table import read_table
-from fko.settings import BUNDLED_TEMPLATES
+from core.catalog import Catalogs, load_catalogs
+from core.institution import parse_institutions
+from core.table import read_table
 from tests.factories import INSTITUTION_HEADER, VALID_ROWS, institutions_csv
+from usecases.settings import BUNDLED_TEMPLATES
 
 
 @pytest.fixture(scope="module")

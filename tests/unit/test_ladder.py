@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fko.core.ladder import LadderState, PolicyError, due_steps, load_policy, parse_policy, step_date
-from fko.settings import BUNDLED_TEMPLATES
-from fko.usecases.reminders import is_nrw_holiday
+from core.ladder import LadderState, PolicyError, due_steps, load_policy, parse_policy, step_date
+from usecases.reminders import is_nrw_holiday
+from usecases.settings import BUNDLED_TEMPLATES
 
 POLICY = load_policy(BUNDLED_TEMPLATES)
 ALL_ROLES = frozenset({"primary", "deputy", "head"})

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from fko.core.problem import Problem, cell_address, column_letter
+from core.problem import Problem, cell_address, column_letter
 
 
 @pytest.mark.parametrize(("index", "letters"), [(0, "A"), (25, "Z"), (26, "AA"), (701, "ZZ"), (16383, "XFD")])

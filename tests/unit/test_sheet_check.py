@@ -6,7 +6,7 @@ import io
 
 from openpyxl import load_workbook
 
-from fko.core.activity import Activity
+from core.activity import Activity
 from tests.factories import build_sheet_bytes, check_bytes, demo_activities, edit_sheet
 
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from fko.core.catalog import load_catalogs
-from fko.core.sheet_check import Expected
-from fko.core.sheet_spec import SpecError, load_spec, parse_spec
-from fko.core.workbook_build import build_workbook
-from fko.core.workbook_read import read_workbook
-from fko.settings import BUNDLED_TEMPLATES
+from core.catalog import load_catalogs
+from core.sheet_check import Expected
+from core.sheet_spec import SpecError, load_spec, parse_spec
+from core.workbook_build import build_workbook
+from core.workbook_read import read_workbook
 from tests.factories import SHEET_SECRET, demo_activities, edit_sheet, sheet_info
+from usecases.settings import BUNDLED_TEMPLATES
 
 BUDGET_COLUMN = """
 [[column]]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from fko.core.table import TableError, read_table
+from core.table import TableError, read_table
 from tests.factories import VALID_ROWS, institutions_csv, institutions_xlsx
 
 

@@ -8,7 +8,7 @@ import zipfile
 
 from openpyxl import load_workbook
 
-from fko.core.sheet_meta import read_meta
+from core.sheet_meta import read_meta
 from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fko.core.activity import Activity
+from core.activity import Activity
 from tests.factories import build_sheet_bytes, check_bytes, templates
 
 SPEC, CATALOGS = templates()

@@ -1,0 +1,77 @@
+"""The `fko` command line for agency staff (DESIGN §9). Messages are German, like everything staff read."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from cli import (
+    concept_cmd,
+    cycle_cmd,
+    ingest_cmd,
+    institutions_cmd,
+    mail_cmd,
+    portal_cmd,
+    remind_cmd,
+    serve_cmd,
+    setup_cmd,
+    sheet_cmd,
+)
+from cli.output import fail
+from core.catalog import CatalogError
+from core.region import RegionConfigError
+from storage.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
+from usecases.settings import SettingsError
+
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3  # the database is away for the moment: try again later
+
+app = typer.Typer(
+    name="fko",
+    help="fko-cycle: die jährliche Abfrage zum Handlungskonzept der Fachkräfteoffensive NRW.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.command("init")(setup_cmd.init)
+app.command("demo")(setup_cmd.demo)
+app.add_typer(institutions_cmd.app, name="institutions")
+app.add_typer(sheet_cmd.app, name="sheet")
+app.add_typer(cycle_cmd.app, name="cycle")
+app.add_typer(mail_cmd.app, name="mail")
+app.command("portal")(portal_cmd.portal)
+app.command("ingest")(ingest_cmd.ingest)
+app.command("remind")(remind_cmd.remind)
+app.command("diff")(concept_cmd.diff)
+app.command("render")(concept_cmd.render)
+app.command("publish")(concept_cmd.publish)
+app.command("serve")(serve_cmd.serve)
+
+
+def main() -> None:
+    """Console-script entry: expected failures become one German line and exit code 2 (3: database away
+    for now), never a traceback."""
+    # Nothing leaves this machine: no Prefect telemetry, whether or not a command touches Prefect.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    try:
+        app(prog_name="fko")
+    except SchemaOutdated as exc:
+        if exc.current is None:
+            fail("Die Datenbank ist noch nicht eingerichtet. Bitte zuerst `fko init` ausführen.")
+        else:
+            fail(f"Die Datenbank hat einen älteren Stand ({exc.current}). Bitte `fko init` ausführen.")
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:
+        if is_database_unreachable(exc):
+            fail(f"Die Datenbank ist nicht erreichbar oder gesperrt ({unavailable_reason(exc)}). Der Befehl wurde "
+                 "abgebrochen; was bis dahin gespeichert war, bleibt gültig, nichts wird doppelt versandt. Bitte "
+                 "später erneut ausführen.")
+            sys.exit(EXIT_UNAVAILABLE)
+        if not isinstance(exc, (SettingsError, CatalogError, RegionConfigError, StorageError)):
+            raise
+        fail(f"{exc}")
+        sys.exit(EXIT_USAGE)

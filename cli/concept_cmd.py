@@ -1,0 +1,128 @@
+"""`fko diff`, `fko render`, `fko publish`: the new version of the concept and what changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.output import console, fail, print_json, say
+from storage.errors import NotFound
+from usecases.context import AppContext
+from usecases.documents import render_version
+from usecases.settings import load_settings
+from usecases.versions import NoDraft, diff_versions, publish_draft, rebuild_draft, version_pair
+
+KIND_LABELS = {"new": "neu", "changed": "geändert", "ended": "beendet", "unchanged": "unverändert",
+               "missing": "fehlend (beibehalten)"}
+
+
+def diff(
+    from_: Annotated[str | None, typer.Option("--from", help="Ausgangsversion (Standard: veröffentlicht).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Zielversion (Standard: der neueste Entwurf).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
+) -> None:
+    """Was sich zwischen zwei Versionen des Handlungskonzepts geändert hat, Feld für Feld."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        try:
+            old, new = version_pair(ctx, from_label=from_, to_label=to)
+            result = diff_versions(ctx, from_label=old, to_label=new)
+        except (NoDraft, NotFound) as exc:
+            fail(f"Keine passenden Versionen zum Vergleichen ({exc}). `fko render` zeigt, was es gibt.")
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    changes = result.diff
+    if as_json:
+        print_json({"from": result.from_label, "to": result.to_label, "counts": changes.counts(),
+                    "new": [a.key for a in changes.new], "ended": [a.key for a in changes.ended],
+                    "missing": [a.key for a in changes.missing], "not_confirmed": result.not_confirmed,
+                    "changed": [{"key": c.new.key, "fields": [{"field": f.field, "old": f.old, "new": f.new}
+                                                              for f in c.fields]} for c in changes.changed]})
+        return
+    say(f"Version {result.from_label} → {result.to_label}: " + ", ".join(
+        f"{KIND_LABELS[k]} {n}" for k, n in changes.counts().items()))
+    out = console()
+    for activity in changes.new:
+        out.print(f"  [green]neu[/]       {activity.key} {activity.title}", soft_wrap=True)
+    for change in changes.changed:
+        out.print(f"  [yellow]geändert[/]  {change.new.key} {change.new.title}: "
+                  + "; ".join(f"{f.field}: „{f.old}“ → „{f.new}“" for f in change.fields), soft_wrap=True)
+    for activity in changes.ended:
+        out.print(f"  [red]beendet[/]   {activity.key} {activity.title} ({activity.status})", soft_wrap=True)
+    for activity in changes.missing:
+        out.print(f"  [magenta]fehlend[/]   {activity.key} {activity.title} (beibehalten, zu klären)", soft_wrap=True)
+    if result.not_confirmed:
+        out.print(f"Ohne Rückmeldung (unverändert übernommen): {', '.join(result.not_confirmed)}", soft_wrap=True)
+
+
+def render(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Zielordner für die Dokumente.")],
+    version: Annotated[str | None, typer.Option("--version", help="Version (Standard: der neueste Stand).")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Vorher den Entwurf dieser Abfrage neu aufbauen.")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Auch PDF erzeugen (Chromium/LibreOffice).")] = True,
+) -> None:
+    """Das Handlungskonzept als HTML, Word, Markdown, Excel-Übersicht und Änderungsbericht (und PDF)."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        if year is not None:
+            draft = rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
+            say(f"Entwurf {draft.label} neu aufgebaut: {draft.activities} Aktivitäten, Rückmeldungen von "
+                f"{len(draft.answered)} Institutionen, ohne Rückmeldung: {len(draft.not_answered)}.")
+        try:
+            result = render_version(ctx, out_dir=out, label=version, pdf=pdf)
+        except (LookupError, NotFound) as exc:
+            fail(f"Keine solche Version ({exc}).")
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    say(f"Version {result.label}: {len(result.files)} Dateien in {out}")
+    for path in result.files:
+        say(f"  {path}")
+    for reason in result.skipped:
+        fail(f"übersprungen: {reason}")
+
+
+def publish(
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ohne Rückfrage veröffentlichen.")] = False,
+    year: Annotated[int | None, typer.Option("--year", help="Vorher den Entwurf dieser Abfrage neu aufbauen.")] = None,
+    approved_by: Annotated[str | None, typer.Option("--approved-by", help="Wer freigibt (Standard: "
+                                                    "Benutzername).")] = None,
+) -> None:
+    """Den Entwurf freigeben und veröffentlichen: danach unveränderlich und Grundlage der nächsten Abfrage."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        if year is not None:
+            rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
+        try:
+            old, new = version_pair(ctx, from_label=None, to_label=None, draft_only=True)
+            result = diff_versions(ctx, from_label=old, to_label=new)
+        except (NoDraft, NotFound):
+            fail("Es gibt keinen Entwurf zum Veröffentlichen. `fko render --year J --out DIR` baut ihn auf.")
+            raise typer.Exit(2) from None
+        counts = result.diff.counts()
+        say(f"Veröffentlicht wird Version {new} (gegenüber {old}: " + ", ".join(
+            f"{KIND_LABELS[k]} {n}" for k, n in counts.items()) + ").")
+        if result.not_confirmed:
+            say(f"Ohne Rückmeldung, unverändert übernommen: {', '.join(result.not_confirmed)}.")
+        if not yes:
+            if not sys.stdin.isatty():
+                fail("Bestätigung nötig: mit --yes veröffentlichen, oder im Terminal aufrufen.")
+                raise typer.Exit(2)
+            if not typer.confirm(f"Version {new} jetzt veröffentlichen?"):
+                fail("Abgebrochen: nichts veröffentlicht.")
+                raise typer.Exit(1)
+        try:
+            version = publish_draft(ctx, approved_by=approved_by or getpass.getuser(), now=dt.datetime.now(dt.UTC),
+                                    label=new)
+        except NoDraft:
+            fail(f"Version {new} ist kein Entwurf (schon veröffentlicht?).")
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    say(f"Version {version.label} veröffentlicht (freigegeben von {version.approved_by}).")

@@ -1,0 +1,141 @@
+"""`fko cycle open`: start the yearly round (requests, personal links, invitations)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from cli.mail_cmd import report_delivery
+from cli.output import console, fail, print_json, say
+from cli.sheet_cmd import _parse_date
+from core.dates import german_date
+from storage.errors import NotFound
+from usecases.context import AppContext
+from usecases.cycle import open_cycle, renew_link
+from usecases.outbox import deliver_pending
+from usecases.settings import load_settings
+from usecases.sheets import NoBaseVersion
+from usecases.status import STATE_LABELS, NoCycle, cycle_status
+
+app = typer.Typer(help="Die jährliche Abfrage.", no_args_is_help=True)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@app.command("open")
+def open_(
+    year: Annotated[int, typer.Option("--year", help="Jahr der Abfrage, z. B. 2026.")],
+    deadline: Annotated[str | None, typer.Option("--deadline", help="Frist (TT.MM.JJJJ oder JJJJ-MM-TT); "
+                                                 "Standard: in sechs Wochen.")] = None,
+    send: Annotated[bool, typer.Option("--send/--no-send", help="Einladungen gleich versenden.")] = True,
+) -> None:
+    """Abfrage eröffnen: persönliche Links anlegen und alle aktiven Institutionen einladen.
+
+    Erneut aufgerufen, wird nichts doppelt angelegt oder versandt; neu hinzugekommene Institutionen
+    werden eingeladen, und noch nicht zugestellte Einladungen werden erneut versucht.
+    """
+    due = _parse_date(deadline)
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(BERLIN).date()
+    if due is not None and due < today:
+        fail(f"Die Frist {german_date(due)} liegt in der Vergangenheit.")
+        raise typer.Exit(2)
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        with Progress(console=console(), transient=True) as progress:
+            task = progress.add_task("Tabellen und Einladungen vorbereiten", total=None)
+            result = open_cycle(ctx, year=year, deadline=due, today=today, now=now,
+                                progress=lambda done, total: progress.update(task, completed=done, total=total))
+        if result.created:
+            say(f"Abfrage {year} eröffnet, Frist: {german_date(result.deadline)}.")
+        else:
+            say(f"Abfrage {year} war bereits eröffnet (Frist: {german_date(result.deadline)}).")
+        if result.invitations_queued:
+            say(f"{result.invitations_queued} Einladungen vorbereitet ({result.requests_created} neue "
+                "persönliche Links).")
+        elif not result.created:
+            say("Keine neuen Einladungen: alle aktiven Institutionen sind bereits eingeladen.")
+        for code in result.without_contact:
+            fail(f"{code}: keine erreichbare Ansprechperson (alle inaktiv oder Adresse abgelehnt); nicht eingeladen.")
+        if send:
+            with Progress(console=console(), transient=True) as progress:
+                task = progress.add_task("E-Mails versenden", total=None)
+                report = asyncio.run(deliver_pending(
+                    ctx, progress=lambda done, total: progress.update(task, completed=done, total=total)))
+            report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+            if report.failed:
+                raise typer.Exit(1)
+    except NoBaseVersion:
+        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabellen vorausgefüllt werden können.")
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+
+
+@app.command("new-link")
+def new_link(
+    institution: Annotated[str, typer.Option("--institution", "-i", help="Kürzel der Institution.")],
+    year: Annotated[int, typer.Option("--year", help="Jahr der Abfrage.")],
+    send: Annotated[bool, typer.Option("--send/--no-send", help="Neue Einladung mit dem neuen Link senden.")] = True,
+) -> None:
+    """Den persönlichen Link einer Institution sperren und einen neuen erzeugen (z. B. falsch weitergeleitet).
+
+    Der alte Link zeigt ab sofort nur noch die neutrale Seite; Rückmeldungen bleiben erhalten.
+    """
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        try:
+            renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
+        except NotFound:
+            fail(f"Es gibt keine Institution mit dem Kürzel „{institution}“.")
+            raise typer.Exit(2) from None
+        except LookupError:
+            fail(f"{institution.upper()} hat in der Abfrage {year} keinen Link (Abfrage nicht eröffnet?).")
+            raise typer.Exit(2) from None
+        say(f"Der bisherige Link von {institution.upper()} ist gesperrt; ein neuer ist erzeugt.")
+        if send:
+            report = asyncio.run(deliver_pending(ctx))
+            report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+    finally:
+        ctx.close()
+
+
+@app.command("status")
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
+    year: Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: die neueste).")] = None,
+) -> None:
+    """Stand der Abfrage: je Institution Rückmeldung, Erinnerungen, Eskalation, Telefonaufgabe; Summen."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        try:
+            result = cycle_status(ctx, year=year)
+        except NoCycle:
+            which = f" {year}" if year else ""
+            fail(f"Es gibt noch keine Abfrage{which}. `fko cycle open --year J` eröffnet sie.")
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    totals = result.totals
+    if as_json:
+        print_json({"year": result.year, "deadline": result.deadline.isoformat(), "totals": totals,
+                    "institutions": [r.as_json() for r in result.rows]})
+        return
+    table = Table(title=f"Abfrage {result.year} · Frist {german_date(result.deadline)}", title_justify="left")
+    for column in ("Kürzel", "Institution", "Stand", "Erinnerungen", "Eskaliert", "Telefon", "Letzte Aktion"):
+        table.add_column(column, overflow="fold")
+    for row in result.rows:
+        answer = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}.get(row.answer or "")
+        when = row.last_action_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") if row.last_action_at else ""
+        table.add_row(row.code, row.name, answer or STATE_LABELS.get(row.state, row.state), str(row.reminders),
+                      "ja" if row.escalated else "", "[bold red]anrufen[/]" if row.phone_task and not row.answer
+                      else "", f"{row.last_action} ({when})")
+    out = console()
+    out.print(table)
+    out.print(f"Rückmeldungen: {totals['answered']} von {totals['institutions']} "
+              f"({totals['response_rate']:.0%}); offen: {totals['open']}; Telefonaufgaben: {totals['phone_tasks']}.")

@@ -1,0 +1,58 @@
+"""`fko remind`: today's reminder steps (mails through the outbox, phone tasks for staff)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from cli.mail_cmd import report_delivery
+from cli.output import console, say
+from cli.sheet_cmd import _parse_date
+from usecases.context import AppContext
+from usecases.outbox import deliver_pending
+from usecases.reminders import run_reminders
+from usecases.settings import load_settings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+STEP_LABELS = {"reminder": "Erinnerung", "reminder_deputy": "Erinnerung mit Vertretung",
+               "escalation": "Eskalation an die Leitung", "phone": "Telefonaufgabe"}
+
+
+def remind(
+    today: Annotated[str | None, typer.Option("--today", help="Stichtag (TT.MM.JJJJ oder JJJJ-MM-TT); Standard: "
+                                              "heute in Europe/Berlin.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Nur anzeigen, was fällig ist.")] = False,
+) -> None:
+    """Fällige Erinnerungen versenden und Telefonaufgaben anlegen (jede Stufe nur einmal)."""
+    now = dt.datetime.now(dt.UTC)
+    day = _parse_date(today) or now.astimezone(BERLIN).date()
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        report = run_reminders(ctx, today=day, now=now, dry_run=dry_run)
+        delivery = asyncio.run(deliver_pending(ctx)) if not dry_run else None
+    finally:
+        ctx.close()
+    if not report.planned:
+        say(f"Am {day:%d.%m.%Y} ist keine Erinnerung fällig.")
+    else:
+        table = Table(title=f"Fällig am {day:%d.%m.%Y}" + (" (nur Vorschau)" if dry_run else ""),
+                      title_justify="left")
+        for column in ("Kürzel", "Institution", "Stufe", "fällig seit", "an"):
+            table.add_column(column, overflow="fold")
+        for item in report.planned:
+            due = item.due
+            action = STEP_LABELS.get(due.step.name, due.step.name)
+            if due.action == "phone" and due.step.kind == "mail":
+                action += f" → Telefonaufgabe ({due.reason})"
+            table.add_row(due.institution_code, item.institution_name, action, f"{due.due_on:%d.%m.%Y}",
+                          ", ".join(item.recipients) if item.recipients else "Regionalagentur (anrufen)")
+        console().print(table)
+    if delivery is not None and report.planned:
+        report_delivery(delivery, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+    if delivery is not None and delivery.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,104 @@
+"""`fko init` and `fko demo`: set up the database and region, or the demo region."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Annotated
+
+import typer
+
+from cli import institutions_cmd
+from cli.output import fail, say
+from usecases.context import AppContext
+from usecases.demo_round import run_demo_round
+from usecases.settings import load_settings
+from usecases.setup import NotEmpty, init_database, reset_database
+
+
+def init(
+    demo: Annotated[bool, typer.Option("--demo", help="Die Demo-Region Aachen mit Beispieldaten laden.")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Vorher ALLE Daten der Datenbank löschen.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Löschen ohne Rückfrage bestätigen.")] = False,
+) -> None:
+    """Datenbank einrichten oder auf den neuesten Stand bringen; mit --demo die Demo-Region laden."""
+    settings = load_settings()
+    ctx = AppContext.from_settings(settings)
+    try:
+        if reset:
+            where = settings.effective_database_url
+            if not yes and not (sys.stdin.isatty() and typer.confirm(f"Alle Daten in {where} löschen?")):
+                fail("Abgebrochen: nichts gelöscht. Zum Bestätigen ohne Rückfrage --yes angeben.")
+                raise typer.Exit(2)
+            reset_database(ctx)
+            ctx = AppContext.from_settings(settings)
+        try:
+            result = init_database(ctx, demo=demo)
+        except NotEmpty:
+            fail(
+                "Die Datenbank enthält bereits Daten; die Demo wird nur in eine leere Datenbank geladen. "
+                "Mit --reset wird vorher alles gelöscht, oder FKO_DATA_DIR auf einen anderen Ordner setzen."
+            )
+            raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    if result.secret_created:
+        say(f"Neuer geheimer Schlüssel für die Tabellen-Signatur: {settings.data_dir / 'secret.key'}")
+    if not result.created:
+        say(f"Datenbank für {result.region_name} ist bereits eingerichtet und auf dem neuesten Stand.")
+    elif demo:
+        say(
+            f"Demo-Region {result.region_name} angelegt (Beispieldaten): {result.institutions} Institutionen, "
+            f"Handlungskonzept {result.baseline_label} mit {result.activities} Aktivitäten veröffentlicht."
+        )
+    else:
+        say(f"Datenbank für {result.region_name} angelegt. Nächster Schritt: `fko institutions import DATEI`.")
+
+
+def demo(
+    year: Annotated[int | None, typer.Option("--year", help="Jahr der Demo-Abfrage ohne Prefect (Standard: "
+                                             "nächstes Jahr).")] = None,
+    no_prefect: Annotated[bool, typer.Option("--no-prefect", help="Ohne Prefect-Server, auf simuliertem "
+                                             "Kalender (schneller).")] = False,
+) -> None:
+    """Die Demo von vorn: Demo-Region anlegen und eine ganze Jahresrunde durchspielen.
+
+    Mit Prefect (Standard): ein lokaler Prefect-Server, die Seite für die Institutionen und eine lokale
+    Mail-Ablage starten; die Flows eröffnen die Abfrage, die Institutionen antworten über ihre Links aus
+    den E-Mails (mit Änderungen, eine erst mit Fehlern, „Keine Änderungen“, manche gar nicht), die
+    Erinnerungsstufen laufen bis zur Telefonaufgabe, dann Freigabe und Veröffentlichung.
+    """
+    init(demo=True, reset=True, yes=True)
+    institutions_cmd.list_(as_json=False, include_inactive=False)
+    settings = load_settings()
+    if not no_prefect:
+        from flows.demo import run_demo
+
+        summary = run_demo(settings, say)
+        say("")
+        say(f"Fertig / done: {summary.answered} von {summary.institutions} Institutionen haben geantwortet; "
+            f"{summary.mails} E-Mails (.eml) in {settings.mail_sink_dir}")
+        say(f"Änderungsbericht / change report: {summary.change_report}")
+        say(f"Dokumente / documents: {settings.data_dir / 'dokumente'}")
+        for path in summary.documents:
+            say(f"  {path}")
+        say(f"Dashboard: PREFECT_HOME={settings.data_dir / 'prefect'} .venv/bin/prefect server start, dann/then "
+            "http://127.0.0.1:4200 (Läufe, Rückmeldetabelle, Änderungsbericht, Freigabe).")
+        return
+    ctx = AppContext.from_settings(settings)
+    demo_year = year or dt.date.today().year + 1
+    try:
+        result = run_demo_round(ctx, year=demo_year, opened=dt.date(demo_year, 9, 1),
+                                documents_dir=settings.data_dir / "dokumente", say=say)
+        from cli.cycle_cmd import status as show_status
+
+        show_status(as_json=False, year=demo_year)
+    finally:
+        ctx.close()
+    say(f"{result.mails} E-Mails als .eml-Dateien in {settings.mail_sink_dir}")
+    if result.documents:
+        say(f"Dokumente der Version {result.documents.label} in {settings.data_dir / 'dokumente'}:")
+        for path in result.documents.files:
+            say(f"  {path}")
+        for reason in result.documents.skipped:
+            fail(f"übersprungen: {reason}")

@@ -1,0 +1,106 @@
+"""`fko sheet build|check`: an institution's personal workbook, and checking a returned one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+
+from cli.output import console, fail, print_json, print_problems, read_input, say
+from storage.errors import NotFound
+from usecases.context import AppContext
+from usecases.settings import load_settings
+from usecases.sheets import NoBaseVersion, build_sheet, check_returned_sheet, default_cycle_year
+
+app = typer.Typer(help="Die Excel-Tabelle der Abfrage.", no_args_is_help=True)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+YearOption = Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: offene Abfrage, "
+                                                               "sonst das laufende Jahr).")]
+
+
+def _parse_date(text: str | None) -> dt.date | None:
+    if text is None:
+        return None
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    fail(f"„{text}“ ist kein Datum; bitte JJJJ-MM-TT oder TT.MM.JJJJ angeben.")
+    raise typer.Exit(2)
+
+
+@app.command("build")
+def build(
+    institution: Annotated[str, typer.Option("--institution", "-i", help="Kürzel der Institution, z. B. IHK.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Zieldatei (.xlsx) oder Ordner.")],
+    year: YearOption = None,
+    deadline: Annotated[str | None, typer.Option("--deadline", help="Frist (TT.MM.JJJJ) für das Blatt "
+                                                                    "„Hinweise“.")] = None,
+) -> None:
+    """Die persönliche, vorausgefüllte Tabelle einer Institution erzeugen."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
+        data, filename = build_sheet(ctx, institution_code=institution, cycle_year=cycle_year,
+                                     deadline=_parse_date(deadline))
+    except NotFound:
+        fail(f"Es gibt keine Institution mit dem Kürzel „{institution}“. `fko institutions list` zeigt alle.")
+        raise typer.Exit(2) from None
+    except NoBaseVersion:
+        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabelle vorausgefüllt werden kann.")
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    target = out / filename if out.is_dir() else out
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        fail(f"{target} kann nicht geschrieben werden: {exc.strerror}")
+        raise typer.Exit(2) from None
+    say(f"Tabelle für {institution.upper()} (Abfrage {cycle_year}) geschrieben: {target}")
+
+
+@app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="Zurückgeschickte Tabelle (.xlsx, .xlsm, .ods, .xls).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Ergebnis als JSON ausgeben.")] = False,
+    institution: Annotated[str | None, typer.Option("--institution", "-i", help="Kürzel der Institution, "
+                                                    "zu der die Datei gehören muss.")] = None,
+    year: YearOption = None,
+) -> None:
+    """Eine zurückgeschickte Tabelle prüfen, ohne etwas zu speichern.
+
+    Exit-Code 0: in Ordnung; 1: abgelehnt (alle Probleme werden genannt); 2: Aufruf- oder Einstellungsfehler.
+    """
+    data = read_input(file)
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
+        report = check_returned_sheet(ctx, data=data, cycle_year=cycle_year,
+                                      institution_code=institution.upper() if institution else None)
+    except NoBaseVersion:
+        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, mit dem verglichen werden kann.")
+        raise typer.Exit(2) from None
+    finally:
+        ctx.close()
+    if as_json:
+        print_json(report.as_json())
+    elif report.ok and report.diff is not None:
+        counts = report.diff.counts()
+        say(f"[green]In Ordnung:[/] {file.name} ({report.result.institution_code}), "
+            f"{len(report.result.activities)} Aktivitäten.")
+        out = console()
+        out.print(f"  neu: {counts['new']} · geändert: {counts['changed']} · beendet: {counts['ended']} · "
+                  f"unverändert: {counts['unchanged']} · fehlend (bleiben erhalten, markiert): {counts['missing']}")
+        for change in report.diff.changed:
+            out.print(f"  {change.new.key} {change.new.title}: " + ", ".join(f.field for f in change.fields),
+                      soft_wrap=True)
+    else:
+        print_problems(report.result.problems, title=f"{file.name} würde abgelehnt")
+    if not report.ok:
+        raise typer.Exit(1)

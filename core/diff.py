@@ -1,0 +1,96 @@
+"""What changed between two sets of activities, keyed by activity ID (DESIGN §6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.activity import CONTENT_FIELDS, Activity
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Changed:
+    old: Activity
+    new: Activity
+    fields: tuple[FieldChange, ...]
+
+
+@dataclass
+class ActivityDiff:
+    new: list[Activity] = field(default_factory=list)
+    changed: list[Changed] = field(default_factory=list)
+    ended: list[Activity] = field(default_factory=list)    # newly set to an ending status
+    unchanged: list[Activity] = field(default_factory=list)
+    missing: list[Activity] = field(default_factory=list)  # gone without an ending status: kept, flagged
+
+    def counts(self) -> dict[str, int]:
+        return {"new": len(self.new), "changed": len(self.changed), "ended": len(self.ended),
+                "unchanged": len(self.unchanged), "missing": len(self.missing)}
+
+
+def _same(old: str, new: str) -> bool:
+    """Whitespace-only edits (spaces, line breaks) are not changes."""
+    return " ".join(old.split()) == " ".join(new.split())
+
+
+def field_changes(old: Activity, new: Activity) -> tuple[FieldChange, ...]:
+    changes = [FieldChange(name, getattr(old, name), getattr(new, name))
+               for name in CONTENT_FIELDS if not _same(getattr(old, name), getattr(new, name))]
+    for name in sorted(set(old.extra) | set(new.extra)):
+        before, after = old.extra.get(name, ""), new.extra.get(name, "")
+        if not _same(before, after):
+            changes.append(FieldChange(name, before, after))
+    return tuple(changes)
+
+
+def diff_activities(old: list[Activity], new: list[Activity], *, ending_statuses: tuple[str, ...]) -> ActivityDiff:
+    """Compare ``new`` (e.g. a returned sheet; rows without key are new) with ``old`` (the base)."""
+    result = ActivityDiff()
+    before = {a.key: a for a in old if a.key}
+    seen: set[str] = set()
+    for activity in new:
+        previous = before.get(activity.key) if activity.key else None
+        if previous is None:
+            result.new.append(activity)
+            continue
+        seen.add(previous.key or "")
+        changes = field_changes(previous, activity)
+        if not changes:
+            result.unchanged.append(activity)
+        elif activity.status in ending_statuses and previous.status not in ending_statuses:
+            result.ended.append(activity)
+        else:
+            result.changed.append(Changed(previous, activity, changes))
+    result.missing = [a for key, a in before.items() if key not in seen and a.status not in ending_statuses]
+    return result
+
+
+def apply_diff(old: list[Activity], diff: ActivityDiff) -> list[Activity]:
+    """The set the diff leads to: changed and ended replaced, unchanged and missing kept, new added.
+
+    Activities that had ended already and are gone from the new set stay gone.
+    """
+    replaced = {c.new.key: c.new for c in diff.changed} | {a.key: a for a in diff.ended}
+    kept = {a.key for a in diff.unchanged} | {a.key for a in diff.missing} | set(replaced)
+    result = [replaced.get(a.key, a) for a in old if a.key in kept]
+    return result + diff.new
+
+
+def counts_by(diff: ActivityDiff, attribute: str) -> dict[str, dict[str, int]]:
+    """Counts of new/changed/ended/unchanged/missing per value of ``attribute`` (e.g. field_of_action)."""
+    table: dict[str, dict[str, int]] = {}
+    groups: dict[str, list[Activity]] = {
+        "new": diff.new, "changed": [c.new for c in diff.changed], "ended": diff.ended,
+        "unchanged": diff.unchanged, "missing": diff.missing,
+    }
+    for kind, activities in groups.items():
+        for activity in activities:
+            row = table.setdefault(str(getattr(activity, attribute)), dict.fromkeys(groups, 0))
+            row[kind] += 1
+    return dict(sorted(table.items()))

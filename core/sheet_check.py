@@ -1,0 +1,294 @@
+"""Check a returned sheet's cells against the spec: every problem at once, by cell, in German."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.activity import Activity
+from core.catalog import Catalogs
+from core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds, period_text
+from core.grid import HEADER_SEARCH_ROWS, MAX_COLUMNS, Grid, Value
+from core.problem import Problem, cell_address, column_letter
+from core.sheet_meta import MetaInvalid, SheetMeta, read_meta
+from core.sheet_spec import Column, SheetSpec
+
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]{2,}$")
+URL = re.compile(r"^(https?://|www\.)[^\s<>\"]+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the sheet must match: the link's institution (None: take it from ``_meta``) and cycle."""
+
+    region_code: str
+    cycle_year: int
+    secret: bytes
+    institution_code: str | None = None
+
+
+@dataclass
+class SheetResult:
+    meta: SheetMeta | None = None
+    institution_code: str | None = None
+    activities: list[Activity] = field(default_factory=list)
+    row_numbers: list[int] = field(default_factory=list)  # sheet row of each activity
+    problems: list[Problem] = field(default_factory=list)
+    # Base activities missing from the sheet (or cleared) without an ending status: kept and flagged.
+    missing: list[Activity] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def normalise(text: str) -> str:
+    """For matching headers and catalog values: case, spaces, dashes and a trailing '*' do not matter."""
+    text = text.replace("–", "-").replace("—", "-").replace("\u00a0", " ").rstrip("*")
+    return " ".join(text.split()).casefold()
+
+
+def check_meta(grid: Grid, spec: SheetSpec, expected: Expected) -> tuple[SheetMeta | None, list[Problem]]:
+    sheet = spec.meta_sheet_name
+    if not grid.meta:
+        return None, [Problem(None, None, "Die Datei ist nicht die persönliche Tabelle aus unserer Abfrage (das "
+                                          "Blatt mit den Zuordnungsdaten fehlt). Bitte die Tabelle über Ihren "
+                                          "persönlichen Link herunterladen, ausfüllen und hochladen.")]
+    try:
+        meta = read_meta(grid.meta, expected.secret)
+    except MetaInvalid:
+        return None, [Problem(None, None, f"Die Zuordnungsdaten der Datei (Blatt „{sheet}“) sind beschädigt oder "
+                                          "wurden verändert. Bitte die Tabelle über Ihren persönlichen Link neu "
+                                          "herunterladen und Ihre Einträge dorthin übertragen.")]
+    problems: list[Problem] = []
+    if meta.region != expected.region_code:
+        problems.append(Problem(None, None, "Die Datei gehört zu einer anderen Region."))
+    if meta.cycle_year != expected.cycle_year:
+        problems.append(Problem(None, None, f"Die Datei stammt aus der Abfrage {meta.cycle_year}. Bitte die Tabelle "
+                                            f"der Abfrage {expected.cycle_year} über Ihren Link herunterladen."))
+    if meta.format_version != spec.format_version:
+        problems.append(Problem(None, None, "Die Datei wurde mit einer älteren Vorlage erstellt. Bitte die Tabelle "
+                                            "über Ihren Link neu herunterladen."))
+    if expected.institution_code and meta.institution != expected.institution_code:
+        problems.append(Problem(None, None, f"Die Datei gehört zu einer anderen Institution ({meta.institution}). "
+                                            "Bitte nur die eigene Tabelle über Ihren persönlichen Link hochladen."))
+    return meta, problems
+
+
+def find_header(grid: Grid, spec: SheetSpec) -> tuple[int, dict[str, int], list[Problem]]:
+    """The header row (0-based) and column key → index; problems for duplicate or missing columns."""
+    wanted = {normalise(c.header): c.key for c in spec.columns}
+    id_title = {normalise(spec.id_column.header), normalise(spec.column("title").header)}
+    for row_index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
+        texts = [normalise(cell_to_text(v)) for v in row]
+        if not id_title <= set(texts):
+            continue
+        positions: dict[str, int] = {}
+        problems: list[Problem] = []
+        for col, text in enumerate(texts):
+            key = wanted.get(text)
+            if key is None:
+                continue
+            if key in positions:
+                header = spec.column(key).header
+                problems.append(Problem(cell_address(col, row_index + 1), header,
+                                        f"Die Spalte „{header}“ kommt zweimal vor (Spalten "
+                                        f"{column_letter(positions[key])} und {column_letter(col)})."))
+            else:
+                positions[key] = col
+        for column in spec.columns:
+            if (column.required or column.kind == "id") and column.key not in positions:
+                problems.append(Problem(None, column.header, f"Die Spalte „{column.header}“ fehlt. Bitte die "
+                                                             "Spaltenüberschriften nicht ändern oder löschen."))
+        return row_index, positions, problems
+    required = ", ".join(c.header for c in spec.columns if c.required or c.kind == "id")
+    return -1, {}, [Problem(None, None, f"Im Blatt „{grid.activity_sheet or spec.sheet_name}“ wurde keine "
+                                        f"Kopfzeile mit den Spalten {required} gefunden. Bitte die "
+                                        "Spaltenüberschriften nicht ändern oder löschen.")]
+
+
+class _RowChecker:
+    """Checks the cells of one row and collects problems addressed by cell."""
+
+    def __init__(self, spec: SheetSpec, catalogs: Catalogs, number: int, positions: dict[str, int],
+                 lookups: dict[str, dict[str, str]]) -> None:
+        self.spec, self.catalogs, self.number, self.positions = spec, catalogs, number, positions
+        self.lookups = lookups  # column key → normalised catalog value → catalog value
+        self.problems: list[Problem] = []
+
+    def problem(self, column: Column, message: str) -> None:
+        self.problems.append(Problem(cell_address(self.positions[column.key], self.number), column.header,
+                                     f"Zeile {self.number}, {column.header}: {message}"))
+
+    def value(self, column: Column, raw: Value) -> str:
+        if column.kind == "date":
+            try:
+                period = cell_to_period(raw)
+            except NotADate:
+                self.problem(column, f"„{cell_to_text(raw)}“ ist kein gültiges Datum. Bitte ein Datum "
+                                     "(TT.MM.JJJJ), einen Monat (MM.JJJJ) oder eine Jahreszahl (JJJJ) eintragen.")
+                return ""
+            if period and not self.spec.min_year <= int(period[:4]) <= self.spec.max_year:
+                self.problem(column, f"{period_text(period)} liegt außerhalb des Zeitraums des Handlungskonzepts "
+                                     f"({self.spec.min_year} bis {self.spec.max_year}).")
+            return period
+        text = cell_to_text(raw)
+        if column.kind != "text" or "\n" not in text:
+            text = " ".join(text.split())
+        if not text:
+            if column.required:
+                self.problem(column, "Dieses Pflichtfeld ist leer. Bitte ausfüllen.")
+            return ""
+        if column.max_length and len(text) > column.max_length:
+            self.problem(column, f"Der Text ist {_n(len(text))} Zeichen lang; erlaubt sind höchstens "
+                                 f"{_n(column.max_length)}. Bitte kürzen.")
+            return text[: column.max_length]
+        if column.kind == "choice":
+            return self._choice(column, text)
+        if column.kind == "multi":
+            return self._multi(column, text)
+        if column.kind == "email" and not EMAIL.match(text):
+            self.problem(column, f"„{text}“ ist keine gültige E-Mail-Adresse.")
+        if column.kind == "url" and not URL.match(text):
+            self.problem(column, f"„{text}“ ist keine gültige Internetadresse. Bitte mit https:// beginnen.")
+        return text
+
+    def _choice(self, column: Column, text: str) -> str:
+        match = self.lookups[column.key].get(normalise(text))
+        if match is None:
+            allowed = self.spec.choices(column, self.catalogs)
+            self.problem(column, f"„{text}“ ist kein zulässiger Wert. Zulässig sind: {', '.join(allowed)}.")
+            return text
+        return match
+
+    def _multi(self, column: Column, text: str) -> str:
+        lookup = self.lookups[column.key]
+        parts = [p.strip() for p in re.split(r"[;,\n]", text) if p.strip()]
+        unknown = [p for p in parts if normalise(p) not in lookup]
+        if unknown:
+            allowed = self.spec.choices(column, self.catalogs)
+            listed = ", ".join(f"„{u}“" for u in unknown)
+            verb = "ist kein zulässiger Wert" if len(unknown) == 1 else "sind keine zulässigen Werte"
+            self.problem(column, f"{listed} {verb}. Zulässig sind: {'; '.join(allowed)}. "
+                                 "Mehrere Werte bitte mit Semikolon trennen.")
+            return text
+        return "; ".join(dict.fromkeys(lookup[normalise(p)] for p in parts))
+
+
+def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Expected,
+                base: list[Activity]) -> SheetResult:
+    """Check a returned sheet. ``base``: the institution's activities in the base version.
+
+    With ``expected.institution_code`` unset, the institution is taken from the (verified) ``_meta``
+    sheet; the caller then passes that institution's base activities.
+    """
+    result = SheetResult()
+    result.meta, meta_problems = check_meta(grid, spec, expected)
+    result.problems.extend(meta_problems)
+    code = expected.institution_code or (result.meta.institution if result.meta else None)
+    result.institution_code = code
+
+    if grid.activity_sheet is None:
+        result.problems.append(Problem(None, None, f"Die Datei enthält kein Blatt „{spec.sheet_name}“."))
+        return result
+    if grid.total_columns > MAX_COLUMNS:
+        result.problems.append(Problem(None, None, f"Das Blatt „{grid.activity_sheet}“ enthält Einträge bis Spalte "
+                                                   f"{column_letter(grid.total_columns - 1)}. Bitte alles rechts der "
+                                                   "letzten Spalte der Vorlage löschen."))
+        return result
+    header_row, positions, header_problems = find_header(grid, spec)
+    result.problems.extend(header_problems)
+    if header_row < 0 or header_problems:
+        return result
+    merged = merged_problems(grid, header_row)
+    if merged:
+        result.problems.extend(merged)
+        return result
+
+    owned = {a.key: a for a in base if a.key}
+    lookups = {c.key: {normalise(v): v for v in spec.choices(c, catalogs)} for c in spec.columns if c.catalog}
+    core_fields = {c.key for c in spec.columns if c.is_core_field}
+    checked = [c for c in spec.columns if c.kind != "id" and c.key in positions]
+    dropped = [c for c in spec.columns if c.kind != "id" and c.key not in positions]
+    seen: dict[str, int] = {}
+    data_rows = 0
+    id_column = spec.id_column
+    for index in range(header_row + 1, len(grid.rows)):
+        row = grid.rows[index]
+        number = index + 1
+        cells = {key: (row[col] if col < len(row) else None) for key, col in positions.items()}
+        if all(cell_to_text(v) == "" for v in cells.values()):
+            continue
+        data_rows += 1
+        if data_rows > spec.max_rows:
+            result.problems.append(Problem(None, None, f"Das Blatt enthält mehr als {_n(spec.max_rows)} "
+                                                       "Aktivitäten. Bitte nur die Aktivitäten Ihrer Institution "
+                                                       "eintragen."))
+            return result
+        checker = _RowChecker(spec, catalogs, number, positions, lookups)
+        key = " ".join(cell_to_text(cells[id_column.key]).split()).upper() or None
+        content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
+        if key is not None:
+            if key in seen:
+                checker.problem(id_column, f"Die ID „{key}“ steht bereits in Zeile {seen[key]}. Jede Aktivität darf "
+                                           "nur einmal vorkommen; für eine neue Aktivität die ID leer lassen.")
+            elif key not in owned:
+                checker.problem(id_column, f"Die ID „{key}“ gehört zu keiner Aktivität Ihrer Institution. Bitte die "
+                                           "ID nicht ändern; neue Aktivitäten ohne ID eintragen.")
+            seen.setdefault(key, number)
+            if content_empty:
+                # A row cleared instead of deleted: treated like a missing activity (kept, flagged).
+                result.problems.extend(checker.problems)
+                continue
+        values = {column.key: checker.value(column, cells[column.key]) for column in checked}
+        previous = owned.get(key) if key else None
+        for column in dropped:  # a column the program dropped keeps the base value
+            values[column.key] = _field(previous, column) if previous else ""
+        _check_order(checker, spec, values)
+        result.problems.extend(checker.problems)
+        core = {k: v for k, v in values.items() if k in core_fields}
+        extra = {k: v for k, v in values.items() if k not in core_fields and v}
+        result.activities.append(Activity(key=key, institution_code=code or "", extra=extra, **core))
+        result.row_numbers.append(number)
+
+    if grid.total_rows > len(grid.rows):
+        result.problems.append(Problem(None, None, f"Das Blatt enthält Einträge bis Zeile {_n(grid.total_rows)}; "
+                                                   f"erlaubt sind höchstens {_n(spec.max_rows)} Aktivitäten. Bitte "
+                                                   "Einträge unterhalb der Tabelle löschen."))
+    present = {a.key for a in result.activities if a.key}
+    result.missing = [a for a in base if a.key not in present and a.status not in catalogs.ending_statuses]
+    return result
+
+
+def merged_problems(grid: Grid, header_row: int) -> list[Problem]:
+    """Merged cells below the header: a merged range keeps only its first cell's value, so the other
+    rows would lose their ID or text without anyone noticing. Refused, each range named."""
+    problems = []
+    for first_row, first_col, last_row, last_col in sorted(grid.merged):
+        if last_row <= header_row or (first_row == last_row and first_col == last_col):
+            continue
+        cells = f"{cell_address(first_col, first_row + 1)}:{cell_address(last_col, last_row + 1)}"
+        problems.append(Problem(cells, None, f"Die Zellen {cells} sind verbunden. Bitte die Verbindung aufheben "
+                                             "(in Excel: Start › „Verbinden und zentrieren“) und jede Zeile "
+                                             "vollständig ausfüllen, auch die ID."))
+    return problems
+
+
+def _n(number: int) -> str:
+    """A number as Germans write it: 1.048.576."""
+    return f"{number:,}".replace(",", ".")
+
+
+def _field(activity: Activity, column: Column) -> str:
+    return str(getattr(activity, column.key)) if column.is_core_field else activity.extra.get(column.key, "")
+
+
+def _check_order(checker: _RowChecker, spec: SheetSpec, values: dict[str, str]) -> None:
+    start, end = values.get("start", ""), values.get("end", "")
+    if start and end and "start" in checker.positions and "end" in checker.positions:
+        try:
+            if period_bounds(end)[1] < period_bounds(start)[0]:
+                checker.problem(spec.column("end"), f"Das Ende ({period_text(end)}) liegt vor dem Beginn "
+                                                    f"({period_text(start)}).")
+        except ValueError:
+            return

@@ -1,0 +1,121 @@
+"""The survey sheet's spec (columns, checks, sheet names) read from survey_templates/sheet/spec.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.activity import CONTENT_FIELDS
+from core.catalog import Catalogs
+
+KINDS = ("text", "id", "choice", "multi", "date", "email", "url")
+CATALOG_NAMES = ("fields_of_action", "statuses", "areas", "target_groups")
+
+
+class SpecError(ValueError):
+    """The sheet spec is broken (a staff configuration error, caught by the tests for the bundled one)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: str = "text"
+    required: bool = False
+    max_length: int | None = None
+    catalog: str | None = None
+    width: float = 20
+    help: str = ""
+
+    @property
+    def is_core_field(self) -> bool:
+        """A field of ``Activity`` itself, rather than one of its ``extra`` fields."""
+        return self.key in CONTENT_FIELDS
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    format_version: int
+    sheet_name: str
+    hints_sheet_name: str
+    lists_sheet_name: str
+    meta_sheet_name: str
+    new_rows: int
+    max_rows: int
+    min_year: int
+    max_year: int
+    header_color: str
+    locked_color: str
+    columns: tuple[Column, ...]
+    hints_template: str
+
+    @property
+    def id_column(self) -> Column:
+        return next(c for c in self.columns if c.kind == "id")
+
+    def column(self, key: str) -> Column:
+        return next(c for c in self.columns if c.key == key)
+
+    def choices(self, column: Column, catalogs: Catalogs) -> tuple[str, ...]:
+        if column.catalog is None:
+            return ()
+        values: tuple[str, ...] = getattr(catalogs, column.catalog)
+        return values
+
+
+def parse_spec(text: str, hints_template: str) -> SheetSpec:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"sheet spec: not valid TOML: {exc}") from exc
+    columns: list[Column] = []
+    for item in data.get("column", []):
+        try:
+            column = Column(**item)
+        except TypeError as exc:
+            raise SpecError(f"sheet spec: column {item.get('key')!r}: {exc}") from exc
+        if column.kind not in KINDS:
+            raise SpecError(f"sheet spec: column {column.key!r} has unknown kind {column.kind!r}")
+        if column.kind in ("choice", "multi") and column.catalog not in CATALOG_NAMES:
+            raise SpecError(f"sheet spec: column {column.key!r} needs a catalog out of {CATALOG_NAMES}")
+        if not column.key.isidentifier() or column.key in {c.key for c in columns}:
+            raise SpecError(f"sheet spec: column key {column.key!r} is not a unique identifier")
+        columns.append(column)
+    ids = [c for c in columns if c.kind == "id"]
+    if len(ids) != 1 or ids[0].key != "key":
+        raise SpecError("sheet spec: exactly one column of kind 'id' with key 'key' is needed")
+    missing = {"title", "field_of_action", "status"} - {c.key for c in columns}
+    if missing:
+        raise SpecError(f"sheet spec: columns {sorted(missing)} are required by the concept")
+    if len({c.header.casefold() for c in columns}) != len(columns):
+        raise SpecError("sheet spec: two columns share a header")
+    try:
+        return SheetSpec(
+            format_version=int(data["format_version"]),
+            sheet_name=data["sheet_name"],
+            hints_sheet_name=data["hints_sheet_name"],
+            lists_sheet_name=data["lists_sheet_name"],
+            meta_sheet_name=data["meta_sheet_name"],
+            new_rows=int(data["new_rows"]),
+            max_rows=int(data["max_rows"]),
+            min_year=int(data["min_year"]),
+            max_year=int(data["max_year"]),
+            header_color=str(data.get("header_color", "1F4E79")),
+            locked_color=str(data.get("locked_color", "E7E6E6")),
+            columns=tuple(columns),
+            hints_template=hints_template,
+        )
+    except KeyError as exc:
+        raise SpecError(f"sheet spec: the entry {exc.args[0]!r} is missing") from exc
+
+
+def load_spec(templates_dir: Path) -> SheetSpec:
+    folder = templates_dir / "sheet"
+    try:
+        return parse_spec(
+            (folder / "spec.toml").read_text(encoding="utf-8"),
+            (folder / "hinweise.txt.j2").read_text(encoding="utf-8"),
+        )
+    except OSError as exc:
+        raise SpecError(f"sheet spec: cannot read {folder}: {exc.strerror}") from exc

@@ -1,0 +1,56 @@
+"""Artifacts for the Prefect dashboard: what staff look at. Stable keys, so the dashboard shows history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect.artifacts import (
+    create_link_artifact,
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+)
+
+from core.dates import german_date
+from usecases.context import AppContext
+from usecases.status import STATE_LABELS, cycle_status
+
+ANSWERS = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}
+
+
+async def publish_status(ctx: AppContext, *, year: int) -> dict[str, object]:
+    """The response table per institution and the response rate."""
+    status = cycle_status(ctx, year=year)
+    rows = [{"Kürzel": r.code, "Institution": r.name,
+             "Stand": ANSWERS.get(r.answer or "", STATE_LABELS.get(r.state, r.state)),
+             "Erinnerungen": r.reminders, "Eskaliert": "ja" if r.escalated else "",
+             "Telefonaufgabe": "anrufen" if r.phone_task and not r.answer else "",
+             "Letzte Aktion": r.last_action,
+             "Datum": r.last_action_at.astimezone(dt.UTC).strftime("%d.%m.%Y") if r.last_action_at else ""}
+            for r in status.rows]
+    await create_table_artifact(key=f"fko-response-table-{year}", table=rows,
+                                description=f"Rückmeldungen der Abfrage {year} (Frist {german_date(status.deadline)})")
+    totals = status.totals
+    await create_progress_artifact(key=f"fko-response-rate-{year}", progress=100.0 * float(totals["response_rate"]),
+                                   description=f"Rücklaufquote {year}: {totals['answered']} von "
+                                               f"{totals['institutions']}")
+    return totals
+
+
+async def publish_markdown(key: str, markdown: str, description: str) -> None:
+    await create_markdown_artifact(key=key, markdown=markdown, description=description)
+
+
+async def publish_documents(files: list[Path], *, label: str) -> None:
+    for path in files:
+        slug = "".join(c if c.isalnum() else "-" for c in path.name.lower())
+        await create_link_artifact(key=f"fko-doc-{slug}"[:80], link=path.resolve().as_uri(),
+                                   link_text=path.name, description=f"Dokument der Version {label}")
+
+
+async def publish_next_opening(next_opening: dt.datetime | None) -> None:
+    """The scheduler only shows runs 100 days ahead; staff always see when the next round opens."""
+    text = (f"Die nächste Abfrage wird am **{german_date(next_opening.date())}** automatisch eröffnet."
+            if next_opening else "Für die jährliche Eröffnung ist kein Zeitplan eingerichtet.")
+    await create_markdown_artifact(key="fko-next-opening", markdown=text, description="Nächste Eröffnung")

@@ -1,0 +1,43 @@
+"""Flow `escalate-reminders`: the daily reminder run (mails through the outbox, phone tasks for staff)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import dashboard
+from flows.deployments import next_yearly_opening
+from flows.open_cycle import deliver_mail
+from flows.runtime import berlin_today, context, moment
+from usecases.cycle import open_cycle_year
+from usecases.reminders import run_reminders
+
+
+@task(name="carry-out-reminders", cache_policy=NO_CACHE)
+def carry_out(today: dt.date | None) -> dict[str, int]:
+    ctx = context()
+    try:
+        report = run_reminders(ctx, today=berlin_today(today), now=moment(today))
+    finally:
+        ctx.close()
+    return {"planned": len(report.planned), "mails": report.mails_queued, "phone_tasks": report.phone_tasks}
+
+
+@flow(name="escalate-reminders")
+async def escalate_reminders_flow(today: dt.date | None = None) -> dict[str, int]:
+    """Safe to run any number of times a day: each step is carried out once."""
+    result = carry_out(today)
+    sent = await deliver_mail()
+    get_run_logger().info("Erinnerungen: %s fällig, %s E-Mails versandt, %s Telefonaufgaben", result["planned"],
+                          sent.sent, result["phone_tasks"])
+    ctx = context()
+    try:
+        year = open_cycle_year(ctx)
+        if year is not None:
+            await dashboard.publish_status(ctx, year=year)
+        await dashboard.publish_next_opening(next_yearly_opening(moment(today)))
+    finally:
+        ctx.close()
+    return {**result, "sent": sent.sent}

@@ -1,0 +1,93 @@
+"""Flow `publish-concept`: show the draft and its changes, wait for staff approval, then publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.input import RunInput
+from pydantic import Field
+
+from flows import dashboard
+from flows.regenerate_concept import regenerate_concept_flow
+from flows.runtime import context, moment, open_year
+from usecases.versions import diff_versions, publish_draft, version_pair, version_status
+
+
+class Approval(RunInput):
+    """The form staff fill in on the dashboard."""
+
+    approve: bool = Field(description="Entwurf freigeben und veröffentlichen?")
+    approved_by: str = Field(description="Name der freigebenden Person")
+    comment: str = Field(default="", description="Anmerkung (optional)")
+
+
+@task(name="summarise-draft", cache_policy=NO_CACHE)
+def summarise(year: int) -> tuple[str, str]:
+    ctx = context()
+    try:
+        old, new = version_pair(ctx, from_label=None, to_label=str(year), draft_only=True)
+        changes = diff_versions(ctx, from_label=old, to_label=new)
+    finally:
+        ctx.close()
+    counts = changes.diff.counts()
+    text = (f"**Version {new}** gegenüber {old}: neu {counts['new']}, geändert {counts['changed']}, beendet "
+            f"{counts['ended']}, unverändert {counts['unchanged']}, fehlend {counts['missing']}.")
+    if changes.not_confirmed:
+        text += f"\n\nOhne Rückmeldung (unverändert übernommen): {', '.join(changes.not_confirmed)}."
+    return new, text
+
+
+@task(name="publish-version", cache_policy=NO_CACHE)
+def publish(label: str, approved_by: str, today: dt.date | None) -> str:
+    ctx = context()
+    try:
+        return publish_draft(ctx, approved_by=approved_by, now=moment(today), label=label).label
+    finally:
+        ctx.close()
+
+
+@flow(name="publish-concept")
+async def publish_concept_flow(year: int | None = None, today: dt.date | None = None,
+                               approved_by: str | None = None, wait_hours: int = 72,
+                               pdf: bool = True) -> dict[str, object]:
+    """Regenerate, then wait for approval on the dashboard (a typed form showing the changes).
+
+    In a deployment run the flow is suspended (no process waits, days are fine); run in-process it is
+    paused for ``wait_hours``. ``approved_by`` given at start counts as the approval (scripts, the demo).
+    """
+    logger = get_run_logger()
+    year = open_year(year)
+    if year is None:
+        return {"published": None}
+    ctx = context()
+    try:
+        already = version_status(ctx, label=str(year)) == "published"
+    finally:
+        ctx.close()
+    if already:
+        logger.info("Version %s ist bereits veröffentlicht: nichts zu tun.", year)
+        return {"published": str(year), "already": True}
+    await regenerate_concept_flow(year=year, today=today, pdf=pdf)
+    label, summary = summarise(year)
+    await dashboard.publish_markdown(f"fko-approval-{year}", summary, f"Zur Freigabe: Version {label}")
+    if approved_by:
+        decision = Approval(approve=True, approved_by=approved_by, comment="beim Start freigegeben")
+    else:
+        form = Approval.with_initial_data(description=f"Freigabe des Handlungskonzepts\n\n{summary}",
+                                          approve=False, approved_by="")
+        run = FlowRunContext.get()
+        from_deployment = bool(run and run.flow_run and run.flow_run.deployment_id)
+        if from_deployment:
+            decision = await suspend_flow_run(wait_for_input=form, timeout=None)
+        else:
+            decision = await pause_flow_run(wait_for_input=form, timeout=wait_hours * 3600)
+    if not decision.approve:
+        logger.info("Nicht freigegeben (%s): der Entwurf bleibt bestehen.", decision.comment or "ohne Anmerkung")
+        return {"published": None, "comment": decision.comment}
+    published = publish(label, decision.approved_by, today)
+    logger.info("Version %s veröffentlicht, freigegeben von %s", published, decision.approved_by)
+    return {"published": published, "approved_by": decision.approved_by}

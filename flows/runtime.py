@@ -1,0 +1,40 @@
+"""What every flow needs: the app context from the settings, and "today" in Europe/Berlin."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from usecases.context import AppContext
+from usecases.settings import load_settings
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def context() -> AppContext:
+    """Built inside the flow run (never at import time), from FKO_* settings."""
+    return AppContext.from_settings(load_settings())
+
+
+def berlin_today(today: dt.date | None) -> dt.date:
+    return today or dt.datetime.now(BERLIN).date()
+
+
+def moment(today: dt.date | None) -> dt.datetime:
+    """"Now" for a run: the real time, or 08:00 in Aachen on a simulated ``today``."""
+    if today is None:
+        return dt.datetime.now(dt.UTC)
+    return dt.datetime.combine(today, dt.time(8, 0), BERLIN).astimezone(dt.UTC)
+
+
+def open_year(year: int | None) -> int | None:
+    """``year``, or the year of the newest open cycle."""
+    if year is not None:
+        return year
+    from usecases.cycle import open_cycle_year
+
+    ctx = context()
+    try:
+        return open_cycle_year(ctx)
+    finally:
+        ctx.close()

@@ -1,0 +1,109 @@
+"""Engine, sessions and schema migrations for SQLite (default) and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session, create_engine
+
+from storage.errors import DatabaseError, DatabaseUnreachable, SchemaOutdated, unavailable_reason
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def masked(url: str) -> str:
+    """The URL fit for a message: any password replaced by ***."""
+    return re.sub(r"([^:/@\s]+):[^@/\s]*@", r"\1:***@", url)
+
+
+def normalise_url(url: str) -> URL:
+    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and pick the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"FKO_DATABASE_URL ist keine Datenbank-Adresse: {masked(url)!r}") from exc
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if not (parsed.drivername.startswith("sqlite") or parsed.drivername.startswith("postgresql")):
+        raise DatabaseError(f"Datenbank {parsed.drivername!r} wird nicht unterstützt: bitte SQLite oder PostgreSQL.")
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; for a SQLite file its folder is created."""
+    parsed = normalise_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed when the block ends normally, rolled back on any exception."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (creates it in an empty database)."""
+    config = _alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise DatabaseUnreachable(unavailable_reason(exc)) from exc
+
+
+def schema_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to work on a database that is missing or older than this code."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    try:
+        current = schema_revision(engine)
+    except OperationalError as exc:
+        raise DatabaseUnreachable(unavailable_reason(exc)) from exc
+    if current != head:
+        raise SchemaOutdated(current, head)
+
+
+def is_empty(engine: Engine) -> bool:
+    return not inspect(engine).get_table_names()

@@ -1,0 +1,221 @@
+"""SQLModel tables for the data model of DESIGN §4. Times are UTC; deadlines are calendar dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+# Named constraints, so migrations can alter them later (SQLite batch mode needs names).
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _utc(nullable: bool = False) -> Any:
+    if nullable:
+        return Field(sa_column=Column(UTCDateTime(), nullable=True), default=None)
+    return Field(sa_column=Column(UTCDateTime(), nullable=False), default_factory=utcnow)
+
+
+def _json(default: Any) -> Any:
+    return Field(sa_column=Column(JSON, nullable=False), default_factory=default)
+
+
+def _text() -> Any:
+    return Field(sa_column=Column(Text, nullable=False), default="")
+
+
+class Region(SQLModel, table=True):
+    """A tenant: one region and the agency that runs its yearly round."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=200)
+    agency_name: str = Field(max_length=200)
+    agency_email: str = Field(max_length=320)
+    agency_phone: str = Field(default="", max_length=100)
+    agency_address: str = Field(default="", max_length=300)
+    sample_data: bool = Field(default=False)
+    created_at: dt.datetime = _utc()
+
+
+class Institution(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("region_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    code: str = Field(max_length=16)
+    name: str = Field(max_length=300)
+    kind: str | None = Field(default=None, max_length=100)
+    local_authority: str | None = Field(default=None, max_length=100)
+    active: bool = Field(default=True)
+    # Highest running number ever given to one of its activities: new keys never reuse a number.
+    last_activity_number: int = Field(default=0)
+    created_at: dt.datetime = _utc()
+    updated_at: dt.datetime = _utc()
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("institution_id", "email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=320)
+    role: str = Field(max_length=10)  # primary | deputy | head
+    active: bool = Field(default=True)
+    # Set when the mail server refused the address for good (5xx): no more mail to it.
+    refused_at: dt.datetime | None = _utc(nullable=True)
+    refused_reason: str | None = Field(default=None, max_length=500)
+
+
+class ConceptVersion(SQLModel, table=True):
+    __tablename__ = "concept_version"
+    __table_args__ = (UniqueConstraint("region_id", "label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    label: str = Field(max_length=40)
+    status: str = Field(default="draft", max_length=10)  # draft | published
+    parent_id: int | None = Field(default=None, foreign_key="concept_version.id")
+    note: str = _text()
+    created_at: dt.datetime = _utc()
+    published_at: dt.datetime | None = _utc(nullable=True)
+    approved_by: str | None = Field(default=None, max_length=200)
+    # Staff-written Markdown sections, name → text (DESIGN §6), carried into the next draft.
+    sections: dict[str, str] = _json(dict)
+    # Rendered documents, kind → {"sha256": ..., "path": ...}.
+    documents: dict[str, Any] = _json(dict)
+
+
+class Activity(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("version_id", "key"),
+        Index("ix_activity_version_institution", "version_id", "institution_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    version_id: int = Field(foreign_key="concept_version.id")
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    key: str = Field(max_length=40)
+    position: int = Field(default=0)
+    title: str = Field(max_length=200)
+    description: str = _text()
+    field_of_action: str = Field(max_length=200)
+    status: str = Field(max_length=40)
+    start: str = Field(default="", max_length=10)
+    end: str = Field(default="", max_length=10)
+    target_groups: str = _text()
+    area: str = Field(default="", max_length=100)
+    partners: str = _text()
+    funding: str = _text()
+    contact_person: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=320)
+    link: str = Field(default="", max_length=2000)
+    remarks: str = _text()
+    # Columns a region added to its sheet beyond the built-in fields (DESIGN §5: the spec is data).
+    extra: dict[str, str] = _json(dict)
+    # False when the institution did not answer this year and the base entry was carried over.
+    confirmed: bool = Field(default=True)
+    # e.g. "missing": vanished from a returned sheet without status "entfällt" (kept, flagged).
+    flag: str | None = Field(default=None, max_length=40)
+
+
+class Cycle(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("region_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    year: int
+    opened_at: dt.datetime = _utc()
+    deadline: dt.date
+    base_version_id: int = Field(foreign_key="concept_version.id")
+    draft_version_id: int | None = Field(default=None, foreign_key="concept_version.id")
+    state: str = Field(default="open", max_length=10)  # open | closed
+    closed_at: dt.datetime | None = _utc(nullable=True)
+
+
+class Request(SQLModel, table=True):
+    """One institution's part in one cycle, reached through its personal link."""
+
+    __table_args__ = (UniqueConstraint("cycle_id", "institution_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    institution_id: int = Field(foreign_key="institution.id", index=True)
+    # sha256 of the personal token; the token itself is never stored (core.token derives it from
+    # the server secret and this nonce; a new nonce revokes the old link).
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    token_nonce: str = Field(default="", max_length=64)
+    token_expires_at: dt.datetime | None = _utc(nullable=True)
+    token_revoked_at: dt.datetime | None = _utc(nullable=True)
+    state: str = Field(default="invited", max_length=20)
+    answered_at: dt.datetime | None = _utc(nullable=True)
+    reminders_sent: int = Field(default=0)
+    last_step: str | None = Field(default=None, max_length=40)
+
+
+class Submission(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    received_at: dt.datetime = _utc()
+    source: str = Field(max_length=10)  # portal | mail | cli | inbox
+    filename: str = Field(default="", max_length=255)
+    raw_sha256: str | None = Field(default=None, max_length=64)
+    raw_path: str | None = Field(default=None, max_length=500)
+    size: int = Field(default=0)
+    outcome: str = Field(max_length=12)  # accepted | refused | no_changes
+    problems: list[dict[str, Any]] = _json(list)
+    changes: dict[str, Any] = _json(dict)
+    # The institution's activities as accepted (keys assigned to new rows), a snapshot for history.
+    activities: list[dict[str, Any]] = _json(list)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """The outbox: written before sending, so a retry or crash never sends a message twice."""
+
+    __tablename__ = "outbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True)
+    cycle_id: int | None = Field(default=None, foreign_key="cycle.id", index=True)
+    institution_id: int | None = Field(default=None, foreign_key="institution.id", index=True)
+    kind: str = Field(max_length=40)
+    recipient: str = Field(max_length=320)
+    cc: list[str] = _json(list)
+    subject: str = Field(default="", max_length=500)
+    message_id: str = Field(default="", max_length=300)
+    state: str = Field(default="pending", max_length=12)  # pending | sent | failed | refused
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=1000)
+    body_sha256: str | None = Field(default=None, max_length=64)
+    # A sender owns a message it is sending until then; a crashed sender's claim runs out.
+    claimed_until: dt.datetime | None = _utc(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=200)  # "host:pid:start" of the sending process
+    created_at: dt.datetime = _utc()
+    sent_at: dt.datetime | None = _utc(nullable=True)
+
+
+class EventLog(SQLModel, table=True):
+    __tablename__ = "event_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _utc()
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    actor: str = Field(max_length=100)  # "staff:<name>", "system", "institution:<code>"
+    action: str = Field(max_length=100)
+    subject: str = Field(default="", max_length=200)
+    details: dict[str, Any] = _json(dict)

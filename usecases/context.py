@@ -1,0 +1,47 @@
+"""What a use case needs from the outside world, built once by an entrypoint from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from core.catalog import Catalogs, load_catalogs
+from core.sheet_spec import SheetSpec, load_spec
+from storage.database import make_engine
+from storage.filestore import FileStore
+from usecases.settings import Settings
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    files: FileStore
+    templates_dir: Path
+    _catalogs: Catalogs | None = field(default=None, repr=False)
+    _spec: SheetSpec | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        return cls(
+            settings=settings,
+            engine=make_engine(settings.effective_database_url),
+            files=FileStore(settings.files_dir),
+            templates_dir=settings.templates_dir,
+        )
+
+    def catalogs(self) -> Catalogs:
+        """Read once per context (a process picks up edited templates when it starts anew)."""
+        if self._catalogs is None:
+            self._catalogs = load_catalogs(self.templates_dir)
+        return self._catalogs
+
+    def spec(self) -> SheetSpec:
+        if self._spec is None:
+            self._spec = load_spec(self.templates_dir)
+        return self._spec
+
+    def close(self) -> None:
+        self.engine.dispose()

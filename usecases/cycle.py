@@ -1,0 +1,212 @@
+"""Open a yearly cycle: one request and personal link per active institution, invitations via the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from core.activity import Activity
+from core.token import link_token, token_hash
+from mail.compose import XLSX, Attachment
+from storage.concepts import latest_published, list_activities
+from storage.database import require_current_schema, session_scope
+from storage.events import record_event
+from storage.institutions import list_institutions
+from storage.models import ConceptVersion, Cycle, Institution, Region, Request
+from storage.outbox import find_message
+from storage.regions import get_region
+from usecases.context import AppContext
+from usecases.messages import Recipients, base_context, institution_mail, pick_recipients
+from usecases.outbox import queue_message
+from usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
+
+LINK_VALIDITY_AFTER_DEADLINE = dt.timedelta(days=180)  # until the cycle is closed, at the latest this
+
+
+@dataclass
+class OpenResult:
+    year: int
+    deadline: dt.date
+    created: bool
+    requests_created: int = 0
+    invitations_queued: int = 0
+    without_contact: list[str] = field(default_factory=list)
+
+
+def invitation_key(region: Region, year: int, code: str) -> str:
+    return f"{region.code}:{year}:{code}:invitation"
+
+
+def personal_link(ctx: AppContext, request: Request) -> str:
+    token = link_token(ctx.settings.secret(), request.id or 0, request.token_nonce)
+    return f"{ctx.settings.base_url}/r/{token}"
+
+
+def default_deadline(today: dt.date) -> dt.date:
+    """Six weeks after opening, moved off a weekend."""
+    deadline = today + dt.timedelta(weeks=6)
+    while deadline.weekday() >= 5:
+        deadline += dt.timedelta(days=1)
+    return deadline
+
+
+def _new_token(ctx: AppContext, request: Request) -> None:
+    """A fresh personal link: a new nonce, and only the hash of the token it gives is stored."""
+    request.token_nonce = secrets.token_hex(16)
+    request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
+
+
+def _new_request(ctx: AppContext, session: Session, cycle: Cycle, institution_id: int) -> Request:
+    request = Request(cycle_id=cycle.id or 0, institution_id=institution_id)
+    session.add(request)
+    session.flush()
+    _new_token(ctx, request)
+    end_of_day = dt.datetime.combine(cycle.deadline + LINK_VALIDITY_AFTER_DEADLINE, dt.time(23, 59), dt.UTC)
+    request.token_expires_at = end_of_day
+    return request
+
+
+def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Region, cycle: Cycle,
+                      base_label: str, institution: Institution, request: Request, recipients: Recipients,
+                      activities: list[Activity], now: dt.datetime) -> bool:
+    """Invitation with the personal link and the pre-filled sheet, into the outbox; False if queued before."""
+    sheet = personal_sheet(ctx, region=region, institution=institution, year=cycle.year, base_label=base_label,
+                           deadline=cycle.deadline, activities=activities)
+    composed = institution_mail(
+        ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
+        context={**base_context(region, year=cycle.year, deadline=cycle.deadline),
+                 "link": personal_link(ctx, request)}, now=now,
+        attachments=[Attachment(sheet_filename(region.code, cycle.year, institution.code), sheet, XLSX)])
+    to, cc = recipients.addresses
+    _, queued = queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
+                              cycle_id=cycle.id, institution_id=institution.id)
+    return queued
+
+
+def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: dt.date, now: dt.datetime,
+               progress: Callable[[int, int], None] | None = None) -> OpenResult:
+    """Create the cycle (if new), a request per active institution (if new), and queue invitations.
+
+    Safe to run again: nothing that exists is created or queued twice. Sending is a separate step
+    (``deliver_pending``), so a failed relay never loses a queued invitation. Each invitation is built
+    outside any transaction and queued in a short one of its own: the page keeps taking returns (SQLite
+    has one writer at a time), and a run cut off halfway keeps what it queued.
+    """
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        created = cycle is None
+        if cycle is None:
+            base = latest_published(session=session, region_id=region.id or 0)
+            if base is None:
+                raise NoBaseVersion("no published concept version to start from")
+            cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline or default_deadline(today),
+                          base_version_id=base.id or 0, opened_at=now)
+            session.add(cycle)
+            session.flush()
+            record_event(session=session, region_id=region.id, actor="staff", action="cycle.opened",
+                         subject=str(year), details={"deadline": cycle.deadline.isoformat()})
+        base_version = session.get(ConceptVersion, cycle.base_version_id)
+        if base_version is None:
+            raise NoBaseVersion("the cycle's base version is gone")
+        result = OpenResult(year=year, deadline=cycle.deadline, created=created)
+        requests = {r.institution_id: r for r in session.exec(select(Request).where(Request.cycle_id == cycle.id))}
+        activities: dict[str, list[Activity]] = {}
+        for activity in list_activities(session=session, version_id=base_version.id or 0):
+            activities.setdefault(activity.institution_code, []).append(activity)
+        due: list[tuple[Institution, Request, Recipients, str]] = []
+        for view in list_institutions(session=session, region_id=region.id or 0, active_only=True):
+            institution = view.institution
+            request = requests.get(institution.id or 0)
+            if request is None:
+                request = _new_request(ctx, session, cycle, institution.id or 0)
+                result.requests_created += 1
+            key = invitation_key(region, year, institution.code)
+            if find_message(session=session, key=key) is not None:
+                continue  # invited already (sent, or waiting in the outbox)
+            recipients = pick_recipients(view.contacts, ("primary", "deputy", "head"), cc_roles=("deputy",))
+            if recipients is None:
+                result.without_contact.append(institution.code)
+                continue
+            due.append((institution, request, recipients, key))
+    for done, (institution, request, recipients, key) in enumerate(due, start=1):
+        with session_scope(ctx.engine) as session:
+            result.invitations_queued += int(_queue_invitation(
+                ctx, session, key=key, region=region, cycle=cycle, base_label=base_version.label,
+                institution=institution, request=request, recipients=recipients,
+                activities=activities.get(institution.code, []), now=now))
+        if progress:
+            progress(done, len(due))
+    if result.requests_created or result.invitations_queued:
+        with session_scope(ctx.engine) as session:
+            record_event(session=session, region_id=region.id, actor="staff", action="invitations.queued",
+                         subject=str(year), details={"requests": result.requests_created,
+                                                     "invitations": result.invitations_queued,
+                                                     "without_contact": result.without_contact})
+    return result
+
+
+def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.datetime, send: bool = True) -> str:
+    """Revoke an institution's personal link (e.g. forwarded to the wrong person) and make a new one.
+
+    The old link shows the neutral page from now on; with ``send`` the institution's contacts get a
+    fresh invitation with the new link (through the outbox).
+    """
+    from storage.institutions import contacts_of, get_institution
+    from storage.requests import request_for
+
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        if cycle is None:
+            raise LookupError(f"no cycle {year}")
+        institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
+        request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
+        if request is None:
+            raise LookupError(f"{institution.code} has no request in {year}")
+        _new_token(ctx, request)
+        request.token_revoked_at = None
+        link = personal_link(ctx, request)
+        record_event(session=session, region_id=region.id, actor="staff", action="link.renewed",
+                     subject=institution.code, details={"year": year})
+        recipients = pick_recipients(contacts_of(session=session, institution_id=institution.id or 0),
+                                     ("primary", "deputy", "head"), cc_roles=("deputy",))
+        if send and recipients is not None:
+            base_version = session.get(ConceptVersion, cycle.base_version_id)
+            activities = list_activities(session=session, version_id=cycle.base_version_id,
+                                         institution_id=institution.id)
+            key = f"{invitation_key(region, year, institution.code)}:renewed:{request.token_nonce[:12]}"
+            _queue_invitation(ctx, session, key=key, region=region, cycle=cycle,
+                              base_label=base_version.label if base_version else "", institution=institution,
+                              request=request, recipients=recipients, activities=activities, now=now)
+    return link
+
+
+def close_cycle(ctx: AppContext, *, year: int, now: dt.datetime) -> bool:
+    """End a cycle: the page closes and every personal link of it stops working. False if closed already."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        if cycle is None:
+            raise LookupError(f"no cycle {year}")
+        if cycle.state == "closed":
+            return False
+        cycle.state, cycle.closed_at = "closed", now
+        for request in session.exec(select(Request).where(Request.cycle_id == cycle.id)).all():
+            request.token_expires_at = now
+        record_event(session=session, region_id=region.id, actor="staff", action="cycle.closed", subject=str(year))
+        return True
+
+
+def open_cycle_year(ctx: AppContext) -> int | None:
+    """The year of the newest open cycle, if any."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.state == "open")
+                             .order_by(Cycle.year.desc())).first()  # type: ignore[attr-defined]
+        return cycle.year if cycle else None

@@ -1,0 +1,125 @@
+"""Render a concept version: HTML, Markdown, Word, the Excel overview, the change report; PDF where possible."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+
+from core.concept_view import build_view
+from core.documents import build_change_report, render_change_report, render_concept
+from core.docx_document import render_docx
+from core.overview_xlsx import render_overview
+from storage.concepts import activity_flags, find_version, latest_published, list_activities
+from storage.database import require_current_schema, session_scope
+from storage.models import ConceptVersion, Institution
+from storage.regions import get_region
+from usecases.context import AppContext
+from usecases.versions import diff_versions
+
+BERLIN = ZoneInfo("Europe/Berlin")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-pdf-header-footer"]
+
+
+@dataclass
+class RenderResult:
+    label: str
+    files: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # German reasons, e.g. no PDF without LibreOffice
+
+
+def _write(path: Path, data: bytes | str) -> Path:
+    """Write completely or not at all."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    tmp.replace(path)
+    return path
+
+
+def html_to_pdf(html: Path, pdf: Path) -> bool:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="fko-chromium-") as profile:
+        completed = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",  # noqa: S603 (fixed argv, no shell)
+                                    f"--print-to-pdf={pdf}", html.resolve().as_uri()],
+                                   capture_output=True, timeout=180, check=False)
+    return completed.returncode == 0 and pdf.is_file()
+
+
+def docx_to_pdf(docx: Path, out_dir: Path) -> bool:
+    office = shutil.which("soffice") or shutil.which("libreoffice")
+    if office is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="fko-lo-") as profile:
+        for _ in range(2):  # a fresh profile sometimes makes the first start exit early
+            subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",  # noqa: S603 (fixed argv, no shell)
+                            "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
+                           capture_output=True, timeout=300, check=False)
+            if (out_dir / f"{docx.stem}.pdf").is_file():
+                return True
+    return False
+
+
+def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, pdf: bool = True,
+                   today: dt.date | None = None) -> RenderResult:
+    """All documents of a version (default: the newest draft, else the newest published) into ``out_dir``."""
+    require_current_schema(ctx.engine)
+    catalogs = ctx.catalogs()
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        if label is None:
+            newest = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id)
+                                  .order_by(ConceptVersion.id.desc())).first()  # type: ignore[union-attr]
+            if newest is None:
+                raise LookupError("no concept version yet")
+            label = newest.label
+        version = find_version(session=session, region_id=region.id or 0, label=label)
+        activities = list_activities(session=session, version_id=version.id or 0)
+        flags = activity_flags(session=session, version_id=version.id or 0)
+        institutions = {i.code: i.name for i in session.exec(select(Institution)
+                                                             .where(Institution.region_id == region.id)).all()}
+        parent = session.get(ConceptVersion, version.parent_id) if version.parent_id else None
+        if parent is None and version.status == "draft":
+            parent = latest_published(session=session, region_id=region.id or 0)
+        stand = (version.published_at.astimezone(BERLIN).date() if version.published_at
+                 else today or dt.datetime.now(BERLIN).date())
+        view = build_view(activities=activities, flags=flags, catalogs=catalogs, institutions=institutions,
+                          region_name=region.name, agency_name=region.agency_name, label=version.label,
+                          status=version.status, stand=stand, notice=version.note if region.sample_data else "",
+                          sections=dict(version.sections))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = RenderResult(label=label)
+    html, markdown = render_concept(view, ctx.templates_dir)
+    html_path = _write(out_dir / f"Handlungskonzept-{label}.html", html)
+    docx_path = _write(out_dir / f"Handlungskonzept-{label}.docx", render_docx(view, ctx.templates_dir))
+    result.files += [html_path, _write(out_dir / f"Handlungskonzept-{label}.md", markdown), docx_path,
+                     _write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view))]
+    if parent is not None:
+        changes = diff_versions(ctx, from_label=parent.label, to_label=label)
+        labels = {c.key: c.header for c in ctx.spec().columns}
+        report = build_change_report(diff=changes.diff, region_name=region.name, from_label=parent.label,
+                                     to_label=label, stand=view.stand, institutions=changes.institutions,
+                                     field_labels=labels, not_confirmed=changes.not_confirmed)
+        report_html, report_md = render_change_report(report, ctx.templates_dir)
+        result.files += [_write(out_dir / f"Aenderungen-{parent.label}-{label}.html", report_html),
+                         _write(out_dir / f"Aenderungen-{parent.label}-{label}.md", report_md)]
+    if pdf:
+        if html_to_pdf(html_path, out_dir / f"Handlungskonzept-{label}.pdf"):
+            result.files.append(out_dir / f"Handlungskonzept-{label}.pdf")
+        else:
+            result.skipped.append("PDF aus HTML: Chromium ist nicht installiert (Debian-Paket chromium).")
+        if docx_to_pdf(docx_path, out_dir / "word-pdf"):
+            result.files.append(out_dir / "word-pdf" / f"Handlungskonzept-{label}.pdf")
+        else:
+            result.skipped.append("PDF aus Word: LibreOffice Writer ist nicht installiert "
+                                  "(Debian-Paket libreoffice-writer-nogui).")
+    return result

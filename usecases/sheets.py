@@ -1,0 +1,147 @@
+"""Build an institution's personal workbook, and check a returned one (writes nothing)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from core.activity import Activity
+from core.diff import ActivityDiff, diff_activities
+from core.filetype import FileRefused, Limits
+from core.grid import GridError
+from core.problem import Problem
+from core.sheet_check import Expected, SheetResult, check_meta, check_sheet
+from core.sheet_spec import SheetSpec
+from core.workbook_build import SheetInfo, build_workbook
+from storage.concepts import latest_published, list_activities
+from storage.database import require_current_schema, session_scope
+from storage.errors import NotFound
+from storage.institutions import get_institution
+from storage.models import ConceptVersion, Cycle, Institution, Region
+from storage.regions import get_region
+from usecases.context import AppContext
+from usecases.sandbox import read_grid_isolated
+
+
+class NoBaseVersion(Exception):
+    """There is no published concept version to pre-fill the sheets from."""
+
+
+def cycle_for(session: Session, region: Region, year: int) -> Cycle | None:
+    return session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+
+
+def default_cycle_year(ctx: AppContext, *, today: dt.date) -> int:
+    """The year of the newest open cycle, else the year of ``today``."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.state == "open")
+                             .order_by(col(Cycle.year).desc())).first()
+    return cycle.year if cycle else today.year
+
+
+def _base_version(session: Session, region: Region, year: int) -> ConceptVersion:
+    cycle = cycle_for(session, region, year)
+    version = session.get(ConceptVersion, cycle.base_version_id) if cycle else None
+    version = version or latest_published(session=session, region_id=region.id or 0)
+    if version is None:
+        raise NoBaseVersion("no published concept version yet")
+    return version
+
+
+def _base_activities(session: Session, version: ConceptVersion, institution_id: int) -> list[Activity]:
+    return list_activities(session=session, version_id=version.id or 0, institution_id=institution_id)
+
+
+def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
+    return f"Abfrage-{year}-{region_code}-{institution_code}.xlsx"
+
+
+def personal_sheet(ctx: AppContext, *, region: Region, institution: Institution, year: int, base_label: str,
+                   deadline: dt.date | None, activities: list[Activity]) -> bytes:
+    """An institution's pre-filled, signed workbook (the one place that turns database rows into a sheet)."""
+    info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
+                     institution_code=institution.code, institution_name=institution.name, base_label=base_label,
+                     agency_name=region.agency_name, agency_email=region.agency_email,
+                     agency_phone=region.agency_phone, deadline=deadline)
+    return build_workbook(spec=ctx.spec(), catalogs=ctx.catalogs(), info=info,
+                          activities=activities, secret=ctx.settings.secret())
+
+
+def build_sheet(ctx: AppContext, *, institution_code: str, cycle_year: int,
+                deadline: dt.date | None = None) -> tuple[bytes, str]:
+    """The personal workbook of one institution for one cycle, and its file name."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
+        version = _base_version(session, region, cycle_year)
+        cycle = cycle_for(session, region, cycle_year)
+        activities = _base_activities(session, version, institution.id or 0)
+    data = personal_sheet(ctx, region=region, institution=institution, year=cycle_year, base_label=version.label,
+                          deadline=deadline or (cycle.deadline if cycle else None), activities=activities)
+    return data, sheet_filename(region.code, cycle_year, institution.code)
+
+
+@dataclass
+class SheetCheck:
+    result: SheetResult
+    diff: ActivityDiff | None
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON shape of DESIGN §9."""
+        changes: dict[str, Any] = {}
+        if self.diff is not None:
+            changes = self.diff.counts()
+            changes["details"] = [
+                {"key": c.new.key, "title": c.new.title,
+                 "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in c.fields]}
+                for c in self.diff.changed
+            ]
+            changes["new_titles"] = [a.title for a in self.diff.new]
+            changes["missing_keys"] = [a.key for a in self.diff.missing]
+        return {
+            "ok": self.ok,
+            "institution": self.result.institution_code,
+            "rows": len(self.result.activities),
+            "problems": [p.as_dict() for p in self.result.problems],
+            "changes": changes,
+        }
+
+
+def check_returned_sheet(ctx: AppContext, *, data: bytes, cycle_year: int,
+                         institution_code: str | None = None, limits: Limits | None = None) -> SheetCheck:
+    """Read and check a returned workbook against the database; writes nothing."""
+    require_current_schema(ctx.engine)
+    spec: SheetSpec = ctx.spec()
+    catalogs = ctx.catalogs()
+    try:
+        grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
+    except (FileRefused, GridError) as exc:
+        return SheetCheck(SheetResult(institution_code=institution_code,
+                                      problems=[Problem(None, None, str(exc))]), None)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        expected = Expected(region_code=region.code, cycle_year=cycle_year, secret=ctx.settings.secret(),
+                            institution_code=institution_code)
+        meta, _ = check_meta(grid, spec, expected)
+        code = institution_code or (meta.institution if meta else None)
+        base: list[Activity] = []
+        if code is not None:
+            try:
+                institution = get_institution(session=session, region_id=region.id or 0, code=code)
+            except NotFound:
+                institution = None
+            if institution is not None:
+                base = _base_activities(session, _base_version(session, region, cycle_year), institution.id or 0)
+    result = check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
+    diff = diff_activities(base, result.activities, ending_statuses=catalogs.ending_statuses) if result.ok else None
+    return SheetCheck(result, diff)

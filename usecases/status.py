@@ -1,0 +1,98 @@
+"""Where the round stands: per institution state, last action, reminders, phone tasks; totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import col, select
+
+from storage.database import require_current_schema, session_scope
+from storage.models import Cycle, EventLog, Institution, Request, Submission
+from storage.regions import get_region
+from usecases.context import AppContext
+
+STATE_LABELS = {"invited": "eingeladen", "downloaded": "heruntergeladen", "refused": "Upload abgelehnt",
+                "answered": "beantwortet"}
+ACTION_LABELS = {"sheet.downloaded": "Tabelle heruntergeladen", "return.accepted": "Tabelle angenommen",
+                 "return.refused": "Upload abgelehnt", "return.no_changes": "Keine Änderungen bestätigt",
+                 "reminder.sent": "erinnert", "reminder.phone_task": "Telefonaufgabe", "link.renewed": "neuer Link"}
+
+
+@dataclass
+class InstitutionStatus:
+    code: str
+    name: str
+    state: str
+    answer: str | None          # accepted | no_changes | None
+    reminders: int
+    escalated: bool
+    phone_task: bool
+    last_action: str
+    last_action_at: dt.datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "state": self.state, "answer": self.answer,
+                "reminders": self.reminders, "escalated": self.escalated, "phone_task": self.phone_task,
+                "last_action": self.last_action,
+                "last_action_at": self.last_action_at.isoformat() if self.last_action_at else None}
+
+
+@dataclass
+class CycleStatus:
+    year: int
+    deadline: dt.date
+    rows: list[InstitutionStatus] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        answered = sum(1 for r in self.rows if r.answer)
+        return {"institutions": len(self.rows), "answered": answered, "open": len(self.rows) - answered,
+                "refused_uploads": sum(1 for r in self.rows if r.state == "refused"),
+                "phone_tasks": sum(1 for r in self.rows if r.phone_task and not r.answer),
+                "response_rate": round(answered / len(self.rows), 3) if self.rows else 0.0}
+
+
+class NoCycle(Exception):
+    pass
+
+
+def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        query = select(Cycle).where(Cycle.region_id == region.id)
+        query = query.where(Cycle.year == year) if year else query.order_by(col(Cycle.year).desc())
+        cycle = session.exec(query).first()
+        if cycle is None:
+            raise NoCycle(year)
+        rows = session.exec(select(Request, Institution).join(Institution, Institution.id == Request.institution_id)
+                            .where(Request.cycle_id == cycle.id).order_by(col(Institution.code))).all()
+        events: dict[str, EventLog] = {}
+        escalated: set[str] = set()
+        phone: set[str] = set()
+        for event in session.exec(select(EventLog).where(EventLog.region_id == region.id,
+                                                         col(EventLog.action).in_(ACTION_LABELS))
+                                  .order_by(col(EventLog.id))).all():
+            if event.details.get("year") != cycle.year:  # another year's round
+                continue
+            events[event.subject] = event
+            if event.details.get("step") == "escalation":
+                escalated.add(event.subject)
+            if event.action == "reminder.phone_task":
+                phone.add(event.subject)
+        answers = {s.request_id: s.outcome for s in session.exec(
+            select(Submission).where(col(Submission.outcome).in_(("accepted", "no_changes")),
+                                     col(Submission.request_id).in_([r.id for r, _ in rows]))
+            .order_by(col(Submission.received_at))).all()}
+        status = CycleStatus(year=cycle.year, deadline=cycle.deadline)
+        for request, institution in rows:
+            last = events.get(institution.code)
+            status.rows.append(InstitutionStatus(
+                code=institution.code, name=institution.name, state=request.state,
+                answer=answers.get(request.id or 0), reminders=request.reminders_sent,
+                escalated=institution.code in escalated, phone_task=institution.code in phone,
+                last_action=ACTION_LABELS.get(last.action, last.action) if last else "eingeladen",
+                last_action_at=last.at if last else cycle.opened_at))
+        return status

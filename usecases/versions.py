@@ -1,0 +1,182 @@
+"""Concept versions: rebuild the draft from the base plus every institution's latest answer; publish it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlmodel import select
+
+from core.activity import Activity, activity_from_dict
+from core.diff import ActivityDiff, diff_activities
+from storage.concepts import (
+    activity_flags,
+    add_activities,
+    clear_activities,
+    create_version,
+    find_version,
+    latest_published,
+    list_activities,
+    publish_version,
+)
+from storage.database import require_current_schema, session_scope
+from storage.errors import Conflict
+from storage.events import record_event
+from storage.models import ConceptVersion, Cycle, Institution, Request
+from storage.regions import get_region
+from storage.requests import latest_answer
+from usecases.context import AppContext
+
+NOT_CONFIRMED = "not_confirmed"
+MISSING = "missing"
+
+
+class NoDraft(Exception):
+    """There is no draft to publish."""
+
+
+@dataclass
+class DraftResult:
+    label: str
+    activities: int = 0
+    answered: list[str] = field(default_factory=list)
+    not_answered: list[str] = field(default_factory=list)
+    flagged_missing: list[str] = field(default_factory=list)
+
+
+def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResult:
+    """The draft of the new version: per institution its latest accepted return (activities missing from it
+    without status "entfällt" kept and flagged), its base activities on "no changes", or its base
+    activities marked "not confirmed this year" when it did not answer. Safe to run again."""
+    require_current_schema(ctx.engine)
+    ending = ctx.catalogs().ending_statuses
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        if cycle is None:
+            raise LookupError(f"no cycle {year}")
+        base = session.get(ConceptVersion, cycle.base_version_id)
+        if base is None:
+            raise LookupError("base version missing")
+        label = str(year)
+        draft = session.get(ConceptVersion, cycle.draft_version_id) if cycle.draft_version_id else None
+        if draft is None:
+            draft = create_version(session=session, region_id=region.id or 0, label=label, parent_id=base.id,
+                                   note=f"Entwurf aus der Abfrage {year}")
+            draft.sections = dict(base.sections)
+            cycle.draft_version_id = draft.id
+        if draft.status != "draft":
+            raise Conflict(f"Version {draft.label} ist bereits veröffentlicht.")
+        clear_activities(session=session, version=draft)
+        base_activities = list_activities(session=session, version_id=base.id or 0)
+        by_institution: dict[str, list[Activity]] = {}
+        for activity in base_activities:
+            by_institution.setdefault(activity.institution_code, []).append(activity)
+        result = DraftResult(label=label)
+        activities: list[Activity] = []
+        flags: dict[str, tuple[bool, str | None]] = {}
+        rows = session.exec(select(Request, Institution).join(Institution, Institution.id == Request.institution_id)
+                            .where(Request.cycle_id == cycle.id).order_by(Institution.code)).all()
+        requested = set()
+        for request, institution in rows:
+            requested.add(institution.code)
+            own = by_institution.get(institution.code, [])
+            answer = latest_answer(session=session, request_id=request.id or 0)
+            if answer is None:
+                result.not_answered.append(institution.code)
+                activities += own
+                flags |= {a.key or "": (False, NOT_CONFIRMED) for a in own}
+                continue
+            result.answered.append(institution.code)
+            if answer.outcome == "no_changes":
+                activities += own
+                continue
+            returned = [activity_from_dict(a) for a in answer.activities]
+            missing = diff_activities(own, returned, ending_statuses=ending).missing
+            activities += returned + missing
+            flags |= {a.key or "": (True, MISSING) for a in missing}
+            result.flagged_missing += [a.key or "" for a in missing]
+        for code, own in by_institution.items():  # institutions no longer asked keep their entries, unconfirmed
+            if code not in requested:
+                activities += own
+                flags |= {a.key or "": (False, NOT_CONFIRMED) for a in own}
+        result.activities = add_activities(session=session, version=draft, activities=activities, flags=flags)
+        record_event(session=session, region_id=region.id, actor="system", action="draft.rebuilt", subject=label,
+                     details={"activities": result.activities, "answered": len(result.answered),
+                              "not_answered": len(result.not_answered)})
+        return result
+
+
+def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label: str | None = None) -> ConceptVersion:
+    """Publish the draft (the newest, or ``label``): from now on it is immutable and the next base."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        if label is not None:
+            draft = find_version(session=session, region_id=region.id or 0, label=label)
+        else:
+            draft = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id,
+                                                              ConceptVersion.status == "draft")
+                                 .order_by(ConceptVersion.id.desc())).first()  # type: ignore[union-attr]
+        if draft is None or draft.status != "draft":
+            raise NoDraft(label)
+        publish_version(session=session, version=draft, approved_by=approved_by, at=now)
+        record_event(session=session, region_id=region.id, actor=f"staff:{approved_by}", action="version.published",
+                     subject=draft.label)
+        return draft
+
+
+@dataclass
+class VersionDiff:
+    from_label: str
+    to_label: str
+    diff: ActivityDiff
+    institutions: dict[str, str]             # code → name
+    not_confirmed: list[str]                 # institutions whose entries were carried over unconfirmed
+
+
+def version_pair(ctx: AppContext, *, from_label: str | None, to_label: str | None,
+                 draft_only: bool = False) -> tuple[str, str]:
+    """Defaults: from the newest published version to the newest draft (or, unless ``draft_only``, the
+    newest version)."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        versions = list(session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id)
+                                     .order_by(ConceptVersion.id)).all())
+        if to_label is None:
+            drafts = [v for v in versions if v.status == "draft"]
+            candidates = drafts if draft_only else (drafts or versions)
+            to_label = candidates[-1].label if candidates else None
+        if from_label is None:
+            target = next((v for v in versions if v.label == to_label), None)
+            parent = next((v for v in versions if target and v.id == target.parent_id), None)
+            published = latest_published(session=session, region_id=region.id or 0)
+            from_label = parent.label if parent else (published.label if published else None)
+    if from_label is None or to_label is None:
+        raise NoDraft("no versions to compare")
+    return from_label, to_label
+
+
+def diff_versions(ctx: AppContext, *, from_label: str, to_label: str) -> VersionDiff:
+    ending = ctx.catalogs().ending_statuses
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        old = find_version(session=session, region_id=region.id or 0, label=from_label)
+        new = find_version(session=session, region_id=region.id or 0, label=to_label)
+        before = list_activities(session=session, version_id=old.id or 0)
+        after = list_activities(session=session, version_id=new.id or 0)
+        flags = activity_flags(session=session, version_id=new.id or 0)
+        institutions = {i.code: i.name for i in session.exec(select(Institution)
+                                                             .where(Institution.region_id == region.id)).all()}
+    not_confirmed = sorted({a.institution_code for a in after if flags.get(a.key or "", (True, None))[1]
+                            == NOT_CONFIRMED})
+    return VersionDiff(from_label, to_label, diff_activities(before, after, ending_statuses=ending), institutions,
+                       not_confirmed)
+
+
+def version_status(ctx: AppContext, *, label: str) -> str | None:
+    """"draft", "published", or None when there is no version with this label."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id,
+                                                            ConceptVersion.label == label)).first()
+        return version.status if version else None
