@@ -6,6 +6,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.text import fold
+
 CONTACT_ROLES = ("primary", "deputy", "head")
 
 
@@ -26,7 +28,7 @@ class Catalogs:
 
     def role_for(self, text: str) -> str | None:
         """The role key (primary | deputy | head) for a label or alias, case-insensitively."""
-        return self.role_aliases.get(" ".join(text.split()).casefold())
+        return self.role_aliases.get(fold(text))
 
 
 def _strings(data: dict[str, object], key: str) -> tuple[str, ...]:
@@ -60,7 +62,7 @@ def parse_catalogs(text: str) -> Catalogs:
             raise CatalogError(f"catalogs: contact_roles.{key} needs a label")
         labels[key] = label
         for alias in [key, label, *entry.get("aliases", [])]:
-            aliases[" ".join(str(alias).split()).casefold()] = key
+            aliases[fold(str(alias))] = key
     return Catalogs(
         fields_of_action=_strings(data, "fields_of_action"),
         statuses=statuses,

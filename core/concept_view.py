@@ -12,6 +12,7 @@ from core.activity import Activity
 from core.catalog import Catalogs
 from core.cellvalue import period_text
 from core.dates import german_date
+from core.text import squash_spaces
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Section:
     def paragraphs(self) -> list[str]:
         """Plain-text paragraphs (for Word): Markdown emphasis and heading marks removed."""
         plain = [re.sub(r"(\*\*|__|`|^#+\s*)", "", p.strip()) for p in self.markdown.split("\n\n")]
-        return [" ".join(p.split()) for p in plain if p]
+        return [squash_spaces(p) for p in plain if p]
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.activity import CONTENT_FIELDS, Activity
+from core.text import squash_spaces
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ActivityDiff:
 
 def _same(old: str, new: str) -> bool:
     """Whitespace-only edits (spaces, line breaks) are not changes."""
-    return " ".join(old.split()) == " ".join(new.split())
+    return squash_spaces(old) == squash_spaces(new)
 
 
 def field_changes(old: Activity, new: Activity) -> tuple[FieldChange, ...]:

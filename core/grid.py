@@ -14,6 +14,7 @@ from typing import Any
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetVisibleEnum
 
 from core.filetype import Limits, check_container, check_size, detect_format
+from core.text import fold
 
 Value = str | float | int | bool | dt.date | dt.datetime | dt.time | dt.timedelta | None
 
@@ -56,8 +57,8 @@ def extract_grid(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_she
     try:
         metadata = workbook.sheets_metadata
         names = [m.name for m in metadata]
-        wanted = " ".join(sheet_name.split()).casefold()
-        chosen = next((n for n in names if " ".join(n.split()).casefold() == wanted), None)
+        wanted = fold(sheet_name)
+        chosen = next((n for n in names if fold(n) == wanted), None)
         if chosen is None:
             skip = {s.casefold() for s in (*skip_sheets, meta_sheet_name)}
             chosen = next((m.name for m in metadata

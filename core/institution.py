@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from core.catalog import Catalogs
 from core.problem import Problem, cell_address
 from core.table import Table
+from core.text import fold
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 CODE_MAX_LENGTH = 16
@@ -46,16 +47,12 @@ class InstitutionRecord:
     contacts: list[ContactRecord] = field(default_factory=list)
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def _column_positions(header: list[str]) -> tuple[dict[str, int], list[Problem]]:
-    wanted = {_norm(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
+    wanted = {fold(alias): key for key, aliases in COLUMNS.items() for alias in aliases}
     positions: dict[str, int] = {}
     problems: list[Problem] = []
     for index, title in enumerate(header):
-        key = wanted.get(_norm(title))
+        key = wanted.get(fold(title))
         if key is None:
             continue
         if key in positions:
@@ -95,8 +92,8 @@ def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[Instituti
     institutions: dict[str, InstitutionRecord] = {}
     first_row: dict[str, int] = {}
     seen_emails: dict[tuple[str, str], int] = {}
-    kinds = {_norm(k): k for k in catalogs.institution_kinds}
-    areas = {_norm(a): a for a in catalogs.areas}
+    kinds = {fold(k): k for k in catalogs.institution_kinds}
+    areas = {fold(a): a for a in catalogs.areas}
 
     for number, cells in table.rows:
         value = {key: cells[index].strip() for key, index in positions.items()}
@@ -117,13 +114,13 @@ def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[Instituti
         if not value["name"]:
             problem("name", "Der Name der Institution fehlt.")
         kind = value.get("kind", "")
-        if kind and _norm(kind) not in kinds:
+        if kind and fold(kind) not in kinds:
             problem("kind", f"„{kind}“ ist keine bekannte Art. Zulässig sind: {', '.join(catalogs.institution_kinds)}.")
         area = value.get("local_authority", "")
-        if area and _norm(area) not in areas:
+        if area and fold(area) not in areas:
             allowed = ", ".join(catalogs.areas)
             problem("local_authority", f"„{area}“ ist kein bekanntes Gebiet. Zulässig sind: {allowed}.")
-        active_text = _norm(value.get("active", ""))
+        active_text = fold(value.get("active", ""))
         if active_text not in YES | NO:
             problem("active", f"„{value['active']}“ ist kein gültiger Wert. Bitte „ja“ oder „nein“ eintragen.")
         if not value["contact_name"]:
@@ -153,12 +150,12 @@ def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[Instituti
                 institutions[code] = InstitutionRecord(
                     code=code,
                     name=value["name"],
-                    kind=kinds.get(_norm(kind)) if kind else None,
-                    local_authority=areas.get(_norm(area)) if area else None,
+                    kind=kinds.get(fold(kind)) if kind else None,
+                    local_authority=areas.get(fold(area)) if area else None,
                     active=active_text not in NO,
                 )
                 first_row[code] = number
-            elif _norm(existing.name) != _norm(value["name"]):
+            elif fold(existing.name) != fold(value["name"]):
                 problem(
                     "code",
                     f"Das Kürzel „{code}“ ist doppelt vergeben: in Zeile {first_row[code]} für "

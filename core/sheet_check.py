@@ -12,6 +12,7 @@ from core.grid import HEADER_SEARCH_ROWS, MAX_COLUMNS, Grid, Value
 from core.problem import Problem, cell_address, column_letter
 from core.sheet_meta import MetaInvalid, SheetMeta, read_meta
 from core.sheet_spec import Column, SheetSpec
+from core.text import fold, squash_spaces
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]{2,}$")
 URL = re.compile(r"^(https?://|www\.)[^\s<>\"]+$", re.IGNORECASE)
@@ -45,7 +46,7 @@ class SheetResult:
 def normalise(text: str) -> str:
     """For matching headers and catalog values: case, spaces, dashes and a trailing '*' do not matter."""
     text = text.replace("–", "-").replace("—", "-").replace("\u00a0", " ").rstrip("*")
-    return " ".join(text.split()).casefold()
+    return fold(text)
 
 
 def check_meta(grid: Grid, spec: SheetSpec, expected: Expected) -> tuple[SheetMeta | None, list[Problem]]:
@@ -134,7 +135,7 @@ class _RowChecker:
             return period
         text = cell_to_text(raw)
         if column.kind != "text" or "\n" not in text:
-            text = " ".join(text.split())
+            text = squash_spaces(text)
         if not text:
             if column.required:
                 self.problem(column, "Dieses Pflichtfeld ist leer. Bitte ausfüllen.")
@@ -226,7 +227,7 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
                                                        "eintragen."))
             return result
         checker = _RowChecker(spec, catalogs, number, positions, lookups)
-        key = " ".join(cell_to_text(cells[id_column.key]).split()).upper() or None
+        key = squash_spaces(cell_to_text(cells[id_column.key])).upper() or None
         content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
         if key is not None:
             if key in seen:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from openpyxl import load_workbook
 
+from core.text import squash_spaces
+
 MAX_TABLE_BYTES = 10 * 1024 * 1024
 MAX_TABLE_ROWS = 20_000
 # LibreOffice and Excel leave thousands of formatted but empty rows; stop after this many in a row.
@@ -39,7 +41,7 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    return " ".join(str(value).replace("_x000D_", "").split()) if isinstance(value, str) else str(value)
+    return squash_spaces(str(value).replace("_x000D_", "")) if isinstance(value, str) else str(value)
 
 
 def _decode(data: bytes) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
+from core.text import squash_spaces
+
 KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
          "staff_digest")
 
@@ -45,4 +47,4 @@ class MailRenderer:
         except Exception as exc:  # jinja2.UndefinedError and template syntax errors
             raise MailTemplateError(f"mail template {kind}: {exc}") from exc
         # A subject is one line: newlines from data must never add header lines.
-        return Rendered(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)
+        return Rendered(subject=squash_spaces(subject), text=text.strip() + "\n", html=html)
