@@ -21,12 +21,11 @@ from collections.abc import Callable
 from openpyxl import load_workbook
 
 from core.activity import Activity, activity_key
-from core.catalog import load_catalogs
 from core.filetype import Limits
 from core.sheet_check import Expected, check_sheet
-from core.sheet_spec import load_spec
 from core.workbook_build import SheetInfo, build_workbook
 from core.workbook_read import read_grid
+from storage.template_folder import load_catalogs, load_spec
 from usecases.sandbox import read_grid_isolated
 from usecases.settings import BUNDLED_TEMPLATES
 

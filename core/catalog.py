@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from core.text import fold
 
@@ -73,13 +72,3 @@ def parse_catalogs(text: str) -> Catalogs:
         role_labels=labels,
         role_aliases=aliases,
     )
-
-
-def load_catalogs(templates_dir: Path) -> Catalogs:
-    """Read ``catalogs.toml`` from a templates folder."""
-    path = templates_dir / "catalogs.toml"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"catalogs: cannot read {path}: {exc.strerror}") from exc
-    return parse_catalogs(text)

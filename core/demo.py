@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from core.activity import Activity, activity_key
 from core.catalog import CONTACT_ROLES, Catalogs
@@ -88,7 +87,3 @@ def _check(activity: Activity, catalogs: Catalogs) -> None:
     unknown = [g for g in _split_groups(activity.target_groups) if g not in catalogs.target_groups]
     if unknown:
         raise DemoDataError(f"{where}: target groups {unknown} are not in the catalog")
-
-
-def load_demo(templates_dir: Path, catalogs: Catalogs) -> DemoData:
-    return parse_demo((templates_dir / "demo" / "region_aachen.toml").read_text(encoding="utf-8"), catalogs)

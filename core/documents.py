@@ -1,15 +1,11 @@
-"""The concept and the change report as HTML and Markdown, from the templates in survey_templates/concept/."""
+"""The change report's view model and the escaping of institution text inside Markdown."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-
-from core.concept_view import ConceptView
 from core.diff import ActivityDiff, counts_by
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -18,22 +14,6 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
 def md_escape(text: object) -> str:
     """Institution text inside Markdown: no markup, no raw HTML, no table breaks."""
     return _MD_SPECIAL.sub(r"\\\1", str(text).replace("<", "&lt;").replace(">", "&gt;"))
-
-
-def _environment(templates_dir: Path) -> Environment:
-    environment = Environment(loader=FileSystemLoader(templates_dir / "concept"), undefined=StrictUndefined,
-                              autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-                              keep_trailing_newline=True, trim_blocks=False)
-    environment.filters["md"] = md_escape
-    return environment
-
-
-def render_concept(view: ConceptView, templates_dir: Path) -> tuple[str, str]:
-    """(HTML, Markdown) of the concept: self-contained, printable HTML with a table of contents."""
-    environment = _environment(templates_dir)
-    html = environment.get_template("konzept.html.j2").render(v=view)
-    markdown = environment.get_template("konzept.md.j2").render(v=view)
-    return html, re.sub(r"\n{3,}", "\n\n", markdown)
 
 
 @dataclass
@@ -75,10 +55,3 @@ def build_change_report(*, diff: ActivityDiff, region_name: str, from_label: str
         ended=[item(a) for a in diff.ended], missing=[item(a) for a in diff.missing],
         answered=len(involved) - len(set(not_confirmed) & involved), institutions_total=len(involved),
         not_confirmed=names_not_confirmed)
-
-
-def render_change_report(report: ChangeReport, templates_dir: Path) -> tuple[str, str]:
-    environment = _environment(templates_dir)
-    html = environment.get_template("aenderungen.html.j2").render(r=report)
-    markdown = environment.get_template("aenderungen.md.j2").render(r=report)
-    return html, re.sub(r"\n{3,}", "\n\n", markdown)

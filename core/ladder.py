@@ -6,7 +6,6 @@ import datetime as dt
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from core.catalog import CONTACT_ROLES
 
@@ -90,12 +89,6 @@ def parse_policy(text: str) -> Policy:
         raise PolicyError("reminders.toml: step names must be unique")
     return Policy(steps=tuple(steps), accept_late_days=int(data.get("accept_late_days", 21)))
 
-
-def load_policy(templates_dir: Path) -> Policy:
-    try:
-        return parse_policy((templates_dir / "reminders.toml").read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"cannot read reminders.toml: {exc.strerror}") from exc
 
 
 def next_working_day(day: dt.date, is_holiday: IsHoliday) -> dt.date:

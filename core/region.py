@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class RegionConfigError(ValueError):
@@ -43,11 +42,3 @@ def parse_region(text: str) -> RegionProfile:
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
         raise RegionConfigError("region.toml: region.code must be lower-case letters, digits and '-'")
     return profile
-
-
-def load_region(templates_dir: Path) -> RegionProfile:
-    path = templates_dir / "region.toml"
-    try:
-        return parse_region(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RegionConfigError(f"cannot read {path}: {exc.strerror}") from exc

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 from core.activity import CONTENT_FIELDS
 from core.catalog import Catalogs
@@ -108,14 +107,3 @@ def parse_spec(text: str, hints_template: str) -> SheetSpec:
         )
     except KeyError as exc:
         raise SpecError(f"sheet spec: the entry {exc.args[0]!r} is missing") from exc
-
-
-def load_spec(templates_dir: Path) -> SheetSpec:
-    folder = templates_dir / "sheet"
-    try:
-        return parse_spec(
-            (folder / "spec.toml").read_text(encoding="utf-8"),
-            (folder / "hinweise.txt.j2").read_text(encoding="utf-8"),
-        )
-    except OSError as exc:
-        raise SpecError(f"sheet spec: cannot read {folder}: {exc.strerror}") from exc

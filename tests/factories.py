@@ -6,6 +6,8 @@ import io
 
 from openpyxl import Workbook
 
+from storage.template_folder import load_catalogs, load_demo, load_spec
+
 INSTITUTION_HEADER = ["Kürzel", "Name", "Art", "Gebietskörperschaft", "Aktiv", "Ansprechperson", "E-Mail", "Rolle"]
 
 
@@ -44,15 +46,12 @@ SHEET_SECRET = b"test-secret"
 
 
 def templates():  # type: ignore[no-untyped-def]
-    from core.catalog import load_catalogs
-    from core.sheet_spec import load_spec
     from usecases.settings import BUNDLED_TEMPLATES
 
     return load_spec(BUNDLED_TEMPLATES), load_catalogs(BUNDLED_TEMPLATES)
 
 
 def demo_activities(code: str = "IHK") -> list:  # type: ignore[type-arg]
-    from core.demo import load_demo
     from usecases.settings import BUNDLED_TEMPLATES
 
     _, catalogs = templates()

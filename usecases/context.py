@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from core.catalog import Catalogs, load_catalogs
-from core.sheet_spec import SheetSpec, load_spec
+from core.catalog import Catalogs
+from core.sheet_spec import SheetSpec
 from storage.database import make_engine
 from storage.filestore import FileStore
+from storage.template_folder import load_catalogs, load_spec
 from usecases.settings import Settings
 
 

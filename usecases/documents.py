@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import select
 
 from core.concept_view import build_view
-from core.documents import build_change_report, render_change_report, render_concept
-from core.docx_document import render_docx
+from core.documents import build_change_report
 from core.overview_xlsx import render_overview
 from storage.concepts import activity_flags, find_version, latest_published, list_activities
 from storage.database import require_current_schema, session_scope
 from storage.models import ConceptVersion, Institution
 from storage.regions import get_region
 from usecases.context import AppContext
+from usecases.rendering import render_change_report, render_concept, render_docx
 from usecases.versions import diff_versions
 
 BERLIN = ZoneInfo("Europe/Berlin")

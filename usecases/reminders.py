@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 import holidays
 from sqlmodel import select
 
-from core.ladder import DueStep, LadderState, Policy, due_steps, load_policy
+from core.ladder import DueStep, LadderState, Policy, due_steps
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of
 from storage.models import Cycle, Institution, Request
 from storage.regions import get_region
+from storage.template_folder import load_policy
 from usecases.context import AppContext
 from usecases.cycle import personal_link
 from usecases.messages import base_context, institution_mail, pick_recipients, reachable_roles

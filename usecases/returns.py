@@ -20,7 +20,6 @@ from core.activity import Activity, activity_from_dict, activity_key, activity_t
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
 from core.grid import Grid, GridError
-from core.ladder import load_policy
 from core.problem import Problem
 from core.sheet_check import Expected, SheetResult, check_meta, check_sheet
 from core.sheet_spec import SheetSpec
@@ -39,6 +38,7 @@ from storage.requests import (
     request_for,
     request_parts,
 )
+from storage.template_folder import load_policy
 from usecases.context import AppContext
 from usecases.cycle import personal_link
 from usecases.messages import base_context, institution_mail, pick_recipients, received_text

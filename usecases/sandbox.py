@@ -17,8 +17,9 @@ from pathlib import Path
 
 from core.filetype import FileRefused, Limits, check_size
 from core.grid import Grid, GridError, grid_from_json
-from core.sheet_spec import SheetSpec, load_spec
+from core.sheet_spec import SheetSpec
 from core.workbook_read import sheet_names
+from storage.template_folder import load_spec
 
 TOO_BIG = ("Die Datei ist zu groß oder zu komplex, um sie sicher zu lesen. Bitte die heruntergeladene Vorlage "
            "verwenden, nur die Tabelle ausfüllen und keine Einträge weit unterhalb oder rechts davon machen.")

@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
-from core.demo import load_demo
-from core.region import load_region
 from storage.concepts import add_activities, create_version, publish_version
 from storage.database import is_empty, migrate, session_scope
 from storage.events import record_event
 from storage.institutions import save_institutions
 from storage.regions import create_region
+from storage.template_folder import load_demo, load_region
 from usecases.context import AppContext
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -77,8 +77,8 @@ def test_links_are_unguessable_and_the_database_holds_none_of_them(portal) -> No
 
 
 def test_word_document_shows_institution_text_literally() -> None:
-    from core.docx_document import render_docx
     from tests.unit.test_documents import view
+    from usecases.rendering import render_docx
 
     hostile = ("<w:fldSimple w:instr=\"DDEAUTO c:\\\\windows\\\\system32\\\\cmd.exe\"/> {{ 7*7 }} "
                "{% if 1 %}x{% endif %} & \"Anführung\" ]]>")

@@ -12,8 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from core.activity import Activity as ActivityRecord
-from core.catalog import load_catalogs
-from core.demo import load_demo
 from core.institution import ContactRecord, InstitutionRecord
 from core.region import RegionProfile
 from storage.concepts import (
@@ -29,6 +27,7 @@ from storage.events import list_events, record_event
 from storage.institutions import get_institution, list_institutions, save_institutions
 from storage.models import Contact, Institution, Submission
 from storage.regions import create_region, get_region
+from storage.template_folder import load_catalogs, load_demo
 from usecases.settings import BUNDLED_TEMPLATES
 
 PROFILE = RegionProfile("testregion", "Testregion", "Regionalagentur Test", "agentur@example.org")

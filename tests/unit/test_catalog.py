@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.catalog import CatalogError, load_catalogs, parse_catalogs
+from core.catalog import CatalogError, parse_catalogs
+from storage.template_folder import load_catalogs
 from usecases.settings import BUNDLED_TEMPLATES
 
 

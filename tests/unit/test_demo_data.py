@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from core.catalog import load_catalogs
-from core.demo import load_demo
+from storage.template_folder import load_catalogs, load_demo
 from usecases.settings import BUNDLED_TEMPLATES
 
 NAMED_IN_DESIGN = ["Agentur für Arbeit Aachen-Düren", "Agentur für Arbeit Brühl", "IHK Aachen", "HWK Aachen",

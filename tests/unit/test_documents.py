@@ -10,17 +10,17 @@ import zipfile
 from openpyxl import load_workbook
 
 from core.concept_view import build_view
-from core.documents import md_escape, render_concept
+from core.documents import md_escape
 from core.overview_xlsx import render_overview
+from storage.template_folder import load_demo
 from tests.factories import templates
+from usecases.rendering import render_concept
 from usecases.settings import BUNDLED_TEMPLATES
 
 HOSTILE = "<script>alert('x')</script> & =SUMME(A1) | *fett*"
 
 
 def view(**changes: object):  # type: ignore[no-untyped-def]
-    from core.demo import load_demo
-
     _, catalogs = templates()
     demo = load_demo(BUNDLED_TEMPLATES, catalogs)
     activities = list(demo.activities)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.ladder import LadderState, PolicyError, due_steps, load_policy, parse_policy, step_date
+from core.ladder import LadderState, PolicyError, due_steps, parse_policy, step_date
+from storage.template_folder import load_policy
 from usecases.reminders import is_nrw_holiday
 from usecases.settings import BUNDLED_TEMPLATES
 

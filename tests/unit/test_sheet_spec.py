@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import load_catalogs
 from core.sheet_check import Expected
-from core.sheet_spec import SpecError, load_spec, parse_spec
+from core.sheet_spec import SpecError, parse_spec
 from core.workbook_build import build_workbook
 from core.workbook_read import read_workbook
+from storage.template_folder import load_catalogs, load_spec
 from tests.factories import SHEET_SECRET, demo_activities, edit_sheet, sheet_info
 from usecases.settings import BUNDLED_TEMPLATES
 
