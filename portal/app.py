@@ -1,4 +1,4 @@
-"""The FastAPI app institutions reach through their personal link (DESIGN §1 step 2, §10)."""
+"""The FastAPI app institutions reach through their personal link (DESIGN §1 step 2, §10): routes only."""
 
 from __future__ import annotations
 
@@ -6,42 +6,39 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from core.dates import german_date, german_datetime
 from core.filetype import Limits
 from portal.guard import Guard, cross_site, csrf_token, csrf_valid
-from storage.database import session_scope
-from storage.errors import is_unavailable, unavailable_reason
-from storage.regions import get_region
+from portal.views import Page, link_values, result_page
 from usecases.context import AppContext
+from usecases.errors import is_unavailable, unavailable_reason
 from usecases.outbox import deliver_pending
 from usecases.return_view import submission_view
 from usecases.returns import (
     CycleClosed,
     LinkInvalid,
     LinkView,
+    ReturnResult,
     accept_return,
     confirm_no_changes,
     resolve_link,
     sheet_for_request,
 )
+from usecases.site import site_info
 
-BERLIN = ZoneInfo("Europe/Berlin")
 UNAVAILABLE = ("Ihre Eingabe konnte gerade nicht gespeichert werden; es wurde nichts verbucht. Bitte versuchen Sie "
                "es in einigen Minuten noch einmal. Wenn es dann wieder nicht klappt, schreiben Sie uns bitte.")
 FAILED = ("Auf unserer Seite ist ein Fehler aufgetreten; es wurde nichts verbucht. Bitte versuchen Sie es später "
@@ -61,6 +58,217 @@ def safe_filename(name: str | None) -> str:
     return cleaned[:200] or "Tabelle"
 
 
+@dataclass
+class PortalDeps:
+    """Everything the routes need, built once by ``create_app`` and kept in ``app.state.portal``."""
+
+    ctx: AppContext
+    page: Page
+    clock: Callable[[], dt.datetime]
+    limits: Limits
+    secret: bytes
+    labels: dict[str, str]
+    send_mail: bool
+    on_return: Callable[[str, str], None] | None
+    mail_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def link_values(self, link: LinkView, token: str) -> dict[str, Any]:
+        return link_values(link, token, csrf_token(self.secret, link.request_id, self.clock().timestamp()))
+
+    def csrf_valid(self, link: LinkView, token: str) -> bool:
+        return csrf_valid(self.secret, link.request_id, token, self.clock().timestamp())
+
+    def resolve(self, token: str) -> LinkView | None:
+        try:
+            return resolve_link(self.ctx, token, now=self.clock())
+        except LinkInvalid:
+            return None
+
+    def open_link(self, token: str, closed_status: int = 200) -> LinkView | HTMLResponse:
+        """The link, or the page instead of it: neutral for an unknown link, closed after the late period."""
+        link = self.resolve(token)
+        if link is None:
+            return self.page.neutral()
+        if not link.open:
+            return self.page.closed(self.link_values(link, token), status=closed_status)
+        return link
+
+    def form_refused(self, link: LinkView, token: str, message: str, status: int = 400) -> HTMLResponse:
+        values = {k: v for k, v in self.link_values(link, token).items() if k != "base_path"}
+        return self.page.error("Das hat nicht geklappt", message, status=status, base_path=f"/r/{token}", **values)
+
+
+def deps_of(request: Request) -> PortalDeps:
+    deps: PortalDeps = request.app.state.portal
+    return deps
+
+
+async def portal_deps(request: Request) -> PortalDeps:
+    """As a dependency (async, so that FastAPI does not send it to the thread pool)."""
+    return deps_of(request)
+
+
+Portal = Annotated[PortalDeps, Depends(portal_deps)]
+
+
+async def http_error(request: Request, exc: Exception) -> HTMLResponse:
+    """Unknown addresses and wrong methods get a German page, not FastAPI's JSON."""
+    page = deps_of(request).page
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    if status == 404:
+        return page.error("Seite nicht gefunden", status=404, message=(
+            "Diese Seite gibt es nicht. Bitte verwenden Sie den persönlichen Link aus Ihrer E-Mail."))
+    return page.error("Anfrage nicht möglich", status=status, message=(
+        "Diese Anfrage kann die Seite nicht ausführen. Bitte verwenden Sie den persönlichen Link aus Ihrer "
+        "E-Mail und die Schaltflächen auf der Seite."))
+
+
+async def malformed(request: Request, exc: Exception) -> HTMLResponse:
+    return deps_of(request).page.neutral()  # e.g. /rueckmeldung/abc: an address this page never gives out
+
+
+async def failed(request: Request, exc: Exception) -> HTMLResponse:
+    """Never a bare "Internal Server Error": the database or disk away is a 503 with a German page.
+    (The guard around the app writes the log line for staff.)"""
+    page = deps_of(request).page
+    if is_unavailable(exc):
+        return page.error("Vorübergehend nicht möglich", UNAVAILABLE, status=503)
+    return page.error("Ein Fehler ist aufgetreten", FAILED, status=500)
+
+
+def home(portal: Portal) -> HTMLResponse:
+    return portal.page.render("home.html.j2", "Abfrage zum Handlungskonzept")
+
+
+def health() -> str:
+    return "ok"
+
+
+def landing(token: str, portal: Portal) -> HTMLResponse:
+    link = portal.open_link(token)
+    if isinstance(link, HTMLResponse):
+        return link
+    return portal.page.render("link.html.j2", f"Ihre Rückmeldung {link.year}", **portal.link_values(link, token))
+
+
+def download(token: str, portal: Portal) -> Response:
+    link = portal.open_link(token)
+    if isinstance(link, HTMLResponse):
+        return link
+    data, filename = sheet_for_request(portal.ctx, request_id=link.request_id, now=portal.clock())
+    return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
+
+
+def result(token: str, submission_id: int, portal: Portal) -> HTMLResponse:
+    link = portal.resolve(token)
+    if link is None:
+        return portal.page.neutral()
+    try:
+        view = submission_view(portal.ctx, request_id=link.request_id, submission_id=submission_id)
+    except LinkInvalid:
+        return portal.page.neutral()
+    return result_page(portal.page, view, portal.link_values(link, token), portal.labels)
+
+
+async def posted_link(portal: PortalDeps, token: str, request: Request) -> LinkView | Response:
+    """The link behind a posted form, or the page that refuses the form (unknown link, closed, foreign)."""
+    link = await run_in_threadpool(portal.open_link, token, 409)
+    if isinstance(link, HTMLResponse):
+        return link
+    if cross_site({k.lower(): v for k, v in request.headers.items()}):
+        return portal.form_refused(link, token, "Das Formular wurde von einer fremden Seite abgeschickt und daher "
+                                                "nicht angenommen.", status=403)
+    return link
+
+
+async def uploaded_file(portal: PortalDeps, link: LinkView, token: str,
+                        request: Request) -> tuple[bytes, str] | Response:
+    """The one file of the upload form and its shown name, or the page that refuses the form."""
+    try:
+        form = await request.form(max_files=2, max_fields=10)
+    except (StarletteHTTPException, ClientDisconnect):  # a broken or foreign multipart body
+        return portal.form_refused(link, token, "Die Datei ist nicht vollständig angekommen, oder es waren mehrere. "
+                                                "Bitte genau eine Datei auswählen und erneut hochladen.")
+    try:
+        if not portal.csrf_valid(link, str(form.get("csrf", ""))):
+            return portal.form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und "
+                                                    "wählen Sie die Datei noch einmal aus.", status=403)
+        files = [f for f in form.getlist("datei") if isinstance(f, UploadFile)]
+        if len(files) != 1:
+            return portal.form_refused(link, token, "Bitte genau eine Datei auswählen und hochladen.")
+        return await files[0].read(portal.limits.max_file_bytes + 1), safe_filename(files[0].filename)
+    finally:
+        await form.close()
+
+
+async def upload(token: str, request: Request, portal: Portal) -> Response:
+    link = await posted_link(portal, token, request)
+    if isinstance(link, Response):
+        return link
+    received = await uploaded_file(portal, link, token, request)
+    if isinstance(received, Response):
+        return received
+    data, filename = received
+    try:
+        outcome = await run_in_threadpool(accept_return, portal.ctx, request_id=link.request_id, data=data,
+                                          filename=filename, source="portal", now=portal.clock(), limits=portal.limits)
+    except CycleClosed:
+        return portal.page.closed(portal.link_values(link, token), status=409)
+    except LinkInvalid:
+        return portal.page.neutral()
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        log.error("return of %s (%d bytes, %s, sha256 %s) NOT recorded: %s. Nothing was half-written; if the "
+                  "raw file could be stored it is under files/upload/; the institution was asked to upload again "
+                  "in a few minutes.", link.institution_code, len(data), filename,
+                  hashlib.sha256(data).hexdigest(), unavailable_reason(exc))
+        return portal.form_refused(link, token, UNAVAILABLE, status=503)
+    return returned(portal, token, outcome)
+
+
+async def no_changes(token: str, request: Request, portal: Portal) -> Response:
+    link = await posted_link(portal, token, request)
+    if isinstance(link, Response):
+        return link
+    form = await request.form(max_files=0, max_fields=5)
+    if not portal.csrf_valid(link, str(form.get("csrf", ""))):
+        return portal.form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
+                                   status=403)
+    try:
+        outcome = await run_in_threadpool(confirm_no_changes, portal.ctx, request_id=link.request_id,
+                                          now=portal.clock())
+    except CycleClosed:
+        return portal.page.closed(portal.link_values(link, token), status=409)
+    return returned(portal, token, outcome)
+
+
+def returned(portal: PortalDeps, token: str, outcome: ReturnResult) -> Response:
+    """After a recorded return: receipts go out and the orchestration hears of it, while the browser moves on."""
+    asyncio.get_running_loop().create_task(send_pending(portal))
+    asyncio.get_running_loop().create_task(report_return(portal, outcome.institution_code, outcome.outcome))
+    return RedirectResponse(f"/r/{token}/rueckmeldung/{outcome.submission_id}", status_code=303)
+
+
+async def report_return(portal: PortalDeps, code: str, outcome: str) -> None:
+    if portal.on_return is None:
+        return
+    try:
+        await run_in_threadpool(portal.on_return, code, outcome)
+    except Exception:  # the return is recorded; the polling schedule picks it up
+        log.exception("could not report the return of %s", code)
+
+
+async def send_pending(portal: PortalDeps) -> None:
+    if not portal.send_mail:
+        return
+    async with portal.mail_lock:
+        try:
+            await deliver_pending(portal.ctx)
+        except Exception:  # mail trouble must never break the page; the outbox keeps the messages
+            log.exception("sending queued mail failed; `fko mail send` will retry")
+
+
 def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, send_mail: bool = True,
                limits: Limits | None = None, on_return: Callable[[str, str], None] | None = None) -> Guard:
     """The page as an ASGI app: FastAPI routes wrapped in the security guard.
@@ -70,211 +278,21 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     """
     limits = limits or Limits()
     portal_dir = ctx.templates_dir / "portal"
-    pages = Environment(loader=FileSystemLoader(portal_dir), autoescape=True, undefined=StrictUndefined)
-    with session_scope(ctx.engine) as session:
-        region = get_region(session=session, code=ctx.settings.region)
-    site = {"agency_name": region.agency_name, "agency_email": region.agency_email,
-            "agency_phone": region.agency_phone, "agency_address": region.agency_address,
-            "region_name": region.name, "max_mb": limits.max_file_bytes // (1024 * 1024)}
-    secret = ctx.settings.secret()
-    labels = {c.key: c.header for c in ctx.spec().columns}
-    mail_lock = asyncio.Lock()
-
-    def page(template: str, title: str, status: int = 200, **values: Any) -> HTMLResponse:
-        html = pages.get_template(template).render(**site, title=title, **values)
-        return HTMLResponse(html, status_code=status)
-
-    def neutral() -> HTMLResponse:
-        return page("neutral.html.j2", "Link nicht gültig", status=404)
-
-    def link_values(link: LinkView, token: str) -> dict[str, Any]:
-        answered = link.answered_at.astimezone(BERLIN) if link.answered_at else None
-        return {"link": link, "institution_name": link.institution_name, "base_path": f"/r/{token}",
-                "deadline_text": german_date(link.deadline),
-                "answered_text": german_datetime(answered) if answered else "",
-                "csrf": csrf_token(secret, link.request_id, time.time())}
-
-    def too_large() -> bytes:
-        return page("error.html.j2", "Datei zu groß", message=(
-            f"Die Datei ist zu groß; erlaubt sind höchstens {site['max_mb']} MB. Bitte Bilder und leere Blätter "
-            "entfernen und erneut hochladen."), base_path="").body
-
-    async def report_return(code: str, outcome: str) -> None:
-        if on_return is None:
-            return
-        try:
-            await run_in_threadpool(on_return, code, outcome)
-        except Exception:  # the return is recorded; the polling schedule picks it up
-            log.exception("could not report the return of %s", code)
-
-    async def send_pending() -> None:
-        if not send_mail:
-            return
-        async with mail_lock:
-            try:
-                await deliver_pending(ctx)
-            except Exception:  # mail trouble must never break the page; the outbox keeps the messages
-                log.exception("sending queued mail failed; `fko mail send` will retry")
-
+    portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site_info(ctx), limits), clock=clock, limits=limits,
+                        secret=ctx.settings.secret(), labels={c.key: c.header for c in ctx.spec().columns},
+                        send_mail=send_mail, on_return=on_return)
     app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.portal = portal
     app.mount("/static", StaticFiles(directory=portal_dir / "static"), name="static")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> HTMLResponse:
-        """Unknown addresses and wrong methods get a German page, not FastAPI's JSON."""
-        if exc.status_code == 404:
-            return page("error.html.j2", "Seite nicht gefunden", status=404, base_path="", message=(
-                "Diese Seite gibt es nicht. Bitte verwenden Sie den persönlichen Link aus Ihrer E-Mail."))
-        return page("error.html.j2", "Anfrage nicht möglich", status=exc.status_code, base_path="", message=(
-            "Diese Anfrage kann die Seite nicht ausführen. Bitte verwenden Sie den persönlichen Link aus Ihrer "
-            "E-Mail und die Schaltflächen auf der Seite."))
-
-    @app.exception_handler(RequestValidationError)
-    async def malformed(request: Request, exc: RequestValidationError) -> HTMLResponse:
-        return neutral()  # e.g. /rueckmeldung/abc: an address this page never gives out
-
-    @app.exception_handler(Exception)
-    async def failed(request: Request, exc: Exception) -> HTMLResponse:
-        """Never a bare "Internal Server Error": the database or disk away is a 503 with a German page.
-        (The guard around the app writes the log line for staff.)"""
-        if is_unavailable(exc):
-            return page("error.html.j2", "Vorübergehend nicht möglich", status=503, message=UNAVAILABLE,
-                        base_path="")
-        return page("error.html.j2", "Ein Fehler ist aufgetreten", status=500, message=FAILED, base_path="")
-
-    def resolve(token: str) -> LinkView | None:
-        try:
-            return resolve_link(ctx, token, now=clock())
-        except LinkInvalid:
-            return None
-
-    def form_refused(link: LinkView, token: str, message: str, status: int = 400) -> HTMLResponse:
-        return page("error.html.j2", "Das hat nicht geklappt", status=status, message=message,
-                    base_path=f"/r/{token}", **{k: v for k, v in link_values(link, token).items()
-                                                if k not in ("base_path",)})
-
-    @app.get("/", response_class=HTMLResponse)
-    def home() -> HTMLResponse:
-        return page("home.html.j2", "Abfrage zum Handlungskonzept")
-
-    @app.get("/healthz", response_class=PlainTextResponse)
-    def health() -> str:
-        return "ok"
-
-    def open_link(token: str, closed_status: int = 200) -> LinkView | HTMLResponse:
-        """The link, or the page instead of it: neutral for an unknown link, closed after the late period."""
-        link = resolve(token)
-        if link is None:
-            return neutral()
-        if not link.open:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", status=closed_status, **link_values(link, token))
-        return link
-
-    @app.get("/r/{token}", response_class=HTMLResponse)
-    def landing(token: str) -> HTMLResponse:
-        link = open_link(token)
-        if isinstance(link, HTMLResponse):
-            return link
-        return page("link.html.j2", f"Ihre Rückmeldung {link.year}", **link_values(link, token))
-
-    @app.get("/r/{token}/tabelle")
-    def download(token: str) -> Response:
-        link = open_link(token)
-        if isinstance(link, HTMLResponse):
-            return link
-        data, filename = sheet_for_request(ctx, request_id=link.request_id, now=clock())
-        return Response(data, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{filename}"'})
-
-    async def posted_link(token: str, request: Request) -> LinkView | Response:
-        """The link behind a posted form, or the page that refuses the form (unknown link, closed, foreign)."""
-        link = await run_in_threadpool(open_link, token, 409)
-        if isinstance(link, HTMLResponse):
-            return link
-        if cross_site({k.lower(): v for k, v in request.headers.items()}):
-            return form_refused(link, token, "Das Formular wurde von einer fremden Seite abgeschickt und daher "
-                                             "nicht angenommen.", status=403)
-        return link
-
-    @app.post("/r/{token}/hochladen")
-    async def upload(token: str, request: Request) -> Response:
-        link = await posted_link(token, request)
-        if isinstance(link, Response):
-            return link
-        try:
-            form = await request.form(max_files=2, max_fields=10)
-        except (StarletteHTTPException, ClientDisconnect):  # a broken or foreign multipart body
-            return form_refused(link, token, "Die Datei ist nicht vollständig angekommen, oder es waren mehrere. "
-                                             "Bitte genau eine Datei auswählen und erneut hochladen.")
-        try:
-            if not csrf_valid(secret, link.request_id, str(form.get("csrf", "")), time.time()):
-                return form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und "
-                                                 "wählen Sie die Datei noch einmal aus.", status=403)
-            files = [f for f in form.getlist("datei") if isinstance(f, UploadFile)]
-            if len(files) != 1:
-                return form_refused(link, token, "Bitte genau eine Datei auswählen und hochladen.")
-            data = await files[0].read(limits.max_file_bytes + 1)
-            filename = safe_filename(files[0].filename)
-        finally:
-            await form.close()
-        try:
-            result = await run_in_threadpool(accept_return, ctx, request_id=link.request_id, data=data,
-                                             filename=filename, source="portal", now=clock(), limits=limits)
-        except CycleClosed:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", status=409, **link_values(link, token))
-        except LinkInvalid:
-            return neutral()
-        except Exception as exc:
-            if not is_unavailable(exc):
-                raise
-            log.error("return of %s (%d bytes, %s, sha256 %s) NOT recorded: %s. Nothing was half-written; if the "
-                      "raw file could be stored it is under files/upload/; the institution was asked to upload again "
-                      "in a few minutes.", link.institution_code, len(data), filename,
-                      hashlib.sha256(data).hexdigest(), unavailable_reason(exc))
-            return form_refused(link, token, UNAVAILABLE, status=503)
-        asyncio.get_running_loop().create_task(send_pending())
-        asyncio.get_running_loop().create_task(report_return(result.institution_code, result.outcome))
-        return RedirectResponse(f"/r/{token}/rueckmeldung/{result.submission_id}", status_code=303)
-
-    @app.get("/r/{token}/rueckmeldung/{submission_id}", response_class=HTMLResponse)
-    def result_page(token: str, submission_id: int) -> HTMLResponse:
-        link = resolve(token)
-        if link is None:
-            return neutral()
-        try:
-            view = submission_view(ctx, request_id=link.request_id, submission_id=submission_id)
-        except LinkInvalid:
-            return neutral()
-        values = link_values(link, token)
-        received = german_datetime(view.received_at.astimezone(BERLIN))
-        if view.outcome == "no_changes":
-            return page("no_changes.html.j2", "Keine Änderungen – bestätigt", received_text=received, **values)
-        if view.outcome == "refused" or view.diff is None:
-            return page("result.html.j2", "Bitte korrigieren", status=200, accepted=False, filename=view.filename,
-                        problems=view.problems, **values)
-        diff = view.diff
-        changed = [{"key": c.new.key, "title": c.new.title,
-                    "fields": [{"label": labels.get(f.field, f.field), "old": f.old, "new": f.new} for f in c.fields]}
-                   for c in diff.changed]
-        return page("result.html.j2", "Rückmeldung angenommen", accepted=True, filename=view.filename,
-                    received_text=received, base_label=view.base_label, counts=diff.counts(), new=diff.new,
-                    changed=changed, ended=diff.ended, missing=diff.missing, **values)
-
-    @app.post("/r/{token}/keine-aenderungen")
-    async def no_changes(token: str, request: Request) -> Response:
-        link = await posted_link(token, request)
-        if isinstance(link, Response):
-            return link
-        form = await request.form(max_files=0, max_fields=5)
-        if not csrf_valid(secret, link.request_id, str(form.get("csrf", "")), time.time()):
-            return form_refused(link, token, "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu.",
-                                status=403)
-        try:
-            result = await run_in_threadpool(confirm_no_changes, ctx, request_id=link.request_id, now=clock())
-        except CycleClosed:
-            return page("closed.html.j2", "Die Frist ist abgelaufen", status=409, **link_values(link, token))
-        asyncio.get_running_loop().create_task(send_pending())
-        asyncio.get_running_loop().create_task(report_return(result.institution_code, result.outcome))
-        return RedirectResponse(f"/r/{token}/rueckmeldung/{result.submission_id}", status_code=303)
-
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, malformed)
+    app.add_exception_handler(Exception, failed)
+    app.add_api_route("/", home, methods=["GET"], response_class=HTMLResponse)
+    app.add_api_route("/healthz", health, methods=["GET"], response_class=PlainTextResponse)
+    app.add_api_route("/r/{token}", landing, methods=["GET"], response_class=HTMLResponse)
+    app.add_api_route("/r/{token}/tabelle", download, methods=["GET"])
+    app.add_api_route("/r/{token}/hochladen", upload, methods=["POST"])
+    app.add_api_route("/r/{token}/rueckmeldung/{submission_id}", result, methods=["GET"], response_class=HTMLResponse)
+    app.add_api_route("/r/{token}/keine-aenderungen", no_changes, methods=["POST"])
     # Uploads: the file cap plus room for the multipart envelope and the form fields.
-    return Guard(app, max_body_bytes=limits.max_file_bytes + 256 * 1024, too_large=too_large)
+    return Guard(app, max_body_bytes=limits.max_file_bytes + 256 * 1024, too_large=portal.page.too_large)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from storage.errors import is_unavailable, unavailable_reason
+from usecases.errors import is_unavailable, unavailable_reason
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

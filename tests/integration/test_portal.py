@@ -146,13 +146,13 @@ def test_after_the_deadline_late_returns_then_a_closed_page(portal) -> None:  # 
     link = portal.links["IHK"]
     with client() as http:
         sheet = http.get(f"{link}/tabelle").content
-        csrf = csrf_of(http.get(link).text)
         portal.clock.now = dt.datetime(2026, 10, 15, 21, 59, tzinfo=dt.UTC)  # 23:59 in Aachen: in time
         assert "Frist ist abgelaufen" not in http.get(link).text
         portal.clock.now = dt.datetime(2026, 10, 15, 22, 0, tzinfo=dt.UTC)   # midnight in Aachen: late
         late_page = main_text(http.get(link).text)
         assert "Die Frist ist abgelaufen. Bitte senden Sie Ihre Rückmeldung trotzdem so bald wie möglich" in late_page
         portal.clock.now = dt.datetime(2026, 11, 5, 22, 59, tzinfo=dt.UTC)  # 21 days late: last day
+        csrf = csrf_of(http.get(link).text)  # a form is good for 24 hours of the page's clock
         assert "wurde angenommen" in main_text(upload(http, link, sheet, csrf=csrf).text)
         portal.clock.now = dt.datetime(2026, 11, 5, 23, 0, tzinfo=dt.UTC)   # then the page closes
         closed = http.get(link)

@@ -1,0 +1,83 @@
+"""What the institutions' page shows: templates rendered with the site's values, and the values each page needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from core.dates import german_date, german_datetime
+from core.diff import ActivityDiff
+from core.filetype import Limits
+from usecases.return_view import SubmissionView
+from usecases.returns import LinkView
+from usecases.site import SiteInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True)
+class Page:
+    """The portal's templates and the values every one of them shows (agency, region, upload limit)."""
+
+    templates: Environment
+    site: dict[str, Any]
+
+    @classmethod
+    def load(cls, portal_dir: Path, site: SiteInfo, limits: Limits) -> Page:
+        templates = Environment(loader=FileSystemLoader(portal_dir), autoescape=True, undefined=StrictUndefined)
+        return cls(templates, {"agency_name": site.agency_name, "agency_email": site.agency_email,
+                               "agency_phone": site.agency_phone, "agency_address": site.agency_address,
+                               "region_name": site.region_name, "max_mb": limits.max_file_bytes // (1024 * 1024)})
+
+    def render(self, template: str, title: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = self.templates.get_template(template).render(**self.site, title=title, **values)
+        return HTMLResponse(html, status_code=status)
+
+    def error(self, title: str, message: str, status: int, base_path: str = "", **values: Any) -> HTMLResponse:
+        return self.render("error.html.j2", title, status=status, message=message, base_path=base_path, **values)
+
+    def neutral(self) -> HTMLResponse:
+        """The same answer for every link that is not (or no longer) valid: it tells a guesser nothing."""
+        return self.render("neutral.html.j2", "Link nicht gültig", status=404)
+
+    def closed(self, values: dict[str, Any], status: int) -> HTMLResponse:
+        return self.render("closed.html.j2", "Die Frist ist abgelaufen", status=status, **values)
+
+    def too_large(self) -> bytes:
+        return bytes(self.error("Datei zu groß", status=413, message=(
+            f"Die Datei ist zu groß; erlaubt sind höchstens {self.site['max_mb']} MB. Bitte Bilder und leere "
+            "Blätter entfernen und erneut hochladen.")).body)
+
+
+def link_values(link: LinkView, token: str, csrf: str) -> dict[str, Any]:
+    """What every page behind a personal link shows about it."""
+    answered = link.answered_at.astimezone(BERLIN) if link.answered_at else None
+    return {"link": link, "institution_name": link.institution_name, "base_path": f"/r/{token}",
+            "deadline_text": german_date(link.deadline),
+            "answered_text": german_datetime(answered) if answered else "", "csrf": csrf}
+
+
+def changed_rows(diff: ActivityDiff, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Changed activities with each field under the column header the institution saw."""
+    return [{"key": c.new.key, "title": c.new.title,
+             "fields": [{"label": labels.get(f.field, f.field), "old": f.old, "new": f.new} for f in c.fields]}
+            for c in diff.changed]
+
+
+def result_page(page: Page, view: SubmissionView, values: dict[str, Any], labels: dict[str, str]) -> HTMLResponse:
+    """A return's outcome: confirmed without changes, refused with its problems, or accepted with its changes."""
+    received = german_datetime(view.received_at.astimezone(BERLIN))
+    if view.outcome == "no_changes":
+        return page.render("no_changes.html.j2", "Keine Änderungen – bestätigt", received_text=received, **values)
+    if view.outcome == "refused" or view.diff is None:
+        return page.render("result.html.j2", "Bitte korrigieren", status=200, accepted=False, filename=view.filename,
+                           problems=view.problems, **values)
+    diff = view.diff
+    return page.render("result.html.j2", "Rückmeldung angenommen", accepted=True, filename=view.filename,
+                       received_text=received, base_label=view.base_label, counts=diff.counts(), new=diff.new,
+                       changed=changed_rows(diff, labels), ended=diff.ended, missing=diff.missing, **values)
