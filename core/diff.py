@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from core.activity import CONTENT_FIELDS, Activity
 from core.text import squash_spaces
 
+# One German label per kind of change, for every text of ours that names them (CLI, demo log, receipts).
+CHANGE_LABELS = {"new": "neu", "changed": "geändert", "ended": "beendet", "unchanged": "unverändert",
+                 "missing": "fehlend"}
+
 
 @dataclass(frozen=True)
 class FieldChange:
@@ -73,12 +77,14 @@ def diff_activities(old: list[Activity], new: list[Activity], *, ending_statuses
 
 
 def apply_diff(old: list[Activity], diff: ActivityDiff) -> list[Activity]:
-    """The set the diff leads to: changed and ended replaced, unchanged and missing kept, new added.
+    """The set the diff leads to, in the old order: changed, ended and unchanged as returned, missing kept,
+    new added at the end.
 
     Activities that had ended already and are gone from the new set stay gone.
     """
-    replaced = {c.new.key: c.new for c in diff.changed} | {a.key: a for a in diff.ended}
-    kept = {a.key for a in diff.unchanged} | {a.key for a in diff.missing} | set(replaced)
+    replaced = ({c.new.key: c.new for c in diff.changed} | {a.key: a for a in diff.ended}
+                | {a.key: a for a in diff.unchanged})  # the returned text, whitespace edits included
+    kept = {a.key for a in diff.missing} | set(replaced)
     result = [replaced.get(a.key, a) for a in old if a.key in kept]
     return result + diff.new
 

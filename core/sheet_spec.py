@@ -53,6 +53,10 @@ class SheetSpec:
     def id_column(self) -> Column:
         return next(c for c in self.columns if c.kind == "id")
 
+    def field_labels(self) -> dict[str, str]:
+        """Column key → header, for naming changed fields to people."""
+        return {c.key: c.header for c in self.columns}
+
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
 

@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from core.catalog import Catalogs
+from core.ladder import Policy
 from core.sheet_spec import SheetSpec
 from storage.database import make_engine
 from storage.filestore import FileStore
-from storage.template_folder import load_catalogs, load_spec
+from storage.template_folder import load_catalogs, load_policy, load_spec
 from usecases.settings import Settings
 
 
@@ -23,6 +24,7 @@ class AppContext:
     templates_dir: Path
     _catalogs: Catalogs | None = field(default=None, repr=False)
     _spec: SheetSpec | None = field(default=None, repr=False)
+    _policy: Policy | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
@@ -43,6 +45,11 @@ class AppContext:
         if self._spec is None:
             self._spec = load_spec(self.templates_dir)
         return self._spec
+
+    def policy(self) -> Policy:
+        if self._policy is None:
+            self._policy = load_policy(self.templates_dir)
+        return self._policy
 
     def close(self) -> None:
         self.engine.dispose()

@@ -7,12 +7,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.activity import Activity
+from core.deadline import default_deadline, link_expiry
 from core.token import link_token, token_hash
 from mail.compose import XLSX, Attachment
 from storage.concepts import latest_published, list_activities
+from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import list_institutions
@@ -23,8 +25,6 @@ from usecases.context import AppContext
 from usecases.messages import Recipients, base_context, institution_mail, pick_recipients
 from usecases.outbox import queue_message
 from usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
-
-LINK_VALIDITY_AFTER_DEADLINE = dt.timedelta(days=180)  # until the cycle is closed, at the latest this
 
 
 @dataclass
@@ -46,14 +46,6 @@ def personal_link(ctx: AppContext, request: Request) -> str:
     return f"{ctx.settings.base_url}/r/{token}"
 
 
-def default_deadline(today: dt.date) -> dt.date:
-    """Six weeks after opening, moved off a weekend."""
-    deadline = today + dt.timedelta(weeks=6)
-    while deadline.weekday() >= 5:
-        deadline += dt.timedelta(days=1)
-    return deadline
-
-
 def _new_token(ctx: AppContext, request: Request) -> None:
     """A fresh personal link: a new nonce, and only the hash of the token it gives is stored."""
     request.token_nonce = secrets.token_hex(16)
@@ -65,8 +57,7 @@ def _new_request(ctx: AppContext, session: Session, cycle: Cycle, institution_id
     session.add(request)
     session.flush()
     _new_token(ctx, request)
-    end_of_day = dt.datetime.combine(cycle.deadline + LINK_VALIDITY_AFTER_DEADLINE, dt.time(23, 59), dt.UTC)
-    request.token_expires_at = end_of_day
+    request.token_expires_at = link_expiry(cycle.deadline)
     return request
 
 
@@ -99,7 +90,7 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
         created = cycle is None
         if cycle is None:
             base = latest_published(session=session, region_id=region.id or 0)
@@ -115,7 +106,7 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
         if base_version is None:
             raise NoBaseVersion("the cycle's base version is gone")
         result = OpenResult(year=year, deadline=cycle.deadline, created=created)
-        requests = {r.institution_id: r for r in session.exec(select(Request).where(Request.cycle_id == cycle.id))}
+        requests = {r.institution_id: r for r, _ in requests_with_institutions(session=session, cycle_id=cycle.id or 0)}
         activities: dict[str, list[Activity]] = {}
         for activity in list_activities(session=session, version_id=base_version.id or 0):
             activities.setdefault(activity.institution_code, []).append(activity)
@@ -162,7 +153,7 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
 
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
         if cycle is None:
             raise LookupError(f"no cycle {year}")
         institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
@@ -191,13 +182,13 @@ def close_cycle(ctx: AppContext, *, year: int, now: dt.datetime) -> bool:
     """End a cycle: the page closes and every personal link of it stops working. False if closed already."""
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
         if cycle is None:
             raise LookupError(f"no cycle {year}")
         if cycle.state == "closed":
             return False
         cycle.state, cycle.closed_at = "closed", now
-        for request in session.exec(select(Request).where(Request.cycle_id == cycle.id)).all():
+        for request, _ in requests_with_institutions(session=session, cycle_id=cycle.id or 0):
             request.token_expires_at = now
         record_event(session=session, region_id=region.id, actor="staff", action="cycle.closed", subject=str(year))
         return True
@@ -207,6 +198,5 @@ def open_cycle_year(ctx: AppContext) -> int | None:
     """The year of the newest open cycle, if any."""
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.state == "open")
-                             .order_by(Cycle.year.desc())).first()  # type: ignore[attr-defined]
+        cycle = newest_cycle(session=session, region_id=region.id or 0, open_only=True)
         return cycle.year if cycle else None

@@ -105,7 +105,7 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
                      _write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view))]
     if parent is not None:
         changes = diff_versions(ctx, from_label=parent.label, to_label=label)
-        labels = {c.key: c.header for c in ctx.spec().columns}
+        labels = ctx.spec().field_labels()
         report = build_change_report(diff=changes.diff, region_name=region.name, from_label=parent.label,
                                      to_label=label, stand=view.stand, institutions=changes.institutions,
                                      field_labels=labels, not_confirmed=changes.not_confirmed)

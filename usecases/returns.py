@@ -11,20 +11,22 @@ import datetime as dt
 import hmac
 from dataclasses import dataclass, field
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from core.activity import Activity, activity_from_dict, activity_key, activity_to_dict
+from core.deadline import is_late, returns_closed
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
 from core.grid import Grid, GridError
+from core.ownership import check_return, keys_of_returns
 from core.problem import Problem
-from core.sheet_check import Expected, SheetResult, check_meta, check_sheet
-from core.sheet_spec import SheetSpec
+from core.receipt import change_lines
+from core.sheet_check import Expected, SheetResult, check_meta
 from core.token import looks_like_token, token_hash
 from storage.concepts import list_activities
+from storage.cycles import cycle_of_year
 from storage.database import session_scope
 from storage.errors import NotFound
 from storage.events import record_event
@@ -38,16 +40,12 @@ from storage.requests import (
     request_for,
     request_parts,
 )
-from storage.template_folder import load_policy
 from usecases.context import AppContext
 from usecases.cycle import personal_link
 from usecases.messages import base_context, institution_mail, pick_recipients, received_text
 from usecases.outbox import queue_message
 from usecases.sandbox import read_grid_isolated
 from usecases.sheets import personal_sheet, sheet_filename
-
-BERLIN = ZoneInfo("Europe/Berlin")
-MAX_LINES_IN_MAIL = 40
 
 
 class LinkInvalid(Exception):
@@ -87,23 +85,9 @@ class ReturnResult:
     missing: list[Activity] = field(default_factory=list)
 
 
-def is_late(cycle: Cycle, now: dt.datetime) -> bool:
-    """After the deadline day (which counts in full, in Europe/Berlin)."""
-    return now.astimezone(BERLIN).date() > cycle.deadline
-
-
-def deadline_passed(cycle: Cycle, now: dt.datetime, late_days: int) -> bool:
-    """Closed for returns: staff closed the cycle, or the late period after the deadline is over too.
-
-    Until then a late return is still welcome (the reminder ladder asks for it); the page says the
-    deadline has passed.
-    """
-    last_day = cycle.deadline + dt.timedelta(days=late_days)
-    return cycle.state != "open" or now.astimezone(BERLIN).date() > last_day
-
-
-def _late_days(ctx: AppContext) -> int:
-    return load_policy(ctx.templates_dir).accept_late_days
+def _closed(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> bool:
+    return returns_closed(cycle_open=cycle.state == "open", deadline=cycle.deadline, now=now,
+                          late_days=ctx.policy().accept_late_days)
 
 
 def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
@@ -120,7 +104,7 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         answer = latest_answer(session=session, request_id=request.id or 0)
         return LinkView(
             request_id=request.id or 0, year=cycle.year, deadline=cycle.deadline,
-            open=not deadline_passed(cycle, now, _late_days(ctx)), late=is_late(cycle, now),
+            open=not _closed(ctx, cycle, now), late=is_late(cycle.deadline, now),
             institution_code=institution.code,
             institution_name=institution.name, region_name=region.name, agency_name=region.agency_name,
             agency_email=region.agency_email, agency_phone=region.agency_phone, state=request.state,
@@ -158,12 +142,9 @@ def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> 
     return data, sheet_filename(region.code, cycle.year, institution.code)
 
 
-def _owned_keys(session: Session, request: Request) -> set[str]:
-    keys: set[str] = set()
-    for submission in list_submissions(session=session, request_id=request.id or 0):
-        if submission.outcome == "accepted":
-            keys.update(str(a["key"]) for a in submission.activities if a.get("key"))
-    return keys
+def _returned_keys(session: Session, request: Request) -> set[str]:
+    return keys_of_returns(s.activities for s in list_submissions(session=session, request_id=request.id or 0)
+                           if s.outcome == "accepted")
 
 
 def _assign_keys(session: Session, institution: Institution, activities: list[Activity]) -> list[Activity]:
@@ -180,22 +161,6 @@ def _assign_keys(session: Session, institution: Institution, activities: list[Ac
     numbers = iter(range(last - len(new) + 1, last + 1))
     return [a if a.key else Activity(**{**activity_to_dict(a), "key": activity_key(institution.code, next(numbers))})
             for a in activities]
-
-
-def _field_labels(spec: SheetSpec) -> dict[str, str]:
-    return {c.key: c.header for c in spec.columns}
-
-
-def _change_lines(diff: ActivityDiff, spec: SheetSpec) -> list[str]:
-    labels = _field_labels(spec)
-    lines = [f"neu: {a.key} {a.title}" for a in diff.new]
-    lines += [f"geändert: {c.new.key} {c.new.title} ({', '.join(labels.get(f.field, f.field) for f in c.fields)})"
-              for c in diff.changed]
-    lines += [f"beendet: {a.key} {a.title} ({a.status})" for a in diff.ended]
-    lines += [f"fehlt in der Tabelle (bleibt vorerst erhalten): {a.key} {a.title}" for a in diff.missing]
-    if len(lines) > MAX_LINES_IN_MAIL:
-        lines = [*lines[:MAX_LINES_IN_MAIL], f"… und {len(lines) - MAX_LINES_IN_MAIL} weitere"]
-    return lines
 
 
 def _load(session: Session, request_id: int) -> tuple[Request, Cycle, Institution, Region]:
@@ -234,20 +199,17 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
     spec, catalogs = ctx.spec(), ctx.catalogs()
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
-        if enforce_deadline and deadline_passed(cycle, now, _late_days(ctx)):
+        if enforce_deadline and _closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
-        owned = _owned_keys(session, request)
+        returned_keys = _returned_keys(session, request)
     try:
         if grid is None:
             grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
         expected = Expected(region_code=region.code, cycle_year=cycle.year, secret=ctx.settings.secret(),
                             institution_code=institution.code)
-        # Keys given to new rows by an earlier accepted return are the institution's own, too.
-        extra = [Activity(key=k, institution_code=institution.code, title="", field_of_action="", status="entfällt")
-                 for k in owned - {a.key for a in base}]
-        result = check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base + extra)
-        result.missing = [a for a in result.missing if a.key not in owned - {b.key for b in base}]
+        result = check_return(grid, spec=spec, catalogs=catalogs, expected=expected, base=base,
+                              returned_keys=returned_keys)
     except (FileRefused, GridError) as exc:
         result = SheetResult(institution_code=institution.code, problems=[Problem(None, None, str(exc))])
 
@@ -286,7 +248,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
         _queue_institution_mail(ctx, session, kind="receipt", submission=submission, request=request, cycle=cycle,
                                 institution=institution, region=region, now=now, context={
                                     "filename": filename, "received_text": when, "changes": diff.counts(),
-                                    "change_lines": _change_lines(diff, spec),
+                                    "change_lines": change_lines(diff, spec.field_labels()),
                                     "base_label": base_version.label if base_version else ""})
         record_event(session=session, region_id=region.id, actor=actor, action="return.accepted",
                      subject=institution.code, details={"submission": submission.id, "year": cycle.year,
@@ -300,7 +262,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
     """The one-click answer: this year nothing changed. Replaces an earlier return, like an upload does."""
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
-        if enforce_deadline and deadline_passed(cycle, now, _late_days(ctx)):
+        if enforce_deadline and _closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
         base_version = session.get(ConceptVersion, cycle.base_version_id)
@@ -345,7 +307,7 @@ def ingest_file(ctx: AppContext, *, data: bytes, filename: str, source: str, yea
         if code is None:
             raise NotIngestible("Die Datei nennt keine Institution (Blatt _meta fehlt oder ist verändert). "
                                 "Bitte die Institution angeben.")
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
         if cycle is None:
             raise NotIngestible(f"Es gibt keine Abfrage {year}. `fko cycle open --year {year}` eröffnet sie.")
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from core.activity import Activity, activity_from_dict
+from core.activity import activity_from_dict
 from core.diff import ActivityDiff, diff_activities
+from core.draft import NOT_CONFIRMED, Answer, merge_draft
 from storage.concepts import (
     activity_flags,
     add_activities,
@@ -19,16 +20,14 @@ from storage.concepts import (
     list_activities,
     publish_version,
 )
+from storage.cycles import cycle_of_year, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
-from storage.models import ConceptVersion, Cycle, Institution, Request
+from storage.models import ConceptVersion, Cycle, Institution
 from storage.regions import get_region
 from storage.requests import latest_answer
 from usecases.context import AppContext
-
-NOT_CONFIRMED = "not_confirmed"
-MISSING = "missing"
 
 
 class NoDraft(Exception):
@@ -45,66 +44,47 @@ class DraftResult:
 
 
 def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResult:
-    """The draft of the new version: per institution its latest accepted return (activities missing from it
-    without status "entfällt" kept and flagged), its base activities on "no changes", or its base
-    activities marked "not confirmed this year" when it did not answer. Safe to run again."""
+    """The draft of the new version from the base and every institution's latest answer (``core.draft``).
+    Safe to run again."""
     require_current_schema(ctx.engine)
-    ending = ctx.catalogs().ending_statuses
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
         if cycle is None:
             raise LookupError(f"no cycle {year}")
         base = session.get(ConceptVersion, cycle.base_version_id)
         if base is None:
             raise LookupError("base version missing")
-        label = str(year)
-        draft = session.get(ConceptVersion, cycle.draft_version_id) if cycle.draft_version_id else None
-        if draft is None:
-            draft = create_version(session=session, region_id=region.id or 0, label=label, parent_id=base.id,
-                                   note=f"Entwurf aus der Abfrage {year}")
-            draft.sections = dict(base.sections)
-            cycle.draft_version_id = draft.id
-        if draft.status != "draft":
-            raise Conflict(f"Version {draft.label} ist bereits veröffentlicht.")
+        draft = _draft_of(session, cycle, base, region_id=region.id or 0)
+        rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
+        answers = {institution.code: Answer(answer.outcome, [activity_from_dict(a) for a in answer.activities])
+                   for request, institution in rows
+                   if (answer := latest_answer(session=session, request_id=request.id or 0)) is not None}
+        plan = merge_draft(list_activities(session=session, version_id=base.id or 0),
+                           [institution.code for _, institution in rows], answers,
+                           ending_statuses=ctx.catalogs().ending_statuses)
         clear_activities(session=session, version=draft)
-        base_activities = list_activities(session=session, version_id=base.id or 0)
-        by_institution: dict[str, list[Activity]] = {}
-        for activity in base_activities:
-            by_institution.setdefault(activity.institution_code, []).append(activity)
-        result = DraftResult(label=label)
-        activities: list[Activity] = []
-        flags: dict[str, tuple[bool, str | None]] = {}
-        rows = session.exec(select(Request, Institution).join(Institution, Institution.id == Request.institution_id)
-                            .where(Request.cycle_id == cycle.id).order_by(Institution.code)).all()
-        requested = set()
-        for request, institution in rows:
-            requested.add(institution.code)
-            own = by_institution.get(institution.code, [])
-            answer = latest_answer(session=session, request_id=request.id or 0)
-            if answer is None:
-                result.not_answered.append(institution.code)
-                activities += own
-                flags |= {a.key or "": (False, NOT_CONFIRMED) for a in own}
-                continue
-            result.answered.append(institution.code)
-            if answer.outcome == "no_changes":
-                activities += own
-                continue
-            returned = [activity_from_dict(a) for a in answer.activities]
-            missing = diff_activities(own, returned, ending_statuses=ending).missing
-            activities += returned + missing
-            flags |= {a.key or "": (True, MISSING) for a in missing}
-            result.flagged_missing += [a.key or "" for a in missing]
-        for code, own in by_institution.items():  # institutions no longer asked keep their entries, unconfirmed
-            if code not in requested:
-                activities += own
-                flags |= {a.key or "": (False, NOT_CONFIRMED) for a in own}
-        result.activities = add_activities(session=session, version=draft, activities=activities, flags=flags)
-        record_event(session=session, region_id=region.id, actor="system", action="draft.rebuilt", subject=label,
-                     details={"activities": result.activities, "answered": len(result.answered),
-                              "not_answered": len(result.not_answered)})
+        result = DraftResult(label=draft.label, answered=plan.answered, not_answered=plan.not_answered,
+                             flagged_missing=plan.flagged_missing)
+        result.activities = add_activities(session=session, version=draft, activities=plan.activities,
+                                           flags=plan.flags)
+        record_event(session=session, region_id=region.id, actor="system", action="draft.rebuilt",
+                     subject=draft.label, details={"activities": result.activities, "answered": len(plan.answered),
+                                                   "not_answered": len(plan.not_answered)})
         return result
+
+
+def _draft_of(session: Session, cycle: Cycle, base: ConceptVersion, *, region_id: int) -> ConceptVersion:
+    """The cycle's draft version, created (with the base's texts) on first use; never a published one."""
+    draft = session.get(ConceptVersion, cycle.draft_version_id) if cycle.draft_version_id else None
+    if draft is None:
+        draft = create_version(session=session, region_id=region_id, label=str(cycle.year), parent_id=base.id,
+                               note=f"Entwurf aus der Abfrage {cycle.year}")
+        draft.sections = dict(base.sections)
+        cycle.draft_version_id = draft.id
+    if draft.status != "draft":
+        raise Conflict(f"Version {draft.label} ist bereits veröffentlicht.")
+    return draft
 
 
 def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label: str | None = None) -> ConceptVersion:

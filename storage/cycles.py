@@ -1,0 +1,29 @@
+"""Repository functions for cycles (a region's yearly round) and the requests of a cycle."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from storage.models import Cycle, Institution, Request
+
+
+def cycle_of_year(*, session: Session, region_id: int, year: int) -> Cycle | None:
+    return session.exec(select(Cycle).where(Cycle.region_id == region_id, Cycle.year == year)).first()
+
+
+def newest_cycle(*, session: Session, region_id: int, open_only: bool = False) -> Cycle | None:
+    query = select(Cycle).where(Cycle.region_id == region_id)
+    if open_only:
+        query = query.where(Cycle.state == "open")
+    return session.exec(query.order_by(col(Cycle.year).desc())).first()
+
+
+def open_cycles(*, session: Session, region_id: int) -> list[Cycle]:
+    return list(session.exec(select(Cycle).where(Cycle.region_id == region_id, Cycle.state == "open")
+                             .order_by(col(Cycle.year))).all())
+
+
+def requests_with_institutions(*, session: Session, cycle_id: int) -> list[tuple[Request, Institution]]:
+    """Every request of the cycle with its institution, by institution code."""
+    return list(session.exec(select(Request, Institution).join(Institution, col(Institution.id) == Request.institution_id)
+                             .where(Request.cycle_id == cycle_id).order_by(col(Institution.code))).all())
