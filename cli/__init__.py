@@ -22,7 +22,7 @@ from cli import (
 from cli.output import fail
 from core.catalog import CatalogError
 from core.region import RegionConfigError
-from storage.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
+from usecases.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
 from usecases.settings import SettingsError
 
 EXIT_USAGE = 2

@@ -10,11 +10,10 @@ from typing import Annotated
 
 import typer
 
+from cli.context import app_context
 from cli.output import console, fail, print_json, say
-from storage.errors import NotFound
-from usecases.context import AppContext
 from usecases.documents import render_version
-from usecases.settings import load_settings
+from usecases.errors import NotFound
 from usecases.versions import NoDraft, diff_versions, publish_draft, rebuild_draft, version_pair
 
 KIND_LABELS = {"new": "neu", "changed": "geändert", "ended": "beendet", "unchanged": "unverändert",
@@ -27,16 +26,13 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
 ) -> None:
     """Was sich zwischen zwei Versionen des Handlungskonzepts geändert hat, Feld für Feld."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    with app_context() as ctx:
         try:
             old, new = version_pair(ctx, from_label=from_, to_label=to)
             result = diff_versions(ctx, from_label=old, to_label=new)
         except (NoDraft, NotFound) as exc:
             fail(f"Keine passenden Versionen zum Vergleichen ({exc}). `fko render` zeigt, was es gibt.")
             raise typer.Exit(2) from None
-    finally:
-        ctx.close()
     changes = result.diff
     if as_json:
         print_json({"from": result.from_label, "to": result.to_label, "counts": changes.counts(),
@@ -68,8 +64,7 @@ def render(
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Auch PDF erzeugen (Chromium/LibreOffice).")] = True,
 ) -> None:
     """Das Handlungskonzept als HTML, Word, Markdown, Excel-Übersicht und Änderungsbericht (und PDF)."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    with app_context() as ctx:
         if year is not None:
             draft = rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
             say(f"Entwurf {draft.label} neu aufgebaut: {draft.activities} Aktivitäten, Rückmeldungen von "
@@ -79,8 +74,6 @@ def render(
         except (LookupError, NotFound) as exc:
             fail(f"Keine solche Version ({exc}).")
             raise typer.Exit(2) from None
-    finally:
-        ctx.close()
     say(f"Version {result.label}: {len(result.files)} Dateien in {out}")
     for path in result.files:
         say(f"  {path}")
@@ -95,8 +88,7 @@ def publish(
                                                     "Benutzername).")] = None,
 ) -> None:
     """Den Entwurf freigeben und veröffentlichen: danach unveränderlich und Grundlage der nächsten Abfrage."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    with app_context() as ctx:
         if year is not None:
             rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
         try:
@@ -123,6 +115,4 @@ def publish(
         except NoDraft:
             fail(f"Version {new} ist kein Entwurf (schon veröffentlicht?).")
             raise typer.Exit(2) from None
-    finally:
-        ctx.close()
     say(f"Version {version.label} veröffentlicht (freigegeben von {version.approved_by}).")

@@ -5,26 +5,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
-from cli.mail_cmd import report_delivery
-from cli.output import console, fail, print_json, say
-from cli.sheet_cmd import _parse_date
+from cli.context import app_context
+from cli.options import BERLIN, parse_date
+from cli.output import console, fail, print_json, progress_bar, report_delivery, say
 from core.dates import german_date
-from storage.errors import NotFound
-from usecases.context import AppContext
-from usecases.cycle import open_cycle, renew_link
+from usecases.cycle import OpenResult, open_cycle, renew_link
+from usecases.errors import NotFound
 from usecases.outbox import deliver_pending
-from usecases.settings import load_settings
 from usecases.sheets import NoBaseVersion
 from usecases.status import STATE_LABELS, NoCycle, cycle_status
 
 app = typer.Typer(help="Die jährliche Abfrage.", no_args_is_help=True)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @app.command("open")
@@ -39,42 +34,41 @@ def open_(
     Erneut aufgerufen, wird nichts doppelt angelegt oder versandt; neu hinzugekommene Institutionen
     werden eingeladen, und noch nicht zugestellte Einladungen werden erneut versucht.
     """
-    due = _parse_date(deadline)
+    due = parse_date(deadline)
     now = dt.datetime.now(dt.UTC)
     today = now.astimezone(BERLIN).date()
     if due is not None and due < today:
         fail(f"Die Frist {german_date(due)} liegt in der Vergangenheit.")
         raise typer.Exit(2)
-    ctx = AppContext.from_settings(load_settings())
-    try:
-        with Progress(console=console(), transient=True) as progress:
-            task = progress.add_task("Tabellen und Einladungen vorbereiten", total=None)
-            result = open_cycle(ctx, year=year, deadline=due, today=today, now=now,
-                                progress=lambda done, total: progress.update(task, completed=done, total=total))
-        if result.created:
-            say(f"Abfrage {year} eröffnet, Frist: {german_date(result.deadline)}.")
-        else:
-            say(f"Abfrage {year} war bereits eröffnet (Frist: {german_date(result.deadline)}).")
-        if result.invitations_queued:
-            say(f"{result.invitations_queued} Einladungen vorbereitet ({result.requests_created} neue "
-                "persönliche Links).")
-        elif not result.created:
-            say("Keine neuen Einladungen: alle aktiven Institutionen sind bereits eingeladen.")
-        for code in result.without_contact:
-            fail(f"{code}: keine erreichbare Ansprechperson (alle inaktiv oder Adresse abgelehnt); nicht eingeladen.")
+    with app_context() as ctx:
+        try:
+            with progress_bar("Tabellen und Einladungen vorbereiten") as progress:
+                result = open_cycle(ctx, year=year, deadline=due, today=today, now=now, progress=progress)
+        except NoBaseVersion:
+            fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabellen vorausgefüllt werden "
+                 "können.")
+            raise typer.Exit(2) from None
+        report_opening(result, year)
         if send:
-            with Progress(console=console(), transient=True) as progress:
-                task = progress.add_task("E-Mails versenden", total=None)
-                report = asyncio.run(deliver_pending(
-                    ctx, progress=lambda done, total: progress.update(task, completed=done, total=total)))
+            with progress_bar("E-Mails versenden") as progress:
+                report = asyncio.run(deliver_pending(ctx, progress=progress))
             report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
             if report.failed:
                 raise typer.Exit(1)
-    except NoBaseVersion:
-        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabellen vorausgefüllt werden können.")
-        raise typer.Exit(2) from None
-    finally:
-        ctx.close()
+
+
+def report_opening(result: OpenResult, year: int) -> None:
+    if result.created:
+        say(f"Abfrage {year} eröffnet, Frist: {german_date(result.deadline)}.")
+    else:
+        say(f"Abfrage {year} war bereits eröffnet (Frist: {german_date(result.deadline)}).")
+    if result.invitations_queued:
+        say(f"{result.invitations_queued} Einladungen vorbereitet ({result.requests_created} neue "
+            "persönliche Links).")
+    elif not result.created:
+        say("Keine neuen Einladungen: alle aktiven Institutionen sind bereits eingeladen.")
+    for code in result.without_contact:
+        fail(f"{code}: keine erreichbare Ansprechperson (alle inaktiv oder Adresse abgelehnt); nicht eingeladen.")
 
 
 @app.command("new-link")
@@ -87,8 +81,7 @@ def new_link(
 
     Der alte Link zeigt ab sofort nur noch die neutrale Seite; Rückmeldungen bleiben erhalten.
     """
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    with app_context() as ctx:
         try:
             renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
         except NotFound:
@@ -101,8 +94,6 @@ def new_link(
         if send:
             report = asyncio.run(deliver_pending(ctx))
             report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
-    finally:
-        ctx.close()
 
 
 @app.command("status")
@@ -111,16 +102,13 @@ def status(
     year: Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: die neueste).")] = None,
 ) -> None:
     """Stand der Abfrage: je Institution Rückmeldung, Erinnerungen, Eskalation, Telefonaufgabe; Summen."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    with app_context() as ctx:
         try:
             result = cycle_status(ctx, year=year)
         except NoCycle:
             which = f" {year}" if year else ""
             fail(f"Es gibt noch keine Abfrage{which}. `fko cycle open --year J` eröffnet sie.")
             raise typer.Exit(2) from None
-    finally:
-        ctx.close()
     totals = result.totals
     if as_json:
         print_json({"year": result.year, "deadline": result.deadline.isoformat(), "totals": totals,

@@ -6,20 +6,16 @@ import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
-from cli.mail_cmd import report_delivery
-from cli.output import fail, print_json, print_problems, read_input, say
-from storage.database import require_current_schema
-from usecases.context import AppContext
+from cli.context import app_context
+from cli.options import BERLIN
+from cli.output import fail, print_json, print_problems, read_input, report_delivery, say
 from usecases.outbox import deliver_pending
 from usecases.returns import NotIngestible, ingest_file
-from usecases.settings import load_settings
+from usecases.schema import check_schema
 from usecases.sheets import default_cycle_year
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def ingest(
@@ -36,9 +32,8 @@ def ingest(
     (gespeichert, Probleme genannt), 2: Aufruf- oder Einstellungsfehler.
     """
     data = read_input(file)
-    ctx = AppContext.from_settings(load_settings())
-    try:
-        require_current_schema(ctx.engine)
+    with app_context() as ctx:
+        check_schema(ctx)
         now = dt.datetime.now(dt.UTC)
         cycle_year = year or default_cycle_year(ctx, today=now.astimezone(BERLIN).date())
         try:
@@ -48,8 +43,6 @@ def ingest(
             fail(str(exc))
             raise typer.Exit(2) from None
         delivery = asyncio.run(deliver_pending(ctx))
-    finally:
-        ctx.close()
     counts = result.diff.counts() if result.diff else {}
     if as_json:
         print_json({"ok": result.outcome == "accepted", "institution": result.institution_code,

@@ -8,13 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli.context import app_context
 from cli.output import console, print_json, print_problems, read_input, say
-from storage.database import require_current_schema, session_scope
-from storage.institutions import list_institutions
-from storage.regions import get_region
-from usecases.context import AppContext
-from usecases.institutions import import_institutions
-from usecases.settings import load_settings
+from usecases.institutions import InstitutionOverview, import_institutions, institution_overview
 
 app = typer.Typer(help="Institutionen und Ansprechpersonen der Region.", no_args_is_help=True)
 
@@ -32,11 +28,8 @@ def import_(
     Enthält die Datei Fehler, wird nichts geändert.
     """
     data = read_input(file)
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    with app_context() as ctx:
         result = import_institutions(ctx, data=data, filename=file.name)
-    finally:
-        ctx.close()
     if not result.ok or result.summary is None:
         print_problems(result.problems, title=f"{file.name} wurde nicht eingelesen, nichts wurde geändert")
         raise typer.Exit(1)
@@ -54,42 +47,42 @@ def list_(
     include_inactive: Annotated[bool, typer.Option("--all", help="Auch inaktive Institutionen zeigen.")] = False,
 ) -> None:
     """Institutionen der Region mit ihren Ansprechpersonen auflisten."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
-        require_current_schema(ctx.engine)
-        with session_scope(ctx.engine) as session:
-            region = get_region(session=session, code=ctx.settings.region)
-            views = list_institutions(session=session, region_id=region.id or 0, active_only=not include_inactive)
-    finally:
-        ctx.close()
+    with app_context() as ctx:
+        overview = institution_overview(ctx, include_inactive=include_inactive)
     if as_json:
-        print_json(
+        print_json(overview_json(overview))
+        return
+    print_overview(overview)
+
+
+def overview_json(overview: InstitutionOverview) -> dict[str, object]:
+    return {
+        "region": overview.region_name,
+        "sample_data": overview.sample_data,
+        "institutions": [
             {
-                "region": region.name,
-                "sample_data": region.sample_data,
-                "institutions": [
-                    {
-                        "code": v.institution.code,
-                        "name": v.institution.name,
-                        "kind": v.institution.kind,
-                        "local_authority": v.institution.local_authority,
-                        "active": v.institution.active,
-                        "contacts": [
-                            {"name": c.name, "email": c.email, "role": c.role, "active": c.active,
-                             "refused": c.refused_at is not None}
-                            for c in v.contacts
-                        ],
-                    }
-                    for v in views
+                "code": v.institution.code,
+                "name": v.institution.name,
+                "kind": v.institution.kind,
+                "local_authority": v.institution.local_authority,
+                "active": v.institution.active,
+                "contacts": [
+                    {"name": c.name, "email": c.email, "role": c.role, "active": c.active,
+                     "refused": c.refused_at is not None}
+                    for c in v.contacts
                 ],
             }
-        )
-        return
-    title = f"Institutionen – {region.name}" + (" (Beispieldaten)" if region.sample_data else "")
+            for v in overview.institutions
+        ],
+    }
+
+
+def print_overview(overview: InstitutionOverview) -> None:
+    title = f"Institutionen – {overview.region_name}" + (" (Beispieldaten)" if overview.sample_data else "")
     table = Table(title=title, title_justify="left")
     for column in ("Kürzel", "Name", "Art", "Hauptansprechperson", "E-Mail", "Kontakte"):
         table.add_column(column, overflow="fold")
-    for view in views:
+    for view in overview.institutions:
         primary = next((c for c in view.contacts if c.role == "primary" and c.active), None)
         active_contacts = [c for c in view.contacts if c.active]
         table.add_row(
@@ -102,4 +95,4 @@ def list_(
         )
     out = console()
     out.print(table)
-    out.print(f"{len(views)} Institutionen.")
+    out.print(f"{len(overview.institutions)} Institutionen.")

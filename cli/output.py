@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.progress import Progress
 
 from core.problem import Problem
+
+if TYPE_CHECKING:
+    from usecases.outbox import DeliveryReport
 
 
 def console(stderr: bool = False) -> Console:
@@ -45,3 +51,27 @@ def read_input(path: Path) -> bytes:
     except OSError as exc:
         fail(f"Die Datei {path} kann nicht gelesen werden: {exc.strerror}")
         raise SystemExit(2) from None
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar; the callback reports (done, total) to it."""
+    with Progress(console=console(), transient=True) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+def report_delivery(report: DeliveryReport, smtp_host: str | None, sink: Path) -> None:
+    """What a run of the outbox did: sent where, which addresses refused, what waits for a retry."""
+    if not report.attempted:
+        say("Keine E-Mails zu versenden.")
+        return
+    where = smtp_host or f"lokale Ablage {sink} (.eml-Dateien; FKO_SMTP_HOST ist nicht gesetzt)"
+    say(f"{report.sent} E-Mails versandt über {where}.")
+    for address in report.refused_addresses:
+        fail(f"Adresse abgelehnt, keine weiteren E-Mails dorthin: {address}")
+    if report.refused:
+        fail(f"{report.refused} E-Mails konnten an keine Adresse zugestellt werden.")
+    if report.failed:
+        fail(f"{report.failed} E-Mails vorerst nicht versandt ({report.errors[0]}); "
+             "`fko mail send` versucht es erneut.")

@@ -8,12 +8,10 @@ import time
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from cli.output import say
-from portal.app import create_app
-from storage.database import require_current_schema
 from usecases.context import AppContext
+from usecases.schema import check_schema
 from usecases.settings import load_settings
 
 
@@ -22,9 +20,14 @@ def portal(
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8000,
 ) -> None:
     """Die Seite für die Institutionen starten (persönliche Links, Download, Upload, „Keine Änderungen“)."""
+    # The page is what this command runs: FastAPI and uvicorn are loaded only here, so `fko --help` stays quick.
+    import uvicorn
+
+    from portal.app import create_app
+
     settings = load_settings()
     ctx = AppContext.from_settings(settings)
-    require_current_schema(ctx.engine)
+    check_schema(ctx)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     swept = ctx.files.sweep_temporaries(older_than_seconds=3600, now=time.time())
     if swept:
@@ -41,6 +44,7 @@ def emit_return_event(institution_code: str, outcome: str) -> None:
     """Tell Prefect a return arrived: the `ingest-returns` deployment is triggered by this event."""
     from prefect.events import emit_event
 
+    # The event name belongs to the deployment it triggers; read it there, so the two cannot drift apart.
     from flows.deployments import RETURN_EVENT
 
     emit_event(event=RETURN_EVENT, resource={"prefect.resource.id": f"fko.institution.{institution_code}"},

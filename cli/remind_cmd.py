@@ -5,20 +5,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
-from cli.mail_cmd import report_delivery
-from cli.output import console, say
-from cli.sheet_cmd import _parse_date
-from usecases.context import AppContext
+from cli.context import app_context
+from cli.options import BERLIN, parse_date
+from cli.output import console, report_delivery, say
 from usecases.outbox import deliver_pending
 from usecases.reminders import run_reminders
-from usecases.settings import load_settings
 
-BERLIN = ZoneInfo("Europe/Berlin")
 STEP_LABELS = {"reminder": "Erinnerung", "reminder_deputy": "Erinnerung mit Vertretung",
                "escalation": "Eskalation an die Leitung", "phone": "Telefonaufgabe"}
 
@@ -30,13 +26,10 @@ def remind(
 ) -> None:
     """Fällige Erinnerungen versenden und Telefonaufgaben anlegen (jede Stufe nur einmal)."""
     now = dt.datetime.now(dt.UTC)
-    day = _parse_date(today) or now.astimezone(BERLIN).date()
-    ctx = AppContext.from_settings(load_settings())
-    try:
+    day = parse_date(today) or now.astimezone(BERLIN).date()
+    with app_context() as ctx:
         report = run_reminders(ctx, today=day, now=now, dry_run=dry_run)
         delivery = asyncio.run(deliver_pending(ctx)) if not dry_run else None
-    finally:
-        ctx.close()
     if not report.planned:
         say(f"Am {day:%d.%m.%Y} ist keine Erinnerung fällig.")
     else:

@@ -7,7 +7,6 @@ import os
 
 from cli.output import fail, say
 from core.dates import german_date
-from flows.deployments import DEPLOYMENTS, next_yearly_opening
 
 
 def serve() -> None:
@@ -20,6 +19,8 @@ def serve() -> None:
         fail("PREFECT_API_URL ist nicht gesetzt. Erst `prefect server start`, dann "
              "PREFECT_API_URL=http://127.0.0.1:4200/api fko serve.")
         raise SystemExit(2)
+    # Serving the deployments is this command's whole job, so it alone needs flows/; loaded here, not at start.
+    from flows.deployments import DEPLOYMENTS, next_yearly_opening
     from flows.serve import serve_all
 
     say("Abläufe: " + ", ".join(d.name for d in DEPLOYMENTS))

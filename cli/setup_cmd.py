@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from cli import institutions_cmd
+from cli.cycle_cmd import status as show_status
 from cli.output import fail, say
 from usecases.context import AppContext
 from usecases.demo_round import run_demo_round
@@ -90,8 +91,6 @@ def demo(
     try:
         result = run_demo_round(ctx, year=demo_year, opened=dt.date(demo_year, 9, 1),
                                 documents_dir=settings.data_dir / "dokumente", say=say)
-        from cli.cycle_cmd import status as show_status
-
         show_status(as_json=False, year=demo_year)
     finally:
         ctx.close()

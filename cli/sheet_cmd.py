@@ -5,33 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
+from cli.context import app_context
+from cli.options import BERLIN, parse_date
 from cli.output import console, fail, print_json, print_problems, read_input, say
-from storage.errors import NotFound
-from usecases.context import AppContext
-from usecases.settings import load_settings
+from usecases.errors import NotFound
 from usecases.sheets import NoBaseVersion, build_sheet, check_returned_sheet, default_cycle_year
 
 app = typer.Typer(help="Die Excel-Tabelle der Abfrage.", no_args_is_help=True)
-BERLIN = ZoneInfo("Europe/Berlin")
 
 YearOption = Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: offene Abfrage, "
                                                                "sonst das laufende Jahr).")]
-
-
-def _parse_date(text: str | None) -> dt.date | None:
-    if text is None:
-        return None
-    for pattern in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    fail(f"„{text}“ ist kein Datum; bitte JJJJ-MM-TT oder TT.MM.JJJJ angeben.")
-    raise typer.Exit(2)
 
 
 @app.command("build")
@@ -43,19 +29,18 @@ def build(
                                                                     "„Hinweise“.")] = None,
 ) -> None:
     """Die persönliche, vorausgefüllte Tabelle einer Institution erzeugen."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
-        cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
-        data, filename = build_sheet(ctx, institution_code=institution, cycle_year=cycle_year,
-                                     deadline=_parse_date(deadline))
-    except NotFound:
-        fail(f"Es gibt keine Institution mit dem Kürzel „{institution}“. `fko institutions list` zeigt alle.")
-        raise typer.Exit(2) from None
-    except NoBaseVersion:
-        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabelle vorausgefüllt werden kann.")
-        raise typer.Exit(2) from None
-    finally:
-        ctx.close()
+    with app_context() as ctx:
+        try:
+            cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
+            data, filename = build_sheet(ctx, institution_code=institution, cycle_year=cycle_year,
+                                         deadline=parse_date(deadline))
+        except NotFound:
+            fail(f"Es gibt keine Institution mit dem Kürzel „{institution}“. `fko institutions list` zeigt alle.")
+            raise typer.Exit(2) from None
+        except NoBaseVersion:
+            fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabelle vorausgefüllt werden "
+                 "kann.")
+            raise typer.Exit(2) from None
     target = out / filename if out.is_dir() else out
     try:
         target.write_bytes(data)
@@ -78,16 +63,14 @@ def check(
     Exit-Code 0: in Ordnung; 1: abgelehnt (alle Probleme werden genannt); 2: Aufruf- oder Einstellungsfehler.
     """
     data = read_input(file)
-    ctx = AppContext.from_settings(load_settings())
-    try:
-        cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
-        report = check_returned_sheet(ctx, data=data, cycle_year=cycle_year,
-                                      institution_code=institution.upper() if institution else None)
-    except NoBaseVersion:
-        fail("Es gibt noch kein veröffentlichtes Handlungskonzept, mit dem verglichen werden kann.")
-        raise typer.Exit(2) from None
-    finally:
-        ctx.close()
+    with app_context() as ctx:
+        try:
+            cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
+            report = check_returned_sheet(ctx, data=data, cycle_year=cycle_year,
+                                          institution_code=institution.upper() if institution else None)
+        except NoBaseVersion:
+            fail("Es gibt noch kein veröffentlichtes Handlungskonzept, mit dem verglichen werden kann.")
+            raise typer.Exit(2) from None
     if as_json:
         print_json(report.as_json())
     elif report.ok and report.diff is not None:

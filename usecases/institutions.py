@@ -9,7 +9,7 @@ from core.problem import Problem
 from core.table import TableError, read_table
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
-from storage.institutions import ImportSummary, save_institutions
+from storage.institutions import ImportSummary, InstitutionView, list_institutions, save_institutions
 from storage.regions import get_region
 from usecases.context import AppContext
 
@@ -48,3 +48,19 @@ def import_institutions(ctx: AppContext, *, data: bytes, filename: str, actor: s
                      "contacts_deactivated": summary.contacts_deactivated},
         )
     return ImportResult(summary=summary)
+
+
+@dataclass
+class InstitutionOverview:
+    region_name: str
+    sample_data: bool
+    institutions: list[InstitutionView]
+
+
+def institution_overview(ctx: AppContext, *, include_inactive: bool = False) -> InstitutionOverview:
+    """The region's institutions with their contacts (primary first), for staff to look over."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        views = list_institutions(session=session, region_id=region.id or 0, active_only=not include_inactive)
+        return InstitutionOverview(region_name=region.name, sample_data=region.sample_data, institutions=views)

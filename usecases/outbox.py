@@ -18,13 +18,14 @@ from sqlmodel import Session
 from mail.compose import Composed
 from mail.sink import EmlSink
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
-from storage.database import session_scope
+from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.models import OutboundMessage, utcnow
 from storage.outbox import (
     add_message,
     claim_due_messages,
     current_claimers,
+    list_messages,
     mark_address_refused,
     refused_addresses,
     release_claims,
@@ -137,3 +138,10 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
     else:
         await deliver_all(jobs, smtp, record)
     return report
+
+
+def outbox_messages(ctx: AppContext) -> list[OutboundMessage]:
+    """Every message in the outbox with its state, oldest first."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        return list_messages(session=session)
