@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import typer
 
 from cli.output import fail
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def parse_date(text: str | None) -> dt.date | None:

@@ -73,7 +73,7 @@ def demo(
     institutions_cmd.list_(as_json=False, include_inactive=False)
     settings = load_settings()
     if not no_prefect:
-        from flows.demo import run_demo
+        from cli.demo_run import run_demo
 
         summary = run_demo(settings, say)
         say("")

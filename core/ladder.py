@@ -25,6 +25,7 @@ class Step:
     to: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
     cc_staff: bool = False
+    escalates: bool = False        # counts as "escalated" for staff (the head of institution was written to)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class Policy:
     def index(self, name: str | None) -> int:
         """Position of a step by name; -1 for none (or a name the current policy no longer has)."""
         return next((i for i, s in enumerate(self.steps) if s.name == name), -1)
+
+    def escalates(self, name: str | None) -> bool:
+        """Whether the step called ``name`` marks an institution as escalated."""
+        return any(s.escalates for s in self.steps if s.name == name)
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,8 @@ def parse_policy(text: str) -> Policy:
         try:
             step = Step(name=str(item["name"]), offset_days=int(item["offset_days"]), kind=str(item["kind"]),
                         template=str(item.get("template", "")), to=tuple(item.get("to", ())),
-                        cc=tuple(item.get("cc", ())), cc_staff=bool(item.get("cc_staff", False)))
+                        cc=tuple(item.get("cc", ())), cc_staff=bool(item.get("cc_staff", False)),
+                        escalates=bool(item.get("escalates", False)))
         except KeyError as exc:
             raise PolicyError(f"reminders.toml: a step lacks {exc.args[0]!r}") from exc
         if step.kind not in ("mail", "phone"):

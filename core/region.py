@@ -6,6 +6,8 @@ import re
 import tomllib
 from dataclasses import dataclass
 
+from core.workdays import known_states
+
 
 class RegionConfigError(ValueError):
     """``region.toml`` is missing or wrong (a staff configuration error)."""
@@ -19,6 +21,7 @@ class RegionProfile:
     agency_email: str
     agency_phone: str = ""
     agency_address: str = ""
+    holiday_state: str = "NW"  # whose public holidays move reminders (German federal state code)
 
 
 def parse_region(text: str) -> RegionProfile:
@@ -36,9 +39,13 @@ def parse_region(text: str) -> RegionProfile:
             agency_email=str(agency["email"]),
             agency_phone=str(agency.get("phone", "")),
             agency_address=str(agency.get("address", "")),
+            holiday_state=str(region.get("holidays", "NW")).upper(),
         )
     except KeyError as exc:
         raise RegionConfigError(f"region.toml: the entry {exc.args[0]!r} is missing") from exc
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
         raise RegionConfigError("region.toml: region.code must be lower-case letters, digits and '-'")
+    if profile.holiday_state not in known_states():
+        raise RegionConfigError(f"region.toml: region.holidays {profile.holiday_state!r} is not a German federal "
+                                f"state code ({', '.join(known_states())})")
     return profile

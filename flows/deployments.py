@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cronsim import CronSim
 
-TIMEZONE = "Europe/Berlin"
+from core.dates import BERLIN
+
+TIMEZONE = BERLIN.key  # "Europe/Berlin", as Prefect schedules want it
 RETURN_EVENT = "fko.return.received"
 
 
@@ -46,5 +47,5 @@ DEPLOYMENTS = [
 def next_yearly_opening(now: dt.datetime) -> dt.datetime:
     """When the yearly opening runs next, in Europe/Berlin (shown to staff: the scheduler looks 100 days ahead)."""
     spec = next(d for d in DEPLOYMENTS if d.name == "yearly-opening")
-    local = now.astimezone(ZoneInfo(TIMEZONE))
+    local = now.astimezone(BERLIN)
     return next(CronSim(spec.cron or "", local))

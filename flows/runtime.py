@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
+from core.dates import BERLIN
 from usecases.context import AppContext
 from usecases.settings import load_settings
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def context() -> AppContext:

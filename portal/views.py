@@ -5,19 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from core.dates import german_date, german_datetime
+from core.dates import BERLIN, german_date, german_datetime
 from core.diff import ActivityDiff
 from core.filetype import Limits
 from usecases.return_view import SubmissionView
 from usecases.returns import LinkView
 from usecases.site import SiteInfo
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True)

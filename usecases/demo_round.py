@@ -8,13 +8,14 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
-from sqlmodel import select
 
+from core.dates import BERLIN
+from core.diff import CHANGE_LABELS
+from storage.cycles import cycle_of_year, requests_with_institutions
 from storage.database import session_scope
-from storage.models import Institution, Request
+from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.cycle import open_cycle
 from usecases.documents import RenderResult, render_version
@@ -23,7 +24,6 @@ from usecases.reminders import run_reminders
 from usecases.returns import accept_return, confirm_no_changes, sheet_for_request
 from usecases.versions import publish_draft, rebuild_draft
 
-BERLIN = ZoneInfo("Europe/Berlin")
 # Institutions that answer in the demo, and how: (code, day after opening, kind)
 ANSWERS = [("IHK", 3, "changes"), ("HWK", 5, "broken-then-fixed"), ("VUV", 8, "no_changes"),
            ("RWTH", 12, "changes"), ("STAC", 20, "no_changes"), ("KDN", 36, "changes"), ("DGB", 44, "no_changes")]
@@ -71,8 +71,10 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
     note(f"{opened:%d.%m.%Y}: Abfrage {year} eröffnet, {result.invitations_queued} Einladungen versandt "
          f"(Frist {deadline:%d.%m.%Y}).")
     with session_scope(ctx.engine) as session:
-        requests = {i.code: r.id or 0 for r, i in session.exec(
-            select(Request, Institution).join(Institution, Institution.id == Request.institution_id)).all()}
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
+        requests = {i.code: r.id or 0 for r, i in requests_with_institutions(session=session, cycle_id=cycle.id or 0)
+                    } if cycle else {}
     answers = {opened + dt.timedelta(days=offset): (code, kind) for code, offset, kind in ANSWERS}
     day = opened
     while day <= deadline + dt.timedelta(days=15):
@@ -98,8 +100,9 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
                 accepted = accept_return(ctx, request_id=request, data=changed, filename=name, source="portal",
                                          now=now)
                 counts = accepted.diff.counts() if accepted.diff else {}
-                note(f"{day:%d.%m.%Y}: {code} lädt die Tabelle hoch: angenommen (neu {counts.get('new', 0)}, "
-                     f"beendet {counts.get('ended', 0)}).")
+                note(f"{day:%d.%m.%Y}: {code} lädt die Tabelle hoch: angenommen ("
+                     + ", ".join(f"{CHANGE_LABELS[k]} {counts.get(k, 0)}" for k in ("new", "changed", "ended"))
+                     + ").")
         report = run_reminders(ctx, today=day, now=_moment(day, 7))
         if report.planned:
             kinds = sorted({p.due.step.name for p in report.planned})

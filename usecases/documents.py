@@ -8,11 +8,11 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from core.concept_view import build_view
+from core.dates import BERLIN
 from core.documents import build_change_report
 from core.overview_xlsx import render_overview
 from storage.concepts import activity_flags, find_version, latest_published, list_activities
@@ -23,7 +23,6 @@ from usecases.context import AppContext
 from usecases.rendering import render_change_report, render_concept, render_docx
 from usecases.versions import diff_versions
 
-BERLIN = ZoneInfo("Europe/Berlin")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--no-pdf-header-footer"]

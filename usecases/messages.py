@@ -7,15 +7,12 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core.dates import german_date, german_datetime, short_date
+from core.dates import BERLIN, german_date, german_datetime, short_date
 from mail.compose import Attachment, Composed, Envelope, Mailbox, compose
 from mail.templates import MailRenderer
 from storage.models import Contact, Institution, Region
 from usecases.context import AppContext
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True)

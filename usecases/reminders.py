@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass, field
 
-import holidays
-from sqlmodel import select
-
 from core.ladder import DueStep, LadderState, Policy, due_steps
+from core.workdays import public_holidays
+from storage.cycles import open_cycles, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of
-from storage.models import Cycle, Institution, Request
 from storage.regions import get_region
-from storage.template_folder import load_policy
+from storage.template_folder import load_region
 from usecases.context import AppContext
 from usecases.cycle import personal_link
 from usecases.messages import base_context, institution_mail, pick_recipients, reachable_roles
 from usecases.outbox import queue_message
-
-
-@functools.lru_cache(maxsize=1)
-def _nrw() -> holidays.HolidayBase:
-    return holidays.Germany(subdiv="NW")  # expands to further years on lookup
-
-
-def is_nrw_holiday(day: dt.date) -> bool:
-    return day in _nrw()
 
 
 @dataclass(frozen=True)
@@ -57,14 +45,13 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
     goes through the outbox under a key per institution × cycle × step.
     """
     require_current_schema(ctx.engine)
-    policy = policy or load_policy(ctx.templates_dir)
+    policy = policy or ctx.policy()
+    is_holiday = public_holidays(load_region(ctx.templates_dir).holiday_state)
     report = RemindReport()
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycles = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.state == "open")).all()
-        for cycle in cycles:
-            rows = session.exec(select(Request, Institution).join(Institution, Institution.id == Request.institution_id)
-                                .where(Request.cycle_id == cycle.id)).all()
+        for cycle in open_cycles(session=session, region_id=region.id or 0):
+            rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
             contacts = {i.id: contacts_of(session=session, institution_id=i.id or 0) for _, i in rows}
             states = [LadderState(request_id=r.id or 0, institution_code=i.code, deadline=cycle.deadline,
                                   answered=r.answered_at is not None, last_step=r.last_step,
@@ -72,7 +59,7 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
                       for r, i in rows if i.active]
             by_request = {r.id: (r, i) for r, i in rows}
             context = base_context(region, year=cycle.year, deadline=cycle.deadline)
-            for due in due_steps(states, policy, today, is_nrw_holiday):
+            for due in due_steps(states, policy, today, is_holiday):
                 request, institution = by_request[due.request_id]
                 step = due.step
                 recipients = None

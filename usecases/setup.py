@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from core.dates import BERLIN
 from storage.concepts import add_activities, create_version, publish_version
 from storage.database import is_empty, migrate, session_scope
 from storage.events import record_event
@@ -17,8 +17,6 @@ from storage.institutions import save_institutions
 from storage.regions import create_region
 from storage.template_folder import load_demo, load_region
 from usecases.context import AppContext
-
-BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class NotEmpty(Exception):

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.activity import Activity
 from core.diff import ActivityDiff, diff_activities
@@ -17,10 +17,11 @@ from core.sheet_check import Expected, SheetResult, check_meta, check_sheet
 from core.sheet_spec import SheetSpec
 from core.workbook_build import SheetInfo, build_workbook
 from storage.concepts import latest_published, list_activities
+from storage.cycles import cycle_of_year, newest_cycle
 from storage.database import require_current_schema, session_scope
 from storage.errors import NotFound
 from storage.institutions import get_institution
-from storage.models import ConceptVersion, Cycle, Institution, Region
+from storage.models import ConceptVersion, Institution, Region
 from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.sandbox import read_grid_isolated
@@ -30,22 +31,17 @@ class NoBaseVersion(Exception):
     """There is no published concept version to pre-fill the sheets from."""
 
 
-def cycle_for(session: Session, region: Region, year: int) -> Cycle | None:
-    return session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.year == year)).first()
-
-
 def default_cycle_year(ctx: AppContext, *, today: dt.date) -> int:
     """The year of the newest open cycle, else the year of ``today``."""
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = session.exec(select(Cycle).where(Cycle.region_id == region.id, Cycle.state == "open")
-                             .order_by(col(Cycle.year).desc())).first()
+        cycle = newest_cycle(session=session, region_id=region.id or 0, open_only=True)
     return cycle.year if cycle else today.year
 
 
 def _base_version(session: Session, region: Region, year: int) -> ConceptVersion:
-    cycle = cycle_for(session, region, year)
+    cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
     version = session.get(ConceptVersion, cycle.base_version_id) if cycle else None
     version = version or latest_published(session=session, region_id=region.id or 0)
     if version is None:
@@ -80,7 +76,7 @@ def build_sheet(ctx: AppContext, *, institution_code: str, cycle_year: int,
         region = get_region(session=session, code=ctx.settings.region)
         institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
         version = _base_version(session, region, cycle_year)
-        cycle = cycle_for(session, region, cycle_year)
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=cycle_year)
         activities = _base_activities(session, version, institution.id or 0)
     data = personal_sheet(ctx, region=region, institution=institution, year=cycle_year, base_label=version.label,
                           deadline=deadline or (cycle.deadline if cycle else None), activities=activities)

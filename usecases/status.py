@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions
 from storage.database import require_current_schema, session_scope
-from storage.models import Cycle, EventLog, Institution, Request, Submission
+from storage.models import EventLog, Submission
 from storage.regions import get_region
 from usecases.context import AppContext
 
@@ -60,15 +61,14 @@ class NoCycle(Exception):
 
 def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
     require_current_schema(ctx.engine)
+    policy = ctx.policy()
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        query = select(Cycle).where(Cycle.region_id == region.id)
-        query = query.where(Cycle.year == year) if year else query.order_by(col(Cycle.year).desc())
-        cycle = session.exec(query).first()
+        cycle = (cycle_of_year(session=session, region_id=region.id or 0, year=year) if year
+                 else newest_cycle(session=session, region_id=region.id or 0))
         if cycle is None:
             raise NoCycle(year)
-        rows = session.exec(select(Request, Institution).join(Institution, Institution.id == Request.institution_id)
-                            .where(Request.cycle_id == cycle.id).order_by(col(Institution.code))).all()
+        rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
         events: dict[str, EventLog] = {}
         escalated: set[str] = set()
         phone: set[str] = set()
@@ -78,7 +78,7 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
             if event.details.get("year") != cycle.year:  # another year's round
                 continue
             events[event.subject] = event
-            if event.details.get("step") == "escalation":
+            if policy.escalates(event.details.get("step")):
                 escalated.add(event.subject)
             if event.action == "reminder.phone_task":
                 phone.add(event.subject)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from core.dates import BERLIN
 from storage.database import session_scope
 from storage.models import Contact, Request
 from usecases.cycle import open_cycle
@@ -22,7 +22,6 @@ from usecases.reminders import run_reminders
 from usecases.returns import confirm_no_changes, sheet_for_request
 from usecases.status import cycle_status
 
-BERLIN = ZoneInfo("Europe/Berlin")
 DEADLINE = dt.date(2026, 10, 15)
 KINDS = {"Erinnerung:": "reminder", "Heute fällig:": "reminder_deputy", "Bitte um Unterstützung:": "escalation",
          "Abfrage 2026 zum": "invitation", "Eingangsbestätigung:": "receipt", "Bestätigt:": "no_changes"}

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.ladder import LadderState, PolicyError, due_steps, parse_policy, step_date
+from core.workdays import public_holidays
 from storage.template_folder import load_policy
-from usecases.reminders import is_nrw_holiday
 from usecases.settings import BUNDLED_TEMPLATES
 
+is_nrw_holiday = public_holidays("NW")
 POLICY = load_policy(BUNDLED_TEMPLATES)
 ALL_ROLES = frozenset({"primary", "deputy", "head"})
 
@@ -120,3 +121,18 @@ def test_any_sequence_of_runs_sends_each_step_at_most_once_and_nothing_after_an_
     assert [POLICY.index(n) for n in names] == sorted(POLICY.index(n) for n in names)  # only forward
     if answer_day is not None:
         assert all(offset < answer_day for offset, _ in carried_out)             # nothing after an answer
+
+
+def test_the_regions_state_decides_which_days_are_holidays() -> None:
+    # Fronleichnam (4 June 2026) is a holiday in NRW, not in Lower Saxony; Reformationstag the other way round.
+    nrw, lower_saxony = public_holidays("NW"), public_holidays("NI")
+    assert nrw(dt.date(2026, 6, 4)) and not lower_saxony(dt.date(2026, 6, 4))
+    assert lower_saxony(dt.date(2026, 10, 31)) and not nrw(dt.date(2026, 10, 31))
+    assert step_date(dt.date(2026, 6, 4), POLICY.steps[1], lower_saxony) == dt.date(2026, 6, 4)
+
+
+def test_escalation_is_the_step_the_policy_marks() -> None:
+    assert [s.name for s in POLICY.steps if POLICY.escalates(s.name)] == ["escalation"]
+    policy = parse_policy('[[step]]\nname = "chef"\noffset_days = 3\nkind = "mail"\ntemplate = "escalation"\n'
+                          'to = ["head"]\nescalates = true\n')
+    assert policy.escalates("chef") and not policy.escalates("escalation") and not policy.escalates(None)

@@ -1,4 +1,4 @@
-"""`make demo`: the whole yearly round under a real Prefect server, institutions played through the page."""
+"""`fko demo`: the whole yearly round under a real Prefect server, institutions played through the page."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from flows.runtime import BERLIN
-from portal.app import create_app
+from core.dates import BERLIN
 from usecases.context import AppContext
 from usecases.demo_round import edited_sheet
 from usecases.settings import Settings
@@ -76,6 +75,8 @@ def start_prefect_server(home: Path, say: Callable[[str], None]) -> tuple[subpro
 
 class _Portal:
     def __init__(self, ctx: AppContext, port: int) -> None:
+        from portal.app import create_app
+
         config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, access_log=False, log_level="warning",
                                 lifespan="off")
         self.server = uvicorn.Server(config)
