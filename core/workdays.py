@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-import holidays
+from holidays.countries.germany import Germany
 
 from core.ladder import IsHoliday
 
@@ -13,7 +13,7 @@ DEFAULT_STATE = "NW"  # North Rhine-Westphalia
 
 @functools.lru_cache(maxsize=16)
 def _calendar(state: str) -> holidays.HolidayBase:
-    return holidays.Germany(subdiv=state)  # grows to further years on lookup
+    return Germany(subdiv=state)  # grows to further years on lookup
 
 
 def public_holidays(state: str = DEFAULT_STATE) -> IsHoliday:
@@ -23,5 +23,5 @@ def public_holidays(state: str = DEFAULT_STATE) -> IsHoliday:
 
 
 def known_states() -> tuple[str, ...]:
-    return tuple(holidays.Germany.subdivisions)
+    return tuple(Germany.subdivisions)
 

@@ -25,5 +25,6 @@ def open_cycles(*, session: Session, region_id: int) -> list[Cycle]:
 
 def requests_with_institutions(*, session: Session, cycle_id: int) -> list[tuple[Request, Institution]]:
     """Every request of the cycle with its institution, by institution code."""
-    return list(session.exec(select(Request, Institution).join(Institution, col(Institution.id) == Request.institution_id)
-                             .where(Request.cycle_id == cycle_id).order_by(col(Institution.code))).all())
+    query = (select(Request, Institution).join(Institution, col(Institution.id) == Request.institution_id)
+             .where(Request.cycle_id == cycle_id).order_by(col(Institution.code)))
+    return list(session.exec(query).all())
