@@ -12,7 +12,7 @@ DEFAULT_STATE = "NW"  # North Rhine-Westphalia
 
 
 @functools.lru_cache(maxsize=16)
-def _calendar(state: str) -> holidays.HolidayBase:
+def _calendar(state: str) -> Germany:
     return Germany(subdiv=state)  # grows to further years on lookup
 
 
