@@ -10,18 +10,15 @@ from prefect.cache_policies import NO_CACHE
 from flows import dashboard
 from flows.deployments import next_yearly_opening
 from flows.open_cycle import deliver_mail
-from flows.runtime import berlin_today, context, moment
+from flows.runtime import app_context, berlin_today, moment
 from usecases.cycle import open_cycle_year
 from usecases.reminders import run_reminders
 
 
 @task(name="carry-out-reminders", cache_policy=NO_CACHE)
 def carry_out(today: dt.date | None) -> dict[str, int]:
-    ctx = context()
-    try:
+    with app_context() as ctx:
         report = run_reminders(ctx, today=berlin_today(today), now=moment(today))
-    finally:
-        ctx.close()
     return {"planned": len(report.planned), "mails": report.mails_queued, "phone_tasks": report.phone_tasks}
 
 
@@ -32,12 +29,9 @@ async def escalate_reminders_flow(today: dt.date | None = None) -> dict[str, int
     sent = await deliver_mail()
     get_run_logger().info("Erinnerungen: %s fällig, %s E-Mails versandt, %s Telefonaufgaben", result["planned"],
                           sent.sent, result["phone_tasks"])
-    ctx = context()
-    try:
+    with app_context() as ctx:
         year = open_cycle_year(ctx)
         if year is not None:
             await dashboard.publish_status(ctx, year=year)
-        await dashboard.publish_next_opening(next_yearly_opening(moment(today)))
-    finally:
-        ctx.close()
+    await dashboard.publish_next_opening(next_yearly_opening(moment(today)))
     return {**result, "sent": sent.sent}

@@ -9,19 +9,15 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import dashboard
 from flows.deployments import next_yearly_opening
-from flows.runtime import berlin_today, context, moment
-from usecases.cycle import default_deadline, open_cycle
+from flows.runtime import app_context, berlin_today, moment
+from usecases.cycle import open_cycle
 from usecases.outbox import DeliveryReport, deliver_pending
 
 
 @task(name="open-requests", cache_policy=NO_CACHE)
 def open_requests(year: int, deadline: dt.date | None, today: dt.date | None) -> dict[str, object]:
-    ctx = context()
-    try:
-        result = open_cycle(ctx, year=year, deadline=deadline or default_deadline(berlin_today(today)),
-                            today=berlin_today(today), now=moment(today))
-    finally:
-        ctx.close()
+    with app_context() as ctx:
+        result = open_cycle(ctx, year=year, deadline=deadline, today=berlin_today(today), now=moment(today))
     return {"created": result.created, "requests": result.requests_created,
             "invitations": result.invitations_queued, "without_contact": result.without_contact,
             "deadline": result.deadline.isoformat()}
@@ -30,11 +26,8 @@ def open_requests(year: int, deadline: dt.date | None, today: dt.date | None) ->
 @task(name="deliver-mail", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30)
 async def deliver_mail() -> DeliveryReport:
     """Send what waits in the outbox (exactly once: retries resend nothing that was accepted)."""
-    ctx = context()
-    try:
+    with app_context() as ctx:
         report = await deliver_pending(ctx)
-    finally:
-        ctx.close()
     if report.failed:
         raise RuntimeError(f"{report.failed} E-Mails nicht versandt: {report.errors[0]}")
     return report
@@ -52,10 +45,7 @@ async def open_cycle_flow(year: int | None = None, deadline: dt.date | None = No
                 report.sent)
     if opened["without_contact"]:
         logger.warning("Ohne erreichbare Ansprechperson: %s", ", ".join(opened["without_contact"]))  # type: ignore[arg-type]
-    ctx = context()
-    try:
+    with app_context() as ctx:
         await dashboard.publish_status(ctx, year=year)
-        await dashboard.publish_next_opening(next_yearly_opening(moment(today)))
-    finally:
-        ctx.close()
+    await dashboard.publish_next_opening(next_yearly_opening(moment(today)))
     return {**opened, "sent": report.sent}

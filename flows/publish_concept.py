@@ -11,9 +11,10 @@ from prefect.flow_runs import pause_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from pydantic import Field
 
+from core.diff import CHANGE_LABELS
 from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
-from flows.runtime import context, moment, open_year
+from flows.runtime import app_context, moment, open_year
 from usecases.versions import diff_versions, publish_draft, version_pair, version_status
 
 
@@ -27,15 +28,12 @@ class Approval(RunInput):
 
 @task(name="summarise-draft", cache_policy=NO_CACHE)
 def summarise(year: int) -> tuple[str, str]:
-    ctx = context()
-    try:
+    with app_context() as ctx:
         old, new = version_pair(ctx, from_label=None, to_label=str(year), draft_only=True)
         changes = diff_versions(ctx, from_label=old, to_label=new)
-    finally:
-        ctx.close()
     counts = changes.diff.counts()
-    text = (f"**Version {new}** gegenüber {old}: neu {counts['new']}, geändert {counts['changed']}, beendet "
-            f"{counts['ended']}, unverändert {counts['unchanged']}, fehlend {counts['missing']}.")
+    text = f"**Version {new}** gegenüber {old}: " + ", ".join(f"{label} {counts[kind]}"
+                                                               for kind, label in CHANGE_LABELS.items()) + "."
     if changes.not_confirmed:
         text += f"\n\nOhne Rückmeldung (unverändert übernommen): {', '.join(changes.not_confirmed)}."
     return new, text
@@ -43,11 +41,8 @@ def summarise(year: int) -> tuple[str, str]:
 
 @task(name="publish-version", cache_policy=NO_CACHE)
 def publish(label: str, approved_by: str, today: dt.date | None) -> str:
-    ctx = context()
-    try:
+    with app_context() as ctx:
         return publish_draft(ctx, approved_by=approved_by, now=moment(today), label=label).label
-    finally:
-        ctx.close()
 
 
 @flow(name="publish-concept")
@@ -63,11 +58,8 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     year = open_year(year)
     if year is None:
         return {"published": None}
-    ctx = context()
-    try:
+    with app_context() as ctx:
         already = version_status(ctx, label=str(year)) == "published"
-    finally:
-        ctx.close()
     if already:
         logger.info("Version %s ist bereits veröffentlicht: nichts zu tun.", year)
         return {"published": str(year), "already": True}

@@ -9,26 +9,23 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import dashboard
-from flows.runtime import context, moment, open_year
+from flows.runtime import app_context, moment, open_year
 from usecases.documents import render_version
-from usecases.versions import rebuild_draft, version_status
+from usecases.versions import refresh_draft
 
 
 @task(name="render-documents", cache_policy=NO_CACHE)
 def render(year: int, today: dt.date | None, pdf: bool = True) -> dict[str, object]:
     """Rebuild the draft (unless the year's version is published already), then render it."""
-    ctx = context()
     label = str(year)
-    try:
-        not_answered: list[str] = []
-        if version_status(ctx, label=label) != "published":
-            not_answered = rebuild_draft(ctx, year=year, now=moment(today)).not_answered
+    with app_context() as ctx:
+        draft = refresh_draft(ctx, year=year, now=moment(today))
         result = render_version(ctx, out_dir=ctx.settings.data_dir / "dokumente" / label, label=label, today=today,
                                 pdf=pdf)
-    finally:
-        ctx.close()
+    report = result.change_report_markdown
     return {"label": result.label, "files": [str(p) for p in result.files], "skipped": result.skipped,
-            "not_answered": not_answered}
+            "not_answered": draft.not_answered if draft else [],
+            "change_report": report.read_text(encoding="utf-8") if report else None}
 
 
 @flow(name="regenerate-concept")
@@ -39,9 +36,8 @@ async def regenerate_concept_flow(year: int | None = None, today: dt.date | None
         return {}
     result = render(year, today, pdf)
     files = [Path(p) for p in result["files"]]  # type: ignore[union-attr]
-    report = next((p for p in files if p.name.startswith("Aenderungen-") and p.suffix == ".md"), None)
-    if report is not None:
-        await dashboard.publish_markdown(f"fko-change-report-{year}", report.read_text(encoding="utf-8"),
+    if result["change_report"]:
+        await dashboard.publish_markdown(f"fko-change-report-{year}", str(result["change_report"]),
                                          f"Änderungsbericht {result['label']}")
     await dashboard.publish_documents(files, label=str(result["label"]))
     return result

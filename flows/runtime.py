@@ -1,17 +1,24 @@
-"""What every flow needs: the app context from the settings, and "today" in Europe/Berlin."""
+"""What every flow needs: the app context from the settings (one ``with``), and "today" in Europe/Berlin."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 from core.dates import BERLIN
 from usecases.context import AppContext
 from usecases.settings import load_settings
 
 
-def context() -> AppContext:
-    """Built inside the flow run (never at import time), from FKO_* settings."""
-    return AppContext.from_settings(load_settings())
+@contextlib.contextmanager
+def app_context() -> Iterator[AppContext]:
+    """Built inside the flow run (never at import time), from FKO_* settings; closed on the way out."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def berlin_today(today: dt.date | None) -> dt.date:
@@ -31,8 +38,5 @@ def open_year(year: int | None) -> int | None:
         return year
     from usecases.cycle import open_cycle_year
 
-    ctx = context()
-    try:
+    with app_context() as ctx:
         return open_cycle_year(ctx)
-    finally:
-        ctx.close()

@@ -200,3 +200,9 @@ def open_cycle_year(ctx: AppContext) -> int | None:
         region = get_region(session=session, code=ctx.settings.region)
         cycle = newest_cycle(session=session, region_id=region.id or 0, open_only=True)
         return cycle.year if cycle else None
+
+
+def year_to_process(ctx: AppContext, year: int | None) -> int | None:
+    """The open cycle's year when ``year`` is None or names it; None when there is nothing to do."""
+    open_year = open_cycle_year(ctx)
+    return open_year if year in (None, open_year) else None

@@ -34,6 +34,10 @@ class RenderResult:
     files: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # German reasons, e.g. no PDF without LibreOffice
 
+    @property
+    def change_report_markdown(self) -> Path | None:
+        return next((p for p in self.files if p.name.startswith("Aenderungen-") and p.suffix == ".md"), None)
+
 
 def _write(path: Path, data: bytes | str) -> Path:
     """Write completely or not at all."""

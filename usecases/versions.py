@@ -160,3 +160,10 @@ def version_status(ctx: AppContext, *, label: str) -> str | None:
         version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id,
                                                             ConceptVersion.label == label)).first()
         return version.status if version else None
+
+
+def refresh_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResult | None:
+    """Rebuild the year's draft, unless its version is published already (then it stays as adopted)."""
+    if version_status(ctx, label=str(year)) == "published":
+        return None
+    return rebuild_draft(ctx, year=year, now=now)
