@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, fields
-
-KEY_PATTERN = re.compile(r"^(?P<code>[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*)-(?P<number>\d{4,})$")
 
 
 @dataclass(frozen=True)
@@ -41,14 +38,6 @@ CONTENT_FIELDS: tuple[str, ...] = tuple(
 def activity_key(institution_code: str, number: int) -> str:
     """The stable key of an institution's ``number``-th activity: ``activity_key("IHK", 7)`` → ``IHK-0007``."""
     return f"{institution_code}-{number:04d}"
-
-
-def key_number(key: str, institution_code: str) -> int | None:
-    """The running number in ``key`` if the key belongs to ``institution_code``, else ``None``."""
-    match = KEY_PATTERN.match(key)
-    if match is None or match["code"] != institution_code:
-        return None
-    return int(match["number"])
 
 
 def activity_to_dict(activity: Activity) -> dict[str, object]:

@@ -79,9 +79,6 @@ class FileStore:
                 f"Gespeicherte Datei ist beschädigt ({kind} {sha256}): Inhalt passt nicht zur Prüfsumme.")
         return data
 
-    def exists(self, sha256: str, *, kind: str) -> bool:
-        return self._path(kind, sha256).is_file()
-
     def sweep_temporaries(self, *, older_than_seconds: float, now: float) -> int:
         """Remove the half-written temporaries of writers that died (``now``: Unix time); returns how many."""
         removed = 0

@@ -15,7 +15,7 @@ from core.concept_view import build_view
 from core.dates import BERLIN
 from core.documents import build_change_report
 from core.overview_xlsx import render_overview
-from storage.concepts import activity_flags, find_version, latest_published, list_activities
+from storage.concepts import activity_flags, find_version, latest_published, list_activities, list_versions
 from storage.database import require_current_schema, session_scope
 from storage.models import ConceptVersion, Institution
 from storage.regions import get_region
@@ -80,11 +80,10 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         if label is None:
-            newest = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id)
-                                  .order_by(ConceptVersion.id.desc())).first()  # type: ignore[union-attr]
-            if newest is None:
+            versions = list_versions(session=session, region_id=region.id or 0)
+            if not versions:
                 raise LookupError("no concept version yet")
-            label = newest.label
+            label = versions[-1].label
         version = find_version(session=session, region_id=region.id or 0, label=label)
         activities = list_activities(session=session, version_id=version.id or 0)
         flags = activity_flags(session=session, version_id=version.id or 0)

@@ -18,6 +18,7 @@ from storage.concepts import (
     find_version,
     latest_published,
     list_activities,
+    list_versions,
     publish_version,
 )
 from storage.cycles import cycle_of_year, requests_with_institutions
@@ -120,8 +121,7 @@ def version_pair(ctx: AppContext, *, from_label: str | None, to_label: str | Non
     newest version)."""
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        versions = list(session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id)
-                                     .order_by(ConceptVersion.id)).all())
+        versions = list_versions(session=session, region_id=region.id or 0)
         if to_label is None:
             drafts = [v for v in versions if v.status == "draft"]
             candidates = drafts if draft_only else (drafts or versions)
