@@ -74,6 +74,46 @@ def _column_positions(header: list[str]) -> tuple[dict[str, int], list[Problem]]
     return positions, problems
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """The header of an institutions table and where each known column stands in it."""
+
+    header: list[str]
+    positions: dict[str, int]
+
+    def at(self, key: str, number: int) -> str:
+        return cell_address(self.positions[key], number)
+
+    def header_of(self, key: str) -> str:
+        return self.header[self.positions[key]]
+
+
+class _Row:
+    """One row of an institutions table: its stripped values by column key, and its problems."""
+
+    def __init__(self, columns: _Columns, number: int, cells: list[str]) -> None:
+        self.columns, self.number = columns, number
+        self.value = {key: cells[index].strip() for key, index in columns.positions.items()}
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, message: str) -> None:
+        header = self.columns.header_of(key)
+        self.problems.append(Problem(self.columns.at(key, self.number), header,
+                                     f"Zeile {self.number}, {header}: {message}"))
+
+
+@dataclass
+class _Grouping:
+    """The institutions found so far, with the catalogs the rows are checked against."""
+
+    catalogs: Catalogs
+    kinds: dict[str, str]  # folded kind → kind
+    areas: dict[str, str]  # folded area → area
+    institutions: dict[str, InstitutionRecord] = field(default_factory=dict)
+    first_row: dict[str, int] = field(default_factory=dict)  # code → row that introduced it
+    seen_emails: dict[tuple[str, str], int] = field(default_factory=dict)  # (code, folded e-mail) → row
+
+
 def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[InstitutionRecord], list[Problem]]:
     """Check an institutions table (one row per contact) and group it by institution.
 
@@ -82,104 +122,119 @@ def parse_institutions(table: Table, catalogs: Catalogs) -> tuple[list[Instituti
     positions, problems = _column_positions(table.header)
     if problems:
         return [], problems
-
-    def at(key: str, number: int) -> str:
-        return cell_address(positions[key], number)
-
-    def header_of(key: str) -> str:
-        return table.header[positions[key]]
-
-    institutions: dict[str, InstitutionRecord] = {}
-    first_row: dict[str, int] = {}
-    seen_emails: dict[tuple[str, str], int] = {}
-    kinds = {fold(k): k for k in catalogs.institution_kinds}
-    areas = {fold(a): a for a in catalogs.areas}
-
+    columns = _Columns(table.header, positions)
+    grouping = _Grouping(
+        catalogs=catalogs,
+        kinds={fold(k): k for k in catalogs.institution_kinds},
+        areas={fold(a): a for a in catalogs.areas},
+    )
     for number, cells in table.rows:
-        value = {key: cells[index].strip() for key, index in positions.items()}
-        row_problems: list[Problem] = []
-
-        def problem(key: str, message: str, number: int = number, sink: list[Problem] = row_problems) -> None:
-            sink.append(Problem(at(key, number), header_of(key), f"Zeile {number}, {header_of(key)}: {message}"))
-
-        code = value["code"].upper()
-        if not code:
-            problem("code", "Das Kürzel fehlt.")
-        elif len(code) > CODE_MAX_LENGTH or not CODE_PATTERN.match(code):
-            problem(
-                "code",
-                f"„{value['code']}“ ist kein gültiges Kürzel. Erlaubt sind Buchstaben A–Z, Ziffern und "
-                f"Bindestriche, höchstens {CODE_MAX_LENGTH} Zeichen, beginnend mit einem Buchstaben.",
-            )
-        if not value["name"]:
-            problem("name", "Der Name der Institution fehlt.")
-        kind = value.get("kind", "")
-        if kind and fold(kind) not in kinds:
-            problem("kind", f"„{kind}“ ist keine bekannte Art. Zulässig sind: {', '.join(catalogs.institution_kinds)}.")
-        area = value.get("local_authority", "")
-        if area and fold(area) not in areas:
-            allowed = ", ".join(catalogs.areas)
-            problem("local_authority", f"„{area}“ ist kein bekanntes Gebiet. Zulässig sind: {allowed}.")
-        active_text = fold(value.get("active", ""))
-        if active_text not in YES | NO:
-            problem("active", f"„{value['active']}“ ist kein gültiger Wert. Bitte „ja“ oder „nein“ eintragen.")
-        if not value["contact_name"]:
-            problem("contact_name", "Der Name der Ansprechperson fehlt.")
-        email = value["email"]
-        if not email:
-            problem("email", "Die E-Mail-Adresse fehlt.")
-        elif not EMAIL_PATTERN.match(email):
-            problem("email", f"„{email}“ ist keine gültige E-Mail-Adresse.")
-        elif not email.rpartition("@")[0].isascii():
-            problem("email", f"„{email}“ enthält vor dem @ Umlaute oder Sonderzeichen; solche Adressen können "
-                             "nicht zuverlässig beliefert werden. Bitte die Schreibweise ohne Umlaute angeben.")
-        role = catalogs.role_for(value["role"]) if value["role"] else None
-        if not value["role"]:
-            problem("role", "Die Rolle fehlt. Zulässig sind: " + ", ".join(catalogs.role_labels.values()) + ".")
-        elif role is None:
-            problem(
-                "role",
-                f"„{value['role']}“ ist keine bekannte Rolle. Zulässig sind: "
-                + ", ".join(catalogs.role_labels.values())
-                + ".",
-            )
-
-        if code and CODE_PATTERN.match(code) and value["name"]:
-            existing = institutions.get(code)
-            if existing is None:
-                institutions[code] = InstitutionRecord(
-                    code=code,
-                    name=value["name"],
-                    kind=kinds.get(fold(kind)) if kind else None,
-                    local_authority=areas.get(fold(area)) if area else None,
-                    active=active_text not in NO,
-                )
-                first_row[code] = number
-            elif fold(existing.name) != fold(value["name"]):
-                problem(
-                    "code",
-                    f"Das Kürzel „{code}“ ist doppelt vergeben: in Zeile {first_row[code]} für "
-                    f"„{existing.name}“ und hier für „{value['name']}“.",
-                )
-            if email and role is not None and not row_problems:
-                key = (code, email.casefold())
-                if key in seen_emails:
-                    problem("email", f"Die Adresse {email} steht für {code} schon in Zeile {seen_emails[key]}.")
-                else:
-                    seen_emails[key] = number
-                    institutions[code].contacts.append(ContactRecord(value["contact_name"], email, role))
-        problems.extend(row_problems)
+        row = _Row(columns, number, cells)
+        _check_institution_fields(row, grouping)
+        role = _check_contact_fields(row, catalogs)
+        _group_row(row, role, grouping)
+        problems.extend(row.problems)
 
     if not table.rows:
         problems.append(Problem(None, None, "Die Datei enthält keine Institutionen, nur eine Kopfzeile."))
-    for code, record in institutions.items():
+    problems.extend(_missing_primary(columns, grouping))
+    return list(grouping.institutions.values()), problems
+
+
+def _check_institution_fields(row: _Row, grouping: _Grouping) -> None:
+    value, catalogs = row.value, grouping.catalogs
+    code = value["code"].upper()
+    if not code:
+        row.problem("code", "Das Kürzel fehlt.")
+    elif len(code) > CODE_MAX_LENGTH or not CODE_PATTERN.match(code):
+        row.problem(
+            "code",
+            f"„{value['code']}“ ist kein gültiges Kürzel. Erlaubt sind Buchstaben A–Z, Ziffern und "
+            f"Bindestriche, höchstens {CODE_MAX_LENGTH} Zeichen, beginnend mit einem Buchstaben.",
+        )
+    if not value["name"]:
+        row.problem("name", "Der Name der Institution fehlt.")
+    kind = value.get("kind", "")
+    if kind and fold(kind) not in grouping.kinds:
+        row.problem("kind", f"„{kind}“ ist keine bekannte Art. Zulässig sind: {', '.join(catalogs.institution_kinds)}.")
+    area = value.get("local_authority", "")
+    if area and fold(area) not in grouping.areas:
+        allowed = ", ".join(catalogs.areas)
+        row.problem("local_authority", f"„{area}“ ist kein bekanntes Gebiet. Zulässig sind: {allowed}.")
+    if fold(value.get("active", "")) not in YES | NO:
+        row.problem("active", f"„{value['active']}“ ist kein gültiger Wert. Bitte „ja“ oder „nein“ eintragen.")
+
+
+def _check_contact_fields(row: _Row, catalogs: Catalogs) -> str | None:
+    """Check the contact's name, address and role; the role's key, or None if it is missing or unknown."""
+    value = row.value
+    if not value["contact_name"]:
+        row.problem("contact_name", "Der Name der Ansprechperson fehlt.")
+    email = value["email"]
+    if not email:
+        row.problem("email", "Die E-Mail-Adresse fehlt.")
+    elif not EMAIL_PATTERN.match(email):
+        row.problem("email", f"„{email}“ ist keine gültige E-Mail-Adresse.")
+    elif not email.rpartition("@")[0].isascii():
+        row.problem("email", f"„{email}“ enthält vor dem @ Umlaute oder Sonderzeichen; solche Adressen können "
+                             "nicht zuverlässig beliefert werden. Bitte die Schreibweise ohne Umlaute angeben.")
+    role = catalogs.role_for(value["role"]) if value["role"] else None
+    if not value["role"]:
+        row.problem("role", "Die Rolle fehlt. Zulässig sind: " + ", ".join(catalogs.role_labels.values()) + ".")
+    elif role is None:
+        row.problem(
+            "role",
+            f"„{value['role']}“ ist keine bekannte Rolle. Zulässig sind: "
+            + ", ".join(catalogs.role_labels.values())
+            + ".",
+        )
+    return role
+
+
+def _group_row(row: _Row, role: str | None, grouping: _Grouping) -> None:
+    """Add the row's institution (first row wins) and, if the row is clean, its contact."""
+    value, number = row.value, row.number
+    code, email = value["code"].upper(), value["email"]
+    if not (code and CODE_PATTERN.match(code) and value["name"]):
+        return
+    existing = grouping.institutions.get(code)
+    if existing is None:
+        kind, area = value.get("kind", ""), value.get("local_authority", "")
+        grouping.institutions[code] = InstitutionRecord(
+            code=code,
+            name=value["name"],
+            kind=grouping.kinds.get(fold(kind)) if kind else None,
+            local_authority=grouping.areas.get(fold(area)) if area else None,
+            active=fold(value.get("active", "")) not in NO,
+        )
+        grouping.first_row[code] = number
+    elif fold(existing.name) != fold(value["name"]):
+        row.problem(
+            "code",
+            f"Das Kürzel „{code}“ ist doppelt vergeben: in Zeile {grouping.first_row[code]} für "
+            f"„{existing.name}“ und hier für „{value['name']}“.",
+        )
+    if email and role is not None and not row.problems:
+        key = (code, email.casefold())
+        if key in grouping.seen_emails:
+            row.problem("email", f"Die Adresse {email} steht für {code} schon in Zeile {grouping.seen_emails[key]}.")
+        else:
+            grouping.seen_emails[key] = number
+            grouping.institutions[code].contacts.append(ContactRecord(value["contact_name"], email, role))
+
+
+def _missing_primary(columns: _Columns, grouping: _Grouping) -> list[Problem]:
+    """A problem for each institution with contacts but none in the primary role."""
+    problems: list[Problem] = []
+    for code, record in grouping.institutions.items():
         if record.contacts and not any(c.role == "primary" for c in record.contacts):
+            first_row = grouping.first_row[code]
             problems.append(
                 Problem(
-                    at("role", first_row[code]),
-                    header_of("role"),
-                    f"Zeile {first_row[code]}: Für {code} ist keine {catalogs.role_labels['primary']} "
+                    columns.at("role", first_row),
+                    columns.header_of("role"),
+                    f"Zeile {first_row}: Für {code} ist keine {grouping.catalogs.role_labels['primary']} "
                     "angegeben. Jede Institution braucht mindestens eine.",
                 )
             )
-    return list(institutions.values()), problems
+    return problems

@@ -189,34 +189,15 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
     code = expected.institution_code or (result.meta.institution if result.meta else None)
     result.institution_code = code
 
-    if grid.activity_sheet is None:
-        result.problems.append(Problem(None, None, f"Die Datei enthält kein Blatt „{spec.sheet_name}“."))
-        return result
-    if grid.total_columns > MAX_COLUMNS:
-        result.problems.append(Problem(None, None, f"Das Blatt „{grid.activity_sheet}“ enthält Einträge bis Spalte "
-                                                   f"{column_letter(grid.total_columns - 1)}. Bitte alles rechts der "
-                                                   "letzten Spalte der Vorlage löschen."))
-        return result
-    header_row, positions, header_problems = find_header(grid, spec)
-    result.problems.extend(header_problems)
-    if header_row < 0 or header_problems:
-        return result
-    merged = merged_problems(grid, header_row)
-    if merged:
-        result.problems.extend(merged)
+    header_row, positions, table_problems = _locate_table(grid, spec)
+    result.problems.extend(table_problems)
+    if header_row < 0 or table_problems:
         return result
 
-    owned = {a.key: a for a in base if a.key}
-    lookups = {c.key: {normalise(v): v for v in spec.choices(c, catalogs)} for c in spec.columns if c.catalog}
-    core_fields = {c.key for c in spec.columns if c.is_core_field}
-    checked = [c for c in spec.columns if c.kind != "id" and c.key in positions]
-    dropped = [c for c in spec.columns if c.kind != "id" and c.key not in positions]
-    seen: dict[str, int] = {}
+    table = _Table.build(spec, catalogs, positions, base, code or "")
     data_rows = 0
-    id_column = spec.id_column
     for index in range(header_row + 1, len(grid.rows)):
         row = grid.rows[index]
-        number = index + 1
         cells = {key: (row[col] if col < len(row) else None) for key, col in positions.items()}
         if all(cell_to_text(v) == "" for v in cells.values()):
             continue
@@ -226,31 +207,7 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
                                                        "Aktivitäten. Bitte nur die Aktivitäten Ihrer Institution "
                                                        "eintragen."))
             return result
-        checker = _RowChecker(spec, catalogs, number, positions, lookups)
-        key = squash_spaces(cell_to_text(cells[id_column.key])).upper() or None
-        content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
-        if key is not None:
-            if key in seen:
-                checker.problem(id_column, f"Die ID „{key}“ steht bereits in Zeile {seen[key]}. Jede Aktivität darf "
-                                           "nur einmal vorkommen; für eine neue Aktivität die ID leer lassen.")
-            elif key not in owned:
-                checker.problem(id_column, f"Die ID „{key}“ gehört zu keiner Aktivität Ihrer Institution. Bitte die "
-                                           "ID nicht ändern; neue Aktivitäten ohne ID eintragen.")
-            seen.setdefault(key, number)
-            if content_empty:
-                # A row cleared instead of deleted: treated like a missing activity (kept, flagged).
-                result.problems.extend(checker.problems)
-                continue
-        values = {column.key: checker.value(column, cells[column.key]) for column in checked}
-        previous = owned.get(key) if key else None
-        for column in dropped:  # a column the program dropped keeps the base value
-            values[column.key] = _field(previous, column) if previous else ""
-        _check_order(checker, spec, values)
-        result.problems.extend(checker.problems)
-        core = {k: v for k, v in values.items() if k in core_fields}
-        extra = {k: v for k, v in values.items() if k not in core_fields and v}
-        result.activities.append(Activity(key=key, institution_code=code or "", extra=extra, **core))
-        result.row_numbers.append(number)
+        _check_row(table, result, index + 1, cells)
 
     if grid.total_rows > len(grid.rows):
         result.problems.append(Problem(None, None, f"Das Blatt enthält Einträge bis Zeile {_n(grid.total_rows)}; "
@@ -259,6 +216,82 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
     present = {a.key for a in result.activities if a.key}
     result.missing = [a for a in base if a.key not in present and a.status not in catalogs.ending_statuses]
     return result
+
+
+def _locate_table(grid: Grid, spec: SheetSpec) -> tuple[int, dict[str, int], list[Problem]]:
+    """The activity table's header row (-1 if it cannot be checked) and column positions; problems that
+    stop the check of its rows: no activity sheet, columns beyond the template, bad header, merged cells."""
+    if grid.activity_sheet is None:
+        return -1, {}, [Problem(None, None, f"Die Datei enthält kein Blatt „{spec.sheet_name}“.")]
+    if grid.total_columns > MAX_COLUMNS:
+        return -1, {}, [Problem(None, None, f"Das Blatt „{grid.activity_sheet}“ enthält Einträge bis Spalte "
+                                            f"{column_letter(grid.total_columns - 1)}. Bitte alles rechts der "
+                                            "letzten Spalte der Vorlage löschen.")]
+    header_row, positions, header_problems = find_header(grid, spec)
+    if header_row < 0 or header_problems:
+        return header_row, positions, header_problems
+    return header_row, positions, merged_problems(grid, header_row)
+
+
+@dataclass
+class _Table:
+    """What every row of the activity table is checked against, and the IDs seen so far."""
+
+    spec: SheetSpec
+    catalogs: Catalogs
+    positions: dict[str, int]
+    owned: dict[str, Activity]  # the institution's base activities by ID
+    institution_code: str
+    lookups: dict[str, dict[str, str]]  # column key → normalised catalog value → catalog value
+    core_fields: set[str]
+    checked: list[Column]  # columns present in the sheet
+    dropped: list[Column]  # optional columns the program dropped: they keep the base value
+    seen: dict[str, int] = field(default_factory=dict)  # ID → first row it stands in
+
+    @classmethod
+    def build(cls, spec: SheetSpec, catalogs: Catalogs, positions: dict[str, int], base: list[Activity],
+              institution_code: str) -> _Table:
+        return cls(
+            spec=spec,
+            catalogs=catalogs,
+            positions=positions,
+            owned={a.key: a for a in base if a.key},
+            institution_code=institution_code,
+            lookups={c.key: {normalise(v): v for v in spec.choices(c, catalogs)} for c in spec.columns if c.catalog},
+            core_fields={c.key for c in spec.columns if c.is_core_field},
+            checked=[c for c in spec.columns if c.kind != "id" and c.key in positions],
+            dropped=[c for c in spec.columns if c.kind != "id" and c.key not in positions],
+        )
+
+
+def _check_row(table: _Table, result: SheetResult, number: int, cells: dict[str, Value]) -> None:
+    """Check one non-empty data row; add its problems and, unless it was cleared, its activity to ``result``."""
+    id_column = table.spec.id_column
+    checker = _RowChecker(table.spec, table.catalogs, number, table.positions, table.lookups)
+    key = squash_spaces(cell_to_text(cells[id_column.key])).upper() or None
+    content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
+    if key is not None:
+        if key in table.seen:
+            checker.problem(id_column, f"Die ID „{key}“ steht bereits in Zeile {table.seen[key]}. Jede Aktivität "
+                                       "darf nur einmal vorkommen; für eine neue Aktivität die ID leer lassen.")
+        elif key not in table.owned:
+            checker.problem(id_column, f"Die ID „{key}“ gehört zu keiner Aktivität Ihrer Institution. Bitte die "
+                                       "ID nicht ändern; neue Aktivitäten ohne ID eintragen.")
+        table.seen.setdefault(key, number)
+        if content_empty:
+            # A row cleared instead of deleted: treated like a missing activity (kept, flagged).
+            result.problems.extend(checker.problems)
+            return
+    values = {column.key: checker.value(column, cells[column.key]) for column in table.checked}
+    previous = table.owned.get(key) if key else None
+    for column in table.dropped:  # a column the program dropped keeps the base value
+        values[column.key] = _field(previous, column) if previous else ""
+    _check_order(checker, table.spec, values)
+    result.problems.extend(checker.problems)
+    core = {k: v for k, v in values.items() if k in table.core_fields}
+    extra = {k: v for k, v in values.items() if k not in table.core_fields and v}
+    result.activities.append(Activity(key=key, institution_code=table.institution_code, extra=extra, **core))
+    result.row_numbers.append(number)
 
 
 def merged_problems(grid: Grid, header_row: int) -> list[Problem]:

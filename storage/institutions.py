@@ -37,52 +37,15 @@ def save_institutions(*, session: Session, region_id: int, records: list[Institu
     }
     for record in records:
         institution = existing.get(record.code)
-        changed = False
         if institution is None:
-            institution = Institution(
-                region_id=region_id,
-                code=record.code,
-                name=record.name,
-                kind=record.kind,
-                local_authority=record.local_authority,
-                active=record.active,
-            )
-            session.add(institution)
-            session.flush()
+            institution = _create_institution(session=session, region_id=region_id, record=record)
             summary.created.append(record.code)
+            changed = False
         else:
-            for attribute in ("name", "kind", "local_authority", "active"):
-                if getattr(institution, attribute) != getattr(record, attribute):
-                    setattr(institution, attribute, getattr(record, attribute))
-                    changed = True
-        institution_id = _id(institution)
-        contacts = {
-            c.email.casefold(): c
-            for c in session.exec(select(Contact).where(Contact.institution_id == institution_id)).all()
-        }
-        wanted = {c.email.casefold(): c for c in record.contacts}
-        for key, contact_record in wanted.items():
-            contact = contacts.get(key)
-            if contact is None:
-                session.add(
-                    Contact(
-                        institution_id=institution_id,
-                        name=contact_record.name,
-                        email=contact_record.email,
-                        role=contact_record.role,
-                    )
-                )
-                summary.contacts_added += 1
-                changed = True
-            elif (contact.name, contact.role, contact.active) != (contact_record.name, contact_record.role, True):
-                contact.name, contact.role, contact.active = contact_record.name, contact_record.role, True
-                changed = True
-        for key, contact in contacts.items():
-            if key not in wanted and contact.active:
-                contact.active = False
-                summary.contacts_deactivated += 1
-                changed = True
-        if changed:
+            changed = _update_institution(institution, record)
+        contacts_changed = _save_contacts(session=session, institution_id=_id(institution), record=record,
+                                          summary=summary)
+        if changed or contacts_changed:
             institution.updated_at = utcnow()
             if record.code not in summary.created:
                 summary.updated.append(record.code)
@@ -90,6 +53,63 @@ def save_institutions(*, session: Session, region_id: int, records: list[Institu
             summary.unchanged.append(record.code)
     session.flush()
     return summary
+
+
+def _create_institution(*, session: Session, region_id: int, record: InstitutionRecord) -> Institution:
+    institution = Institution(
+        region_id=region_id,
+        code=record.code,
+        name=record.name,
+        kind=record.kind,
+        local_authority=record.local_authority,
+        active=record.active,
+    )
+    session.add(institution)
+    session.flush()
+    return institution
+
+
+def _update_institution(institution: Institution, record: InstitutionRecord) -> bool:
+    """Take over the record's fields; whether anything changed."""
+    changed = False
+    for attribute in ("name", "kind", "local_authority", "active"):
+        if getattr(institution, attribute) != getattr(record, attribute):
+            setattr(institution, attribute, getattr(record, attribute))
+            changed = True
+    return changed
+
+
+def _save_contacts(*, session: Session, institution_id: int, record: InstitutionRecord,
+                   summary: ImportSummary) -> bool:
+    """Add, update or reactivate the record's contacts and deactivate the others; whether anything changed."""
+    changed = False
+    contacts = {
+        c.email.casefold(): c
+        for c in session.exec(select(Contact).where(Contact.institution_id == institution_id)).all()
+    }
+    wanted = {c.email.casefold(): c for c in record.contacts}
+    for key, contact_record in wanted.items():
+        contact = contacts.get(key)
+        if contact is None:
+            session.add(
+                Contact(
+                    institution_id=institution_id,
+                    name=contact_record.name,
+                    email=contact_record.email,
+                    role=contact_record.role,
+                )
+            )
+            summary.contacts_added += 1
+            changed = True
+        elif (contact.name, contact.role, contact.active) != (contact_record.name, contact_record.role, True):
+            contact.name, contact.role, contact.active = contact_record.name, contact_record.role, True
+            changed = True
+    for key, contact in contacts.items():
+        if key not in wanted and contact.active:
+            contact.active = False
+            summary.contacts_deactivated += 1
+            changed = True
+    return changed
 
 
 def _id(institution: Institution) -> int:
