@@ -90,41 +90,15 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        created = cycle is None
-        if cycle is None:
-            base = latest_published(session=session, region_id=region.id or 0)
-            if base is None:
-                raise NoBaseVersion("no published concept version to start from")
-            cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline or default_deadline(today),
-                          base_version_id=base.id or 0, opened_at=now)
-            session.add(cycle)
-            session.flush()
-            record_event(session=session, region_id=region.id, actor="staff", action="cycle.opened",
-                         subject=str(year), details={"deadline": cycle.deadline.isoformat()})
+        cycle, created = _cycle_of(session, region, year=year, deadline=deadline or default_deadline(today), now=now)
         base_version = session.get(ConceptVersion, cycle.base_version_id)
         if base_version is None:
             raise NoBaseVersion("the cycle's base version is gone")
         result = OpenResult(year=year, deadline=cycle.deadline, created=created)
-        requests = {r.institution_id: r for r, _ in requests_with_institutions(session=session, cycle_id=cycle.id or 0)}
         activities: dict[str, list[Activity]] = {}
         for activity in list_activities(session=session, version_id=base_version.id or 0):
             activities.setdefault(activity.institution_code, []).append(activity)
-        due: list[tuple[Institution, Request, Recipients, str]] = []
-        for view in list_institutions(session=session, region_id=region.id or 0, active_only=True):
-            institution = view.institution
-            request = requests.get(institution.id or 0)
-            if request is None:
-                request = _new_request(ctx, session, cycle, institution.id or 0)
-                result.requests_created += 1
-            key = invitation_key(region, year, institution.code)
-            if find_message(session=session, key=key) is not None:
-                continue  # invited already (sent, or waiting in the outbox)
-            recipients = pick_recipients(view.contacts, ("primary", "deputy", "head"), cc_roles=("deputy",))
-            if recipients is None:
-                result.without_contact.append(institution.code)
-                continue
-            due.append((institution, request, recipients, key))
+        due = _invitations_due(ctx, session, region, cycle, result)
     for done, (institution, request, recipients, key) in enumerate(due, start=1):
         with session_scope(ctx.engine) as session:
             result.invitations_queued += int(_queue_invitation(
@@ -140,6 +114,45 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
                                                      "invitations": result.invitations_queued,
                                                      "without_contact": result.without_contact})
     return result
+
+
+def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date, now: dt.datetime,
+              ) -> tuple[Cycle, bool]:
+    """The year's cycle, created from the newest published version if it does not exist; True if created."""
+    cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
+    if cycle is not None:
+        return cycle, False
+    base = latest_published(session=session, region_id=region.id or 0)
+    if base is None:
+        raise NoBaseVersion("no published concept version to start from")
+    cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline, base_version_id=base.id or 0, opened_at=now)
+    session.add(cycle)
+    session.flush()
+    record_event(session=session, region_id=region.id, actor="staff", action="cycle.opened",
+                 subject=str(year), details={"deadline": cycle.deadline.isoformat()})
+    return cycle, True
+
+
+def _invitations_due(ctx: AppContext, session: Session, region: Region, cycle: Cycle, result: OpenResult,
+                     ) -> list[tuple[Institution, Request, Recipients, str]]:
+    """A request (new if need be) per active institution; those not yet invited and reachable are due."""
+    requests = {r.institution_id: r for r, _ in requests_with_institutions(session=session, cycle_id=cycle.id or 0)}
+    due: list[tuple[Institution, Request, Recipients, str]] = []
+    for view in list_institutions(session=session, region_id=region.id or 0, active_only=True):
+        institution = view.institution
+        request = requests.get(institution.id or 0)
+        if request is None:
+            request = _new_request(ctx, session, cycle, institution.id or 0)
+            result.requests_created += 1
+        key = invitation_key(region, cycle.year, institution.code)
+        if find_message(session=session, key=key) is not None:
+            continue  # invited already (sent, or waiting in the outbox)
+        recipients = pick_recipients(view.contacts, ("primary", "deputy", "head"), cc_roles=("deputy",))
+        if recipients is None:
+            result.without_contact.append(institution.code)
+            continue
+        due.append((institution, request, recipients, key))
+    return due
 
 
 def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.datetime, send: bool = True) -> str:

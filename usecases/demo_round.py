@@ -70,39 +70,14 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
     deliver()
     note(f"{opened:%d.%m.%Y}: Abfrage {year} eröffnet, {result.invitations_queued} Einladungen versandt "
          f"(Frist {deadline:%d.%m.%Y}).")
-    with session_scope(ctx.engine) as session:
-        region = get_region(session=session, code=ctx.settings.region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        requests = {i.code: r.id or 0 for r, i in requests_with_institutions(session=session, cycle_id=cycle.id or 0)
-                    } if cycle else {}
+    requests = _request_ids(ctx, year)
     answers = {opened + dt.timedelta(days=offset): (code, kind) for code, offset, kind in ANSWERS}
     day = opened
     while day <= deadline + dt.timedelta(days=15):
         if day in answers:
             code, kind = answers[day]
-            request = requests[code]
-            now = _moment(day)
-            if kind == "no_changes":
-                confirm_no_changes(ctx, request_id=request, now=now)
-                note(f"{day:%d.%m.%Y}: {code} bestätigt „Keine Änderungen“.")
-            else:
-                sheet, name = sheet_for_request(ctx, request_id=request, now=now)
-                if kind == "broken-then-fixed":
-                    broken = edited_sheet(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
-                    refused = accept_return(ctx, request_id=request, data=broken, filename=name, source="portal",
-                                            now=now)
-                    note(f"{day:%d.%m.%Y}: {code} lädt eine Tabelle mit {len(refused.problems)} Fehlern hoch: "
-                         "abgelehnt, jedes Problem per Zelle gemeldet.")
-                    now += dt.timedelta(hours=1)
-                changed = edited_sheet(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität {year} ({code})",
-                                          "D40": "Weiterbildung und Qualifizierung", "E40": "geplant",
-                                          "F40": year, "I40": "gesamte Region"})
-                accepted = accept_return(ctx, request_id=request, data=changed, filename=name, source="portal",
-                                         now=now)
-                counts = accepted.diff.counts() if accepted.diff else {}
-                note(f"{day:%d.%m.%Y}: {code} lädt die Tabelle hoch: angenommen ("
-                     + ", ".join(f"{CHANGE_LABELS[k]} {counts.get(k, 0)}" for k in ("new", "changed", "ended"))
-                     + ").")
+            for line in _answer(ctx, request_id=requests[code], code=code, kind=kind, day=day, year=year):
+                note(line)
         report = run_reminders(ctx, today=day, now=_moment(day, 7))
         if report.planned:
             kinds = sorted({p.due.step.name for p in report.planned})
@@ -116,3 +91,37 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
     published = publish_draft(ctx, approved_by="Demo (Regionalagentur)", now=_moment(day, 15), label=str(year))
     note(f"Version {published.label} freigegeben und veröffentlicht: Grundlage der nächsten Abfrage.")
     return round_
+
+
+def _request_ids(ctx: AppContext, year: int) -> dict[str, int]:
+    """Institution code → its request in the year's cycle."""
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
+        if cycle is None:
+            return {}
+        return {i.code: r.id or 0 for r, i in requests_with_institutions(session=session, cycle_id=cycle.id or 0)}
+
+
+def _answer(ctx: AppContext, *, request_id: int, code: str, kind: str, day: dt.date, year: int) -> list[str]:
+    """One demo institution answers as the page would record it; returns the lines for the demo log."""
+    now = _moment(day)
+    if kind == "no_changes":
+        confirm_no_changes(ctx, request_id=request_id, now=now)
+        return [f"{day:%d.%m.%Y}: {code} bestätigt „Keine Änderungen“."]
+    sheet, name = sheet_for_request(ctx, request_id=request_id, now=now)
+    lines = []
+    if kind == "broken-then-fixed":
+        broken = edited_sheet(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
+        refused = accept_return(ctx, request_id=request_id, data=broken, filename=name, source="portal", now=now)
+        lines.append(f"{day:%d.%m.%Y}: {code} lädt eine Tabelle mit {len(refused.problems)} Fehlern hoch: "
+                     "abgelehnt, jedes Problem per Zelle gemeldet.")
+        now += dt.timedelta(hours=1)
+    changed = edited_sheet(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität {year} ({code})",
+                                  "D40": "Weiterbildung und Qualifizierung", "E40": "geplant",
+                                  "F40": year, "I40": "gesamte Region"})
+    accepted = accept_return(ctx, request_id=request_id, data=changed, filename=name, source="portal", now=now)
+    counts = accepted.diff.counts() if accepted.diff else {}
+    lines.append(f"{day:%d.%m.%Y}: {code} lädt die Tabelle hoch: angenommen ("
+                 + ", ".join(f"{CHANGE_LABELS[k]} {counts.get(k, 0)}" for k in ("new", "changed", "ended")) + ").")
+    return lines

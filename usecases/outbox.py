@@ -78,8 +78,32 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
                           progress: Callable[[int, int], None] | None = None) -> DeliveryReport:
     """Send every queued message that is not sent yet. Without a relay, to the .eml sink in the data dir."""
     smtp = smtp or (smtp_settings(ctx.settings) if use_settings else None)
-    jobs: list[Job] = []
     report = DeliveryReport()
+    jobs = _claim_jobs(ctx, report)
+    if not jobs:
+        return report
+    done = 0
+
+    def record(job: Job, outcome: Outcome) -> None:
+        nonlocal done
+        with session_scope(ctx.engine) as session:
+            _record_outcome(session, job, outcome, report)
+        done += 1
+        if progress:
+            progress(done, len(jobs))
+
+    if smtp is None:
+        with EmlSink(ctx.settings.mail_sink_dir) as (host, port):
+            await deliver_all(jobs, SmtpSettings(host=host, port=port), record)
+    else:
+        await deliver_all(jobs, smtp, record)
+    return report
+
+
+def _claim_jobs(ctx: AppContext, report: DeliveryReport) -> list[Job]:
+    """Claim the due messages for this process (releasing those of senders that died); a message whose every
+    recipient was refused before is marked refused instead of sent again."""
+    jobs: list[Job] = []
     with session_scope(ctx.engine) as session:
         blocked = refused_addresses(session=session)
         now = utcnow()
@@ -99,45 +123,33 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
                 continue
             data = ctx.files.get(message.body_sha256 or "", kind="mail")
             jobs.append(Job(id=message.id or 0, sender=ctx.settings.mail_from, recipients=recipients, data=data))
-    if not jobs:
-        return report
-    done = 0
+    return jobs
 
-    def record(job: Job, outcome: Outcome) -> None:
-        nonlocal done
-        with session_scope(ctx.engine) as session:
-            message = session.get(OutboundMessage, job.id)
-            if message is None:
-                return
-            now = utcnow()
-            for address, reason in outcome.refused.items():
-                mark_address_refused(session=session, email=address, reason=reason, at=now)
-                record_event(session=session, region_id=None, actor="system", action="mail.address_refused",
-                             subject=address, details={"reason": reason, "message": message.idempotency_key})
-                report.refused_addresses.append(address)
-            message.state = outcome.state
-            message.claimed_until = message.claimed_by = None
-            if outcome.state == "sent":
-                message.sent_at = now
-                message.last_error = "; ".join(f"{a}: {r}" for a, r in outcome.refused.items()) or None
-                report.sent += 1
-            elif outcome.state == "refused":
-                message.last_error = "; ".join(f"{a}: {r}" for a, r in outcome.refused.items())[:1000]
-                report.refused += 1
-            else:
-                message.last_error = outcome.error[:1000]
-                report.failed += 1
-                report.errors.append(outcome.error)
-        done += 1
-        if progress:
-            progress(done, len(jobs))
 
-    if smtp is None:
-        with EmlSink(ctx.settings.mail_sink_dir) as (host, port):
-            await deliver_all(jobs, SmtpSettings(host=host, port=port), record)
+def _record_outcome(session: Session, job: Job, outcome: Outcome, report: DeliveryReport) -> None:
+    """What the relay answered, on the message (sent, refused, failed) and on refused addresses."""
+    message = session.get(OutboundMessage, job.id)
+    if message is None:
+        return
+    now = utcnow()
+    for address, reason in outcome.refused.items():
+        mark_address_refused(session=session, email=address, reason=reason, at=now)
+        record_event(session=session, region_id=None, actor="system", action="mail.address_refused",
+                     subject=address, details={"reason": reason, "message": message.idempotency_key})
+        report.refused_addresses.append(address)
+    message.state = outcome.state
+    message.claimed_until = message.claimed_by = None
+    if outcome.state == "sent":
+        message.sent_at = now
+        message.last_error = "; ".join(f"{a}: {r}" for a, r in outcome.refused.items()) or None
+        report.sent += 1
+    elif outcome.state == "refused":
+        message.last_error = "; ".join(f"{a}: {r}" for a, r in outcome.refused.items())[:1000]
+        report.refused += 1
     else:
-        await deliver_all(jobs, smtp, record)
-    return report
+        message.last_error = outcome.error[:1000]
+        report.failed += 1
+        report.errors.append(outcome.error)
 
 
 def outbox_messages(ctx: AppContext) -> list[OutboundMessage]:

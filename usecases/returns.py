@@ -30,6 +30,7 @@ from storage.cycles import cycle_of_year
 from storage.database import session_scope
 from storage.errors import NotFound
 from storage.events import record_event
+from storage.filestore import StoredFile
 from storage.institutions import contacts_of, get_institution
 from storage.models import ConceptVersion, Cycle, Institution, Region, Request, Submission
 from storage.regions import get_region
@@ -188,6 +189,21 @@ def _queue_institution_mail(ctx: AppContext, session: Session, *, kind: str, sub
                   institution_id=institution.id)
 
 
+@dataclass(frozen=True)
+class _Upload:
+    """A returned file as received: its name, where its raw bytes are kept, how and when it came."""
+
+    filename: str
+    stored: StoredFile
+    source: str
+    now: dt.datetime
+
+    def submission(self, request: Request, **fields: object) -> Submission:
+        return Submission(request_id=request.id or 0, received_at=self.now, source=self.source,
+                          filename=self.filename[:255], raw_sha256=self.stored.sha256, raw_path=str(self.stored.path),
+                          size=self.stored.size, **fields)
+
+
 def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: str, source: str, now: dt.datetime,
                   enforce_deadline: bool = True, limits: Limits | None = None, grid: Grid | None = None,
                   ) -> ReturnResult:
@@ -195,8 +211,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
 
     ``grid``: the file already read (in the sandbox) by a caller that had to look into it first.
     """
-    stored = ctx.files.put(data, kind="upload")  # before anything can go wrong with parsing
-    spec, catalogs = ctx.spec(), ctx.catalogs()
+    upload = _Upload(filename, ctx.files.put(data, kind="upload"), source, now)  # before parsing can go wrong
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
         if enforce_deadline and _closed(ctx, cycle, now):
@@ -208,53 +223,58 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
             grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
         expected = Expected(region_code=region.code, cycle_year=cycle.year, secret=ctx.settings.secret(),
                             institution_code=institution.code)
-        result = check_return(grid, spec=spec, catalogs=catalogs, expected=expected, base=base,
+        result = check_return(grid, spec=ctx.spec(), catalogs=ctx.catalogs(), expected=expected, base=base,
                               returned_keys=returned_keys)
     except (FileRefused, GridError) as exc:
         result = SheetResult(institution_code=institution.code, problems=[Problem(None, None, str(exc))])
-
     with session_scope(ctx.engine) as session:
-        request, cycle, institution, region = _load(session, request_id)
-        actor = f"institution:{institution.code}" if source == "portal" else "staff"
-        when = received_text(now)
         if not result.ok:
-            submission = Submission(request_id=request.id or 0, received_at=now, source=source,
-                                    filename=filename[:255], raw_sha256=stored.sha256, raw_path=str(stored.path),
-                                    size=stored.size, outcome="refused",
-                                    problems=[p.as_dict() for p in result.problems])
-            session.add(submission)
-            session.flush()
-            if request.answered_at is None:
-                request.state = "refused"
-            _queue_institution_mail(ctx, session, kind="refusal", submission=submission, request=request,
-                                    cycle=cycle, institution=institution, region=region, now=now,
-                                    context={"filename": filename, "received_text": when,
-                                             "problems": [p.as_dict() for p in result.problems[:50]]})
-            record_event(session=session, region_id=region.id, actor=actor, action="return.refused",
-                         subject=institution.code, details={"submission": submission.id, "year": cycle.year,
-                                                            "problems": len(result.problems)})
-            return ReturnResult("refused", submission.id or 0, institution.code, problems=result.problems)
+            return _record_refused(ctx, session, request_id, upload, result.problems)
+        return _record_accepted(ctx, session, request_id, upload, result, base)
 
-        activities = _assign_keys(session, institution, result.activities)
-        diff = diff_activities(base, activities, ending_statuses=catalogs.ending_statuses)
-        base_version = session.get(ConceptVersion, cycle.base_version_id)
-        submission = Submission(request_id=request.id or 0, received_at=now, source=source, filename=filename[:255],
-                                raw_sha256=stored.sha256, raw_path=str(stored.path), size=stored.size,
-                                outcome="accepted", changes=diff.counts(),
-                                activities=[activity_to_dict(a) for a in activities])
-        session.add(submission)
-        session.flush()
-        request.state, request.answered_at = "answered", now
-        _queue_institution_mail(ctx, session, kind="receipt", submission=submission, request=request, cycle=cycle,
-                                institution=institution, region=region, now=now, context={
-                                    "filename": filename, "received_text": when, "changes": diff.counts(),
-                                    "change_lines": change_lines(diff, spec.field_labels()),
-                                    "base_label": base_version.label if base_version else ""})
-        record_event(session=session, region_id=region.id, actor=actor, action="return.accepted",
-                     subject=institution.code, details={"submission": submission.id, "year": cycle.year,
-                                                        **diff.counts()})
-        return ReturnResult("accepted", submission.id or 0, institution.code, diff=diff, activities=activities,
-                            missing=result.missing)
+
+def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: _Upload,
+                    problems: list[Problem]) -> ReturnResult:
+    request, cycle, institution, region = _load(session, request_id)
+    submission = upload.submission(request, outcome="refused", problems=[p.as_dict() for p in problems])
+    session.add(submission)
+    session.flush()
+    if request.answered_at is None:
+        request.state = "refused"
+    _queue_institution_mail(ctx, session, kind="refusal", submission=submission, request=request, cycle=cycle,
+                            institution=institution, region=region, now=upload.now,
+                            context={"filename": upload.filename, "received_text": received_text(upload.now),
+                                     "problems": [p.as_dict() for p in problems[:50]]})
+    record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.refused",
+                 subject=institution.code, details={"submission": submission.id, "year": cycle.year,
+                                                    "problems": len(problems)})
+    return ReturnResult("refused", submission.id or 0, institution.code, problems=problems)
+
+
+def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload: _Upload, result: SheetResult,
+                     base: list[Activity]) -> ReturnResult:
+    request, cycle, institution, region = _load(session, request_id)
+    activities = _assign_keys(session, institution, result.activities)
+    diff = diff_activities(base, activities, ending_statuses=ctx.catalogs().ending_statuses)
+    base_version = session.get(ConceptVersion, cycle.base_version_id)
+    submission = upload.submission(request, outcome="accepted", changes=diff.counts(),
+                                   activities=[activity_to_dict(a) for a in activities])
+    session.add(submission)
+    session.flush()
+    request.state, request.answered_at = "answered", upload.now
+    _queue_institution_mail(ctx, session, kind="receipt", submission=submission, request=request, cycle=cycle,
+                            institution=institution, region=region, now=upload.now, context={
+                                "filename": upload.filename, "received_text": received_text(upload.now),
+                                "changes": diff.counts(), "change_lines": change_lines(diff, ctx.spec().field_labels()),
+                                "base_label": base_version.label if base_version else ""})
+    record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.accepted",
+                 subject=institution.code, details={"submission": submission.id, "year": cycle.year, **diff.counts()})
+    return ReturnResult("accepted", submission.id or 0, institution.code, diff=diff, activities=activities,
+                        missing=result.missing)
+
+
+def _actor(upload: _Upload, institution: Institution) -> str:
+    return f"institution:{institution.code}" if upload.source == "portal" else "staff"
 
 
 def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, source: str = "portal",
