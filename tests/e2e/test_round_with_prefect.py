@@ -24,8 +24,8 @@ from storage.concepts import find_version, list_activities
 from storage.database import session_scope
 from storage.models import OutboundMessage
 from storage.regions import get_region
-from tests.factories import edit_sheet
 from tests.integration.test_reminder_walk import request_id
+from tests.support.factories import edit_sheet
 from usecases.context import AppContext
 from usecases.returns import accept_return, confirm_no_changes, sheet_for_request
 from usecases.settings import load_settings

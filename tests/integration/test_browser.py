@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, sync_playwright
 
-from tests.factories import edit_sheet
 from tests.support.browser import CHROMIUM, FLAGS, axe_violations
+from tests.support.factories import edit_sheet
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +58,7 @@ def test_download_edit_upload_and_read_the_summary(portal, page: Page, tmp_path:
         "E2": "abgeschlossen", "B9": "Azubi-Werkstatt Energiewende", "D9": "Transformation und Digitalisierung "
         "der Arbeitswelt", "E9": "geplant", "F9": "01.02.2027"}))
 
-    page.get_by_label("Datei auswählen").set_input_files(str(corrected))
-    page.get_by_role("button", name="Hochladen und prüfen").click()
-    page.wait_for_url("**/rueckmeldung/*")
+    upload(page, corrected)
     text = look(page, tmp_path, "2-accepted")
     assert "Ihre Tabelle „korrigiert.xlsx“ ist am 01.09.2026 um 10:00 Uhr eingegangen und wurde angenommen." in text
     assert "neu 1 geändert 0 beendet 1 unverändert 5" in text
@@ -71,6 +69,13 @@ def test_download_edit_upload_and_read_the_summary(portal, page: Page, tmp_path:
     assert "eingegangen und wurde angenommen" in look(page, tmp_path, "3-landing-answered")
 
 
+def upload(page: Page, path: Path) -> None:
+    """Choose the file and send it, as a person would; wait for the answer page."""
+    page.get_by_label("Datei auswählen").set_input_files(str(path))
+    page.get_by_role("button", name="Hochladen und prüfen").click()
+    page.wait_for_url("**/rueckmeldung/*")
+
+
 def test_broken_sheet_shows_every_problem_and_the_form_again(portal, page: Page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     page.goto(portal.links["HWK"])
     with page.expect_download() as download_info:
@@ -79,9 +84,7 @@ def test_broken_sheet_shows_every_problem_and_the_form_again(portal, page: Page,
     download_info.value.save_as(sheet)
     broken = tmp_path / "hwk-fehler.xlsx"
     broken.write_bytes(edit_sheet(sheet.read_bytes(), {"D2": "Ausbildung", "A3": "IHK-0001"}))
-    page.get_by_label("Datei auswählen").set_input_files(str(broken))
-    page.get_by_role("button", name="Hochladen und prüfen").click()
-    page.wait_for_url("**/rueckmeldung/*")
+    upload(page, broken)
     text = look(page, tmp_path, "4-refused")
     assert "Ihre Tabelle „hwk-fehler.xlsx“ konnte noch nicht angenommen werden." in text
     assert "Zelle D2: Zeile 2, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert." in text

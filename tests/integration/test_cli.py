@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import VALID_ROWS, institutions_csv, institutions_xlsx
+from tests.support import demo
+from tests.support.factories import VALID_ROWS, institutions_csv, institutions_xlsx
 
 
 def test_init_demo_then_list_shows_the_demo_region(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     init = run_fko("init", "--demo")
     assert init.exit_code == 0, init.stderr
-    assert "22 Institutionen" in init.stdout and "78 Aktivitäten" in init.stdout
+    assert f"{demo.INSTITUTIONS} Institutionen" in init.stdout and f"{demo.ACTIVITIES} Aktivitäten" in init.stdout
     assert (tmp_path / "var" / "fko.db").is_file()
     assert (tmp_path / "var" / "secret.key").stat().st_mode & 0o077 == 0
 
@@ -143,13 +144,15 @@ def test_demo_runs_a_whole_yearly_round(run_fko, tmp_path: Path) -> None:  # typ
     result = run_fko("demo", "--no-prefect", "--year", "2027")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
-    assert "22 Institutionen." in out
-    assert "01.09.2027: Abfrage 2027 eröffnet, 22 Einladungen versandt" in out
+    assert f"{demo.INSTITUTIONS} Institutionen." in out
+    assert f"01.09.2027: Abfrage 2027 eröffnet, {demo.INSTITUTIONS} Einladungen versandt" in out
     assert "HWK lädt eine Tabelle mit 2 Fehlern hoch: abgelehnt" in out
     assert "Erinnerungsstufe escalation" in out
     assert "Version 2027 freigegeben und veröffentlicht" in out
     var = tmp_path / "var"
-    assert len(list((var / "mail").glob("*.eml"))) == 78
+    mails = len(list((var / "mail").glob("*.eml")))
+    assert f"{mails} E-Mails als .eml-Dateien" in out  # every mail the demo reports sending is in the sink
+    assert mails > demo.INSTITUTIONS  # the invitations, and receipts and reminders on top
     assert (var / "dokumente" / "Handlungskonzept-2027.pdf").stat().st_size > 10_000
     report = (var / "dokumente" / "Aenderungen-2025-2027.md").read_text(encoding="utf-8")
     assert report.count("Neue Aktivität 2027") == 4

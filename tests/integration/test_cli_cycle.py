@@ -7,25 +7,28 @@ import email.policy
 import json
 from pathlib import Path
 
+from tests.support import demo
+
 
 def test_open_cycle_twice_sends_each_invitation_once(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run_fko("init", "--demo").exit_code == 0
     first = run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027")
     assert first.exit_code == 0, first.stderr
     assert "Abfrage 2027 eröffnet, Frist: Freitag, 15. Oktober 2027." in first.stdout
-    assert "22 Einladungen vorbereitet" in first.stdout and "22 E-Mails versandt" in first.stdout
+    assert f"{demo.INSTITUTIONS} Einladungen vorbereitet" in first.stdout
+    assert f"{demo.INSTITUTIONS} E-Mails versandt" in first.stdout
     mails = sorted((tmp_path / "var" / "mail").glob("*.eml"))
-    assert len(mails) == 22
+    assert len(mails) == demo.INSTITUTIONS
     message = email.message_from_bytes(mails[0].read_bytes(), policy=email.policy.default)
     assert str(message["Subject"]).startswith("Abfrage 2027 zum Handlungskonzept Fachkräfteoffensive Region Aachen")
 
     second = run_fko("cycle", "open", "--year", "2027")
     assert second.exit_code == 0, second.stderr
     assert "war bereits eröffnet" in second.stdout and "Keine neuen Einladungen" in second.stdout
-    assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == 22
+    assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == demo.INSTITUTIONS
 
     outbox = json.loads(run_fko("mail", "outbox", "--json").stdout)
-    assert len(outbox) == 22 and {m["state"] for m in outbox} == {"sent"}
+    assert len(outbox) == demo.INSTITUTIONS and {m["state"] for m in outbox} == {"sent"}
     assert run_fko("mail", "send").stdout.strip() == "Keine E-Mails zu versenden."
 
 
@@ -42,14 +45,14 @@ def test_open_cycle_with_unreachable_relay_keeps_invitations_queued(run_fko, fko
     assert run_fko("init", "--demo", env=env).exit_code == 0
     result = run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027", env=env)
     assert result.exit_code == 1
-    assert "22 E-Mails vorerst nicht versandt" in result.stderr and "fko mail send" in result.stderr
+    assert f"{demo.INSTITUTIONS} E-Mails vorerst nicht versandt" in result.stderr and "fko mail send" in result.stderr
     assert "Traceback" not in result.stderr
     outbox = json.loads(run_fko("mail", "outbox", "--json", env=env).stdout)
     assert {m["state"] for m in outbox} == {"failed"}
 
 
 def test_ingest_records_a_return_from_a_file(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from tests.factories import edit_sheet
+    from tests.support.factories import edit_sheet
 
     assert run_fko("init", "--demo").exit_code == 0
     assert run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027").exit_code == 0
@@ -81,14 +84,14 @@ def test_remind_dry_run_plans_and_sends_nothing_then_status(run_fko, tmp_path: P
     assert plan.exit_code == 0 and "(nur Vorschau)" in plan.stdout and "Eskalation an die Leitung" in plan.stdout
     assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == mails
     sent = run_fko("remind", "--today", "25.01.2027")
-    assert sent.exit_code == 0 and "22 E-Mails versandt" in sent.stdout
+    assert sent.exit_code == 0 and f"{demo.INSTITUTIONS} E-Mails versandt" in sent.stdout
     assert run_fko("remind", "--today", "25.01.2027").stdout.startswith("Am 25.01.2027 ist keine Erinnerung")
     status = json.loads(run_fko("cycle", "status", "--json").stdout)
-    assert status["totals"] == {"institutions": 22, "answered": 0, "open": 22, "refused_uploads": 0,
-                                "phone_tasks": 0, "response_rate": 0.0}
+    assert status["totals"] == {"institutions": demo.INSTITUTIONS, "answered": 0, "open": demo.INSTITUTIONS,
+                                "refused_uploads": 0, "phone_tasks": 0, "response_rate": 0.0}
     assert {r["escalated"] for r in status["institutions"]} == {True}
     table = run_fko("cycle", "status")
-    assert "Rückmeldungen: 0 von 22 (0%)" in table.stdout
+    assert f"Rückmeldungen: 0 von {demo.INSTITUTIONS} (0%)" in table.stdout
 
 
 def test_render_diff_publish_from_the_command_line(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -97,11 +100,11 @@ def test_render_diff_publish_from_the_command_line(run_fko, tmp_path: Path) -> N
     assert run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027").exit_code == 0
     rendered = run_fko("render", "--year", "2027", "--out", str(tmp_path / "docs"), "--no-pdf")
     assert rendered.exit_code == 0, rendered.stderr
-    assert "Entwurf 2027 neu aufgebaut: 78 Aktivitäten" in rendered.stdout
+    assert f"Entwurf 2027 neu aufgebaut: {demo.ACTIVITIES} Aktivitäten" in rendered.stdout
     assert (tmp_path / "docs" / "Handlungskonzept-2027.docx").is_file()
     changes = json.loads(run_fko("diff", "--json").stdout)
-    assert (changes["from"], changes["to"], changes["counts"]["unchanged"]) == ("2025", "2027", 78)
-    assert len(changes["not_confirmed"]) == 22
+    assert (changes["from"], changes["to"], changes["counts"]["unchanged"]) == ("2025", "2027", demo.ACTIVITIES)
+    assert len(changes["not_confirmed"]) == demo.INSTITUTIONS
     unconfirmed = run_fko("publish")  # no terminal, no --yes: asks for confirmation, publishes nothing
     assert unconfirmed.exit_code == 2 and "Bestätigung nötig" in unconfirmed.stderr
     published = run_fko("publish", "--yes", "--approved-by", "Frau Beispiel")

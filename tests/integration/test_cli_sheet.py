@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from tests.factories import edit_sheet
+from tests.support.factories import edit_sheet
 
 
 def built_sheet(run_fko, tmp_path: Path, code: str = "IHK") -> Path:  # type: ignore[no-untyped-def]

@@ -13,8 +13,9 @@ from storage.concepts import activity_flags, find_version, list_activities
 from storage.database import session_scope
 from storage.errors import Conflict
 from storage.regions import get_region
-from tests.factories import edit_sheet
 from tests.integration.test_reminder_walk import request_id
+from tests.support import demo
+from tests.support.factories import edit_sheet
 from usecases.cycle import open_cycle
 from usecases.documents import render_version
 from usecases.returns import accept_return, confirm_no_changes, sheet_for_request
@@ -43,7 +44,7 @@ def test_draft_is_base_plus_latest_answers(answered) -> None:  # type: ignore[no
     result = rebuild_draft(answered, year=2026, now=NOW)
     assert (sorted(result.answered), len(result.not_answered), result.flagged_missing) == (
         ["IHK", "VUV"], 20, ["IHK-0006"])
-    assert result.activities == 79  # 78 + IHK's new one; the deleted row is kept (flagged)
+    assert result.activities == demo.ACTIVITIES + 1  # IHK's new one; the deleted row is kept (flagged)
     with session_scope(answered.engine) as session:
         region = get_region(session=session)
         draft = find_version(session=session, region_id=region.id or 0, label="2026")
@@ -54,7 +55,7 @@ def test_draft_is_base_plus_latest_answers(answered) -> None:  # type: ignore[no
     assert flags["HWK-0001"] == (False, "not_confirmed")
     assert flags["VUV-0001"] == (True, None)
     assert activities["IHK-0007"].title == "Azubi-Werkstatt Energiewende"
-    assert rebuild_draft(answered, year=2026, now=NOW).activities == 79  # again: same draft, no duplicates
+    assert rebuild_draft(answered, year=2026, now=NOW).activities == demo.ACTIVITIES + 1  # again: no duplicates
 
     changes = diff_versions(answered, from_label="2025", to_label="2026")
     assert changes.diff.counts() == {"new": 1, "changed": 1, "ended": 1, "unchanged": 76, "missing": 0}
@@ -109,7 +110,7 @@ def test_documents_read_right_as_pdf_and_pictures(answered, tmp_path: Path) -> N
     report = (docs / "Aenderungen-2025-2026.md").read_text(encoding="utf-8")
     assert "| 1 | 1 | 1 | 76 | 0 |" in report
     assert "IHK-0007 **Azubi-Werkstatt Energiewende** – IHK Aachen" in report
-    assert "Rückmeldungen: 2 von 22 Institutionen." in report
+    assert f"Rückmeldungen: 2 von {demo.INSTITUTIONS} Institutionen." in report
     assert "Titel: „Ausbildungsbotschafterinnen und -botschafter“ → „Ausbildungsbotschafter:innen &lt;2026&gt;“" in (
         report)
     report_html = (docs / "Aenderungen-2025-2026.html").read_text(encoding="utf-8")

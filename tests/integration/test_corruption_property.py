@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from core.filetype import FileRefused, Limits
 from core.grid import GridError
 from core.sheet_check import Expected, check_sheet
-from tests.factories import build_sheet_bytes, templates
+from tests.support.factories import build_sheet_bytes, templates
 from usecases.sandbox import read_grid_isolated
 from usecases.settings import BUNDLED_TEMPLATES
 

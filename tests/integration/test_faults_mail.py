@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import demo
 from tests.support.smtp import SmtpServer, free_port
 
-INVITATIONS = 22  # the demo region's active institutions
+INVITATIONS = demo.INSTITUTIONS
 
 
 def message_ids(server: SmtpServer) -> collections.Counter[str]:
@@ -28,7 +29,7 @@ def message_ids(server: SmtpServer) -> collections.Counter[str]:
 
 @pytest.fixture
 def mail_env(fko_env: dict[str, str], smtp_server: SmtpServer, run_fko) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Demo region, cycle 2026 opened without sending: 22 invitations wait in the outbox."""
+    """Demo region, cycle 2026 opened without sending: an invitation per institution waits in the outbox."""
     env = {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port)}
     assert run_fko("init", "--demo", env=env).exit_code == 0
     opened = run_fko("cycle", "open", "--year", "2026", "--deadline", "15.10.2099", "--no-send", env=env)

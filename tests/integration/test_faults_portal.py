@@ -23,7 +23,7 @@ from sqlmodel import select
 from storage.database import make_engine, session_scope
 from storage.models import OutboundMessage, Request, Submission
 from tests.conftest import IN_CI
-from tests.factories import edit_sheet
+from tests.support.factories import edit_sheet
 from tests.support.portal import PortalProcess, csrf_of, links_from_mail, main_text
 from tests.support.postgres import PostgresCluster
 from tests.support.smtp import SmtpServer, free_port

@@ -24,7 +24,7 @@ from sqlmodel import select
 
 from storage.database import session_scope
 from storage.models import Submission
-from tests.factories import SHEET_SECRET
+from tests.support.factories import SHEET_SECRET
 from tests.support.portal import PortalServer, csrf_of, main_text, served_round
 from tests.support.smtp import SmtpServer
 from usecases.context import AppContext

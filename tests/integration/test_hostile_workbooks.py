@@ -14,8 +14,8 @@ from core.filetype import FileRefused, Limits
 from core.grid import GridError
 from core.problem import Problem
 from core.sheet_check import Expected, SheetResult, check_sheet
-from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
 from tests.support import hostile
+from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
 from usecases.sandbox import SandboxLimits, read_grid_isolated
 from usecases.settings import BUNDLED_TEMPLATES
 

@@ -18,7 +18,7 @@ from sqlmodel import select
 
 from storage.database import make_engine, session_scope
 from storage.models import OutboundMessage, Submission
-from tests.factories import edit_sheet, institutions_csv
+from tests.support.factories import edit_sheet, institutions_csv
 from tests.support.portal import PortalProcess, csrf_of, links_from_mail, main_text
 from tests.support.smtp import SmtpServer, free_port
 

@@ -17,6 +17,7 @@ from mail.templates import KINDS, MailRenderer
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import session_scope
 from storage.models import Contact, OutboundMessage, Request
+from tests.support import demo
 from usecases.cycle import open_cycle
 from usecases.outbox import deliver_pending
 from usecases.settings import BUNDLED_TEMPLATES
@@ -36,10 +37,6 @@ CONTEXT = {
     "change_lines": ["STRAC-0002 Pflegeausbildungsverbund: Titel, Ende"],
     "problems": [{"cell": "D12", "column": "Handlungsfeld",
                   "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
-    "date_text": "Montag, 19. Oktober 2026",
-    "totals": {"institutions": 22, "answered": 15, "open": 7, "refused_uploads": 1, "refused_addresses": 1},
-    "rows": [{"code": "IHK", "name": "IHK Aachen", "state": "beantwortet", "last_action": "02.10.2026"}],
-    "phone_tasks": ["HWK Aachen anrufen (keine Rückmeldung)"],
 }
 
 
@@ -68,8 +65,7 @@ def test_every_template_arrives_intact(kind: str, smtp_server) -> None:  # type:
     message = received.message()
     subject = str(message["Subject"])
     assert "Region Aachen" in subject and "2026" in subject
-    if kind != "staff_digest":
-        assert "Städteregion <Test> & Partner" in subject
+    assert "Städteregion <Test> & Partner" in subject
     assert message["To"].addresses[0].display_name == "Jürgen Müller-Lüdenscheidt"
     assert message["Cc"].addresses[0].display_name == "Dörte Öztürk"
     assert message["From"].addresses[0].display_name == "Regionalagentur Region Aachen"
@@ -84,7 +80,7 @@ def test_every_template_arrives_intact(kind: str, smtp_server) -> None:  # type:
     assert plain is not None and html is not None
     text, markup = plain.get_content(), html.get_content()
     assert plain.get_content_charset() == "utf-8" and "Regionalagentur Region Aachen" in text
-    assert "Städteregion &lt;Test&gt; &amp; Partner" in markup or kind == "staff_digest"
+    assert "Städteregion &lt;Test&gt; &amp; Partner" in markup
     assert "<Test>" not in markup
     if kind in ("invitation", "reminder", "reminder_deputy", "escalation", "refusal"):
         assert CONTEXT["link"] in text and CONTEXT["link"] in markup
@@ -108,12 +104,13 @@ def received_keys(server) -> Counter[str]:  # type: ignore[no-untyped-def]
 
 def test_open_cycle_invites_every_institution_exactly_once(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
     result = open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
-    assert (result.created, result.requests_created, result.invitations_queued) == (True, 22, 22)
+    assert (result.created, result.requests_created, result.invitations_queued) == (
+        True, demo.INSTITUTIONS, demo.INSTITUTIONS)
     report = asyncio.run(deliver_pending(demo_ctx))
-    assert (report.sent, report.failed, report.refused) == (22, 0, 0)
+    assert (report.sent, report.failed, report.refused) == (demo.INSTITUTIONS, 0, 0)
 
     messages = smtp_server.recorder.messages()
-    assert len(messages) == 22 and set(received_keys(smtp_server).values()) == {1}
+    assert len(messages) == demo.INSTITUTIONS and set(received_keys(smtp_server).values()) == {1}
     ihk = next(m for m in messages if "IHK Aachen" in str(m["Subject"]))
     assert ihk["To"].addresses[0].addr_spec == "leonie.reiners@ihk-aachen.example.org"
     assert [a.addr_spec for a in ihk["Cc"].addresses] == ["dirk.kraemer@ihk-aachen.example.org"]
@@ -131,7 +128,7 @@ def test_open_cycle_invites_every_institution_exactly_once(demo_ctx, smtp_server
     again = open_cycle(demo_ctx, year=2026, deadline=None, today=TODAY, now=NOW)
     assert (again.created, again.requests_created, again.invitations_queued) == (False, 0, 0)
     assert asyncio.run(deliver_pending(demo_ctx)).attempted == 0
-    assert len(smtp_server.recorder.received) == 22
+    assert len(smtp_server.recorder.received) == demo.INSTITUTIONS
 
 
 def test_connection_dropped_mid_batch_then_rerun_delivers_each_exactly_once(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
@@ -140,17 +137,17 @@ def test_connection_dropped_mid_batch_then_rerun_delivers_each_exactly_once(demo
     first = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
     # Connections already past MAIL FROM when the server started dropping still finish their message.
     accepted = len(smtp_server.recorder.received)
-    assert 7 <= accepted < 22
-    assert (first.sent, first.failed) == (accepted, 22 - accepted)
+    assert 7 <= accepted < demo.INSTITUTIONS
+    assert (first.sent, first.failed) == (accepted, demo.INSTITUTIONS - accepted)
     with session_scope(demo_ctx.engine) as session:
         states = Counter(m.state for m in session.exec(select(OutboundMessage)).all())
-    assert states == {"sent": accepted, "failed": 22 - accepted}
+    assert states == {"sent": accepted, "failed": demo.INSTITUTIONS - accepted}
 
     smtp_server.recorder.faults.drop_after = None
     second = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
-    assert (second.sent, second.failed) == (22 - accepted, 0)
+    assert (second.sent, second.failed) == (demo.INSTITUTIONS - accepted, 0)
     keys = received_keys(smtp_server)
-    assert len(keys) == 22 and set(keys.values()) == {1}
+    assert len(keys) == demo.INSTITUTIONS and set(keys.values()) == {1}
     assert asyncio.run(deliver_pending(demo_ctx)).attempted == 0
 
 
@@ -158,7 +155,7 @@ def test_temporary_refusals_are_retried_with_backoff(demo_ctx, smtp_server) -> N
     smtp_server.recorder.faults.defer_rcpt = 2
     open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
     report = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
-    assert (report.sent, report.failed) == (22, 0)
+    assert (report.sent, report.failed) == (demo.INSTITUTIONS, 0)
     assert set(received_keys(smtp_server).values()) == {1}
 
 
@@ -186,20 +183,20 @@ def test_server_down_at_start_then_up(demo_ctx, smtp_server) -> None:  # type: i
     smtp_server.stop()
     open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
     down = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
-    assert (down.sent, down.failed) == (0, 22)
+    assert (down.sent, down.failed) == (0, demo.INSTITUTIONS)
     assert "keine Verbindung zum Mailserver" in down.errors[0]
     smtp_server.start()
     up = asyncio.run(deliver_pending(demo_ctx, smtp=SmtpSettings("127.0.0.1", smtp_server.port, **FAST)))
-    assert (up.sent, up.failed) == (22, 0)
+    assert (up.sent, up.failed) == (demo.INSTITUTIONS, 0)
     assert set(received_keys(smtp_server).values()) == {1}
 
 
 def test_without_relay_mail_lands_as_eml_files(demo_ctx, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     open_cycle(demo_ctx, year=2026, deadline=dt.date(2026, 10, 15), today=TODAY, now=NOW)
     report = asyncio.run(deliver_pending(demo_ctx, use_settings=False))
-    assert report.sent == 22
+    assert report.sent == demo.INSTITUTIONS
     files = sorted((tmp_path / "var" / "mail").glob("*.eml"))
-    assert len(files) == 22
+    assert len(files) == demo.INSTITUTIONS
     parsed = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert "Abfrage 2026" in str(parsed["Subject"]) and parsed["X-Fko-Envelope-To"]
 
@@ -213,9 +210,9 @@ def test_two_senders_at_once_never_send_a_message_twice(demo_ctx, smtp_server) -
         return await asyncio.gather(deliver_pending(demo_ctx, smtp=smtp), deliver_pending(demo_ctx, smtp=smtp))
 
     first, second = asyncio.run(both())
-    assert first.sent + second.sent == 22
+    assert first.sent + second.sent == demo.INSTITUTIONS
     keys = received_keys(smtp_server)
-    assert len(keys) == 22 and set(keys.values()) == {1}
+    assert len(keys) == demo.INSTITUTIONS and set(keys.values()) == {1}
 
 
 def test_a_crashed_senders_claim_lapses_and_its_messages_go_out_later(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
@@ -226,10 +223,10 @@ def test_a_crashed_senders_claim_lapses_and_its_messages_go_out_later(demo_ctx, 
     with session_scope(demo_ctx.engine) as session:  # a sender claims everything, then dies
         claimed = claim_due_messages(session=session, now=dt.datetime.now(dt.UTC), lease=CLAIM_LEASE,
                                      max_attempts=MAX_ATTEMPTS)
-    assert len(claimed) == 22
+    assert len(claimed) == demo.INSTITUTIONS
     assert asyncio.run(deliver_pending(demo_ctx)).attempted == 0  # still claimed: nobody else sends them
     with session_scope(demo_ctx.engine) as session:
         for message in session.exec(select(OutboundMessage)).all():
             message.claimed_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    assert asyncio.run(deliver_pending(demo_ctx)).sent == 22
+    assert asyncio.run(deliver_pending(demo_ctx)).sent == demo.INSTITUTIONS
     assert set(received_keys(smtp_server).values()) == {1}

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from storage.database import session_scope
 from storage.models import Request, Submission
-from tests.factories import edit_sheet
+from tests.support.factories import edit_sheet
 from tests.support.portal import client, csrf_of, main_text
 
 

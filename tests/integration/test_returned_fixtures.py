@@ -16,7 +16,7 @@ import pytest
 
 from core.diff import diff_activities
 from core.sheet_check import Expected, SheetResult, check_sheet
-from tests.factories import demo_activities, templates
+from tests.support.factories import demo_activities, templates
 from usecases.sandbox import read_grid_isolated
 from usecases.settings import BUNDLED_TEMPLATES
 

@@ -16,6 +16,7 @@ import pytest
 from docx import Document
 
 from core.token import looks_like_token
+from tests.support import demo
 from tests.support.smtp import free_port
 from usecases.settings import BUNDLED_TEMPLATES
 
@@ -65,7 +66,7 @@ def test_security_headers_on_every_kind_of_answer(portal) -> None:  # type: igno
 
 def test_links_are_unguessable_and_the_database_holds_none_of_them(portal) -> None:  # type: ignore[no-untyped-def]
     tokens = [link.rsplit("/", 1)[1] for link in portal.links.values()]
-    assert len(set(tokens)) == len(tokens) == 22
+    assert len(set(tokens)) == len(tokens) == demo.INSTITUTIONS
     assert all(looks_like_token(t) for t in tokens)  # 32 URL-safe characters: 192 bits from HMAC-SHA256
     database = Path(portal.ctx.settings.effective_database_url.removeprefix("sqlite:///"))
     raw = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))  # with the WAL

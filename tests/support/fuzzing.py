@@ -11,7 +11,7 @@ from core.filetype import FileRefused, Limits, check_container, check_size, dete
 from core.grid import Grid, GridError, Value
 from core.sheet_check import Expected, SheetResult, check_sheet
 from core.workbook_read import read_grid
-from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
+from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
 from usecases.settings import BUNDLED_TEMPLATES
 
 SPEC, CATALOGS = templates()

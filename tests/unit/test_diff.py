@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from core.activity import Activity
 from core.diff import FieldChange, apply_diff, counts_by, diff_activities
-from tests.factories import demo_activities
+from tests.support.factories import demo_activities
 
 ENDING = ("abgeschlossen", "entfällt")
 

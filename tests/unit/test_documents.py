@@ -13,7 +13,7 @@ from core.concept_view import build_view
 from core.documents import md_escape
 from core.overview_xlsx import render_overview
 from storage.template_folder import load_demo
-from tests.factories import templates
+from tests.support.factories import templates
 from usecases.rendering import render_concept
 from usecases.settings import BUNDLED_TEMPLATES
 

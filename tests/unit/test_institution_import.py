@@ -8,7 +8,7 @@ from core.catalog import Catalogs
 from core.institution import parse_institutions
 from core.table import read_table
 from storage.template_folder import load_catalogs
-from tests.factories import INSTITUTION_HEADER, VALID_ROWS, institutions_csv
+from tests.support.factories import INSTITUTION_HEADER, VALID_ROWS, institutions_csv
 from usecases.settings import BUNDLED_TEMPLATES
 
 

@@ -16,7 +16,7 @@ from core.receipt import change_lines
 from core.sheet_check import Expected
 from core.text import fold, squash_spaces
 from core.workbook_read import read_grid
-from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
+from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
 
 ENDING = ("abgeschlossen", "entfällt")
 

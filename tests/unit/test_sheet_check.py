@@ -7,7 +7,7 @@ import io
 from openpyxl import load_workbook
 
 from core.activity import Activity
-from tests.factories import build_sheet_bytes, check_bytes, demo_activities, edit_sheet
+from tests.support.factories import build_sheet_bytes, check_bytes, demo_activities, edit_sheet
 
 
 def messages(result) -> list[str]:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from core.sheet_spec import SpecError, parse_spec
 from core.workbook_build import build_workbook
 from core.workbook_read import read_workbook
 from storage.template_folder import load_catalogs, load_spec
-from tests.factories import SHEET_SECRET, demo_activities, edit_sheet, sheet_info
+from tests.support.factories import SHEET_SECRET, demo_activities, edit_sheet, sheet_info
 from usecases.settings import BUNDLED_TEMPLATES
 
 BUDGET_COLUMN = """

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.table import TableError, read_table
-from tests.factories import VALID_ROWS, institutions_csv, institutions_xlsx
+from tests.support.factories import VALID_ROWS, institutions_csv, institutions_xlsx
 
 
 @pytest.mark.parametrize("delimiter", [";", ","])

@@ -9,7 +9,7 @@ import zipfile
 from openpyxl import load_workbook
 
 from core.sheet_meta import read_meta
-from tests.factories import SHEET_SECRET, build_sheet_bytes, demo_activities
+from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities
 
 
 def open_built(activities=None):  # type: ignore[no-untyped-def]
@@ -86,7 +86,7 @@ def test_hints_name_deadline_contact_and_allowed_values() -> None:
 
 
 def test_text_that_looks_like_an_xml_escape_comes_back_literally() -> None:
-    from tests.factories import check_bytes
+    from tests.support.factories import check_bytes
 
     activity = dataclasses.replace(demo_activities()[0], remarks="Code _x0000_ und _x000D_ bleiben Text")
     result = check_bytes(build_sheet_bytes([activity]), base=[activity])

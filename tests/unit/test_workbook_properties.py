@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from core.activity import Activity
 from core.text import squash_spaces
-from tests.factories import build_sheet_bytes, check_bytes, templates
+from tests.support.factories import build_sheet_bytes, check_bytes, templates
 
 SPEC, CATALOGS = templates()
 # Printable text incl. umlauts, typographic characters and formula starters; no control characters and none of
