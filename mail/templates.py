@@ -10,8 +10,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 
 from core.text import squash_spaces
 
-KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
-         "staff_digest")
+KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes")
 
 
 class MailTemplateError(Exception):
