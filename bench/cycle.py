@@ -25,15 +25,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from bench.mail import SERVER, free_port
-from core.activity import Activity, activity_key
-from core.institution import ContactRecord, InstitutionRecord
-from storage.concepts import add_activities, create_version, publish_version
-from storage.database import session_scope
-from storage.institutions import save_institutions
-from storage.regions import get_region
+from bench.seed import seed_region
 from usecases.context import AppContext
 from usecases.settings import load_settings
-from usecases.setup import init_database
 
 OPENED, DEADLINE = dt.date(2027, 9, 1), dt.date(2027, 10, 14)
 
@@ -42,21 +36,7 @@ def setup(data_dir: Path, port: int, institutions: int) -> None:
     os.environ.update({"FKO_DATA_DIR": str(data_dir), "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(port),
                        "FKO_MAIL_FROM": "noreply@example.org"})
     ctx = AppContext.from_settings(load_settings())
-    init_database(ctx)
-    catalogs = ctx.catalogs()
-    codes = [f"I{n:05d}" for n in range(institutions)]
-    with session_scope(ctx.engine) as session:
-        region = get_region(session=session)
-        save_institutions(session=session, region_id=region.id or 0, records=[
-            InstitutionRecord(code, f"Institution {code}", contacts=[
-                ContactRecord("Anna", f"{code.lower()}@example.org", "primary"),
-                ContactRecord("Ben", f"{code.lower()}-v@example.org", "deputy")]) for code in codes])
-        version = create_version(session=session, region_id=region.id or 0, label="2026")
-        add_activities(session=session, version=version, activities=[
-            Activity(key=activity_key(code, n + 1), institution_code=code, title=f"Aktivität {n}",
-                     field_of_action=catalogs.fields_of_action[n], status="bestehend", start="2024", end="2027")
-            for code in codes for n in range(5)])
-        publish_version(session=session, version=version, approved_by="bench", at=dt.datetime.now(dt.UTC))
+    seed_region(ctx, [f"I{n:05d}" for n in range(institutions)], rows=5, label="2026", deputies=True)
     ctx.close()
 
 

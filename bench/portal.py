@@ -24,18 +24,14 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from core.activity import Activity, activity_key
-from core.institution import ContactRecord, InstitutionRecord
+from bench.seed import seed_region
 from core.token import link_token
-from storage.concepts import add_activities, create_version, publish_version
 from storage.database import session_scope
-from storage.institutions import get_institution, save_institutions
+from storage.institutions import get_institution
 from storage.models import Request, Submission
-from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.cycle import open_cycle
 from usecases.settings import Settings
-from usecases.setup import init_database
 
 
 def free_port() -> int:
@@ -49,27 +45,14 @@ def free_port() -> int:
 def setup(data_dir: Path, institutions: int, rows: int) -> dict[str, str]:
     settings = Settings(data_dir=data_dir, base_url="http://127.0.0.1:1")
     ctx = AppContext.from_settings(settings)
-    init_database(ctx)
-    catalogs = ctx.catalogs()
     codes = [f"I{n:03d}" for n in range(institutions)]
-    with session_scope(ctx.engine) as session:
-        region = get_region(session=session)
-        save_institutions(session=session, region_id=region.id or 0, records=[
-            InstitutionRecord(code, f"Institution {code}", contacts=[ContactRecord("A", f"{code}@example.org",
-                                                                                   "primary")]) for code in codes])
-        version = create_version(session=session, region_id=region.id or 0, label="2025")
-        add_activities(session=session, version=version, activities=[
-            Activity(key=activity_key(code, n + 1), institution_code=code, title=f"Aktivität {n}",
-                     field_of_action=catalogs.fields_of_action[n % 9], status="bestehend",
-                     description="Beschreibung " * 10, start="2024", end="2027", area="gesamte Region")
-            for code in codes for n in range(rows)])
-        publish_version(session=session, version=version, approved_by="bench", at=dt.datetime.now(dt.UTC))
+    region_id = seed_region(ctx, codes, rows=rows, label="2025", description="Beschreibung " * 10)
     today = dt.date.today()
     open_cycle(ctx, year=today.year, deadline=today + dt.timedelta(days=30), today=today, now=dt.datetime.now(dt.UTC))
     links: dict[str, str] = {}
     with session_scope(ctx.engine) as session:
         for code in codes:
-            institution = get_institution(session=session, region_id=region.id or 0, code=code)
+            institution = get_institution(session=session, region_id=region_id, code=code)
             request = session.exec(select(Request).where(Request.institution_id == institution.id)).one()
             links[code] = f"/r/{link_token(settings.secret(), request.id or 0, request.token_nonce)}"
     ctx.close()

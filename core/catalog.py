@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 
 from core.text import fold
+from core.toml_text import parse_toml
 
 CONTACT_ROLES = ("primary", "deputy", "head")
 
@@ -41,10 +41,7 @@ def _strings(data: dict[str, object], key: str) -> tuple[str, ...]:
 
 def parse_catalogs(text: str) -> Catalogs:
     """Parse the TOML text of ``catalogs.toml``."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"catalogs: not valid TOML: {exc}") from exc
+    data = parse_toml(text, file="catalogs", error=CatalogError)
     statuses = _strings(data, "statuses")
     ending = _strings(data, "ending_statuses")
     if not set(ending) <= set(statuses):

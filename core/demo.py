@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass
 
 from core.activity import Activity, activity_key
 from core.catalog import CONTACT_ROLES, Catalogs
 from core.institution import ContactRecord, InstitutionRecord
+from core.toml_text import parse_toml
 
 
 class DemoDataError(ValueError):
@@ -31,7 +31,7 @@ def _split_groups(text: str) -> list[str]:
 
 
 def parse_demo(text: str, catalogs: Catalogs) -> DemoData:
-    data = tomllib.loads(text)
+    data = parse_toml(text, file="demo data", error=DemoDataError)
     institutions = [
         InstitutionRecord(
             code=item["code"],

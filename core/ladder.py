@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core.catalog import CONTACT_ROLES
+from core.toml_text import parse_toml
 
 IsHoliday = Callable[[dt.date], bool]
 
@@ -66,10 +66,7 @@ class DueStep:
 
 
 def parse_policy(text: str) -> Policy:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"reminders.toml: not valid TOML: {exc}") from exc
+    data = parse_toml(text, file="reminders.toml", error=PolicyError)
     steps: list[Step] = []
     for item in data.get("step", []):
         try:

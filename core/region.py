@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 
+from core.toml_text import parse_toml
 from core.workdays import known_states
 
 
@@ -25,10 +25,7 @@ class RegionProfile:
 
 
 def parse_region(text: str) -> RegionProfile:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RegionConfigError(f"region.toml: not valid TOML: {exc}") from exc
+    data = parse_toml(text, file="region.toml", error=RegionConfigError)
     region = data.get("region", {})
     agency = data.get("agency", {})
     try:
@@ -37,8 +34,7 @@ def parse_region(text: str) -> RegionProfile:
             name=str(region["name"]),
             agency_name=str(agency["name"]),
             agency_email=str(agency["email"]),
-            agency_phone=str(agency.get("phone", "")),
-            agency_address=str(agency.get("address", "")),
+            **{f"agency_{key}": str(agency.get(key, "")) for key in ("phone", "address")},
             holiday_state=str(region.get("holidays", "NW")).upper(),
         )
     except KeyError as exc:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 
 from core.activity import CONTENT_FIELDS
 from core.catalog import Catalogs
+from core.toml_text import parse_toml
 
 KINDS = ("text", "id", "choice", "multi", "date", "email", "url")
 CATALOG_NAMES = ("fields_of_action", "statuses", "areas", "target_groups")
@@ -68,10 +68,7 @@ class SheetSpec:
 
 
 def parse_spec(text: str, hints_template: str) -> SheetSpec:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"sheet spec: not valid TOML: {exc}") from exc
+    data = parse_toml(text, file="sheet spec", error=SpecError)
     columns: list[Column] = []
     for item in data.get("column", []):
         try:

@@ -69,8 +69,6 @@ class Institution(SQLModel, table=True):
 
 
 class Contact(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("institution_id", "email"),)
-
     id: int | None = Field(default=None, primary_key=True)
     institution_id: int = Field(foreign_key="institution.id", index=True)
     name: str = Field(max_length=200)
@@ -80,6 +78,8 @@ class Contact(SQLModel, table=True):
     # Set when the mail server refused the address for good (5xx): no more mail to it.
     refused_at: dt.datetime | None = _utc(nullable=True)
     refused_reason: str | None = Field(default=None, max_length=500)
+
+    __table_args__ = (UniqueConstraint("institution_id", "email"),)  # an address once per institution
 
 
 class ConceptVersion(SQLModel, table=True):
