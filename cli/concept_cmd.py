@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from cli.context import app_context
 from cli.output import console, fail, print_json, say
+from usecases.context import app_context
 from usecases.documents import render_version
 from usecases.errors import NotFound
 from usecases.versions import NoDraft, diff_versions, publish_draft, rebuild_draft, version_pair

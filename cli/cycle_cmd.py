@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import app_context
 from cli.options import parse_date
 from cli.output import console, fail, print_json, progress_bar, report_delivery, say
 from core.dates import BERLIN, german_date
+from usecases.context import app_context
 from usecases.cycle import OpenResult, open_cycle, renew_link
 from usecases.errors import NotFound
 from usecases.outbox import deliver_pending

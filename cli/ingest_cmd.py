@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from cli.context import app_context
 from cli.output import fail, print_json, print_problems, read_input, report_delivery, say
 from core.dates import BERLIN
+from usecases.context import app_context
 from usecases.outbox import deliver_pending
 from usecases.returns import NotIngestible, ingest_file
 from usecases.schema import check_schema

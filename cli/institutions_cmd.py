@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import app_context
 from cli.output import console, print_json, print_problems, read_input, say
+from usecases.context import app_context
 from usecases.institutions import InstitutionOverview, import_institutions, institution_overview
 
 app = typer.Typer(help="Institutionen und Ansprechpersonen der Region.", no_args_is_help=True)

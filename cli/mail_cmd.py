@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import app_context
 from cli.output import console, print_json, report_delivery
+from usecases.context import app_context
 from usecases.outbox import deliver_pending, outbox_messages
 from usecases.schema import check_schema
 

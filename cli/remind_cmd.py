@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.context import app_context
 from cli.options import parse_date
 from cli.output import console, report_delivery, say
 from core.dates import BERLIN
+from usecases.context import app_context
 from usecases.outbox import deliver_pending
 from usecases.reminders import run_reminders
 

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from cli.context import app_context
 from cli.options import parse_date
 from cli.output import console, fail, print_json, print_problems, read_input, say
 from core.dates import BERLIN
+from usecases.context import app_context
 from usecases.errors import NotFound
 from usecases.sheets import NoBaseVersion, build_sheet, check_returned_sheet, default_cycle_year
 

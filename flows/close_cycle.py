@@ -8,7 +8,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import dashboard
-from flows.runtime import app_context, moment
+from flows.runtime import moment
+from usecases.context import app_context
 from usecases.cycle import close_cycle
 
 

@@ -16,8 +16,10 @@ RETURN_EVENT = "fko.return.received"
 
 @dataclass(frozen=True)
 class DeploymentSpec:
-    name: str
-    flow_name: str
+    """One deployment as `fko serve` builds it; prefect.yaml lists the same."""
+
+    name: str                       # the deployment
+    flow_name: str                  # the @flow(name=...) it runs
     entrypoint: str
     cron: str | None = None
     description: str = ""

@@ -13,7 +13,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import dashboard
 from flows.open_cycle import deliver_mail
-from flows.runtime import app_context, moment
+from flows.runtime import moment
+from usecases.context import app_context
 from usecases.cycle import year_to_process
 from usecases.inbox import ingest_drop_folder
 from usecases.versions import rebuild_draft

@@ -9,7 +9,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import dashboard
 from flows.deployments import next_yearly_opening
-from flows.runtime import app_context, berlin_today, moment
+from flows.runtime import berlin_today, moment
+from usecases.context import app_context
 from usecases.cycle import open_cycle
 from usecases.outbox import DeliveryReport, deliver_pending
 

@@ -14,7 +14,8 @@ from pydantic import Field
 from core.diff import CHANGE_LABELS
 from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
-from flows.runtime import app_context, moment, open_year
+from flows.runtime import moment, open_year
+from usecases.context import app_context
 from usecases.versions import diff_versions, publish_draft, version_pair, version_status
 
 

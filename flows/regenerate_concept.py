@@ -9,7 +9,8 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import dashboard
-from flows.runtime import app_context, moment, open_year
+from flows.runtime import moment, open_year
+from usecases.context import app_context
 from usecases.documents import render_version
 from usecases.versions import refresh_draft
 

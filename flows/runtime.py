@@ -1,24 +1,11 @@
-"""What every flow needs: the app context from the settings (one ``with``), and "today" in Europe/Berlin."""
+"""What every flow needs: the app context (``with app_context()``), and "today" in Europe/Berlin."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Iterator
 
 from core.dates import BERLIN
-from usecases.context import AppContext
-from usecases.settings import load_settings
-
-
-@contextlib.contextmanager
-def app_context() -> Iterator[AppContext]:
-    """Built inside the flow run (never at import time), from FKO_* settings; closed on the way out."""
-    ctx = AppContext.from_settings(load_settings())
-    try:
-        yield ctx
-    finally:
-        ctx.close()
+from usecases.context import app_context
 
 
 def berlin_today(today: dt.date | None) -> dt.date:

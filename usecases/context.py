@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from core.sheet_spec import SheetSpec
 from storage.database import make_engine
 from storage.filestore import FileStore
 from storage.template_folder import load_catalogs, load_policy, load_spec
-from usecases.settings import Settings
+from usecases.settings import Settings, load_settings
 
 
 @dataclass
@@ -53,3 +55,13 @@ class AppContext:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def app_context() -> Iterator[AppContext]:
+    """The context an entry point works with, built from the FKO_* settings now and closed on the way out."""
+    ctx = AppContext.from_settings(load_settings())
+    try:
+        yield ctx
+    finally:
+        ctx.close()
