@@ -11,13 +11,16 @@ from typing import Annotated
 import typer
 
 from cli.output import console, fail, print_json, say
+from core.diff import CHANGE_LABELS
 from usecases.context import app_context
 from usecases.documents import render_version
 from usecases.errors import NotFound
 from usecases.versions import NoDraft, diff_versions, publish_draft, rebuild_draft, version_pair
 
-KIND_LABELS = {"new": "neu", "changed": "geändert", "ended": "beendet", "unchanged": "unverändert",
-               "missing": "fehlend (beibehalten)"}
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``neu 1, geändert 2, …, fehlend (beibehalten) 0`` for staff."""
+    return ", ".join(f"{CHANGE_LABELS[k]}{' (beibehalten)' if k == 'missing' else ''} {n}" for k, n in counts.items())
 
 
 def diff(
@@ -41,8 +44,7 @@ def diff(
                     "changed": [{"key": c.new.key, "fields": [{"field": f.field, "old": f.old, "new": f.new}
                                                               for f in c.fields]} for c in changes.changed]})
         return
-    say(f"Version {result.from_label} → {result.to_label}: " + ", ".join(
-        f"{KIND_LABELS[k]} {n}" for k, n in changes.counts().items()))
+    say(f"Version {result.from_label} → {result.to_label}: {counts_text(changes.counts())}")
     out = console()
     for activity in changes.new:
         out.print(f"  [green]neu[/]       {activity.key} {activity.title}", soft_wrap=True)
@@ -98,8 +100,7 @@ def publish(
             fail("Es gibt keinen Entwurf zum Veröffentlichen. `fko render --year J --out DIR` baut ihn auf.")
             raise typer.Exit(2) from None
         counts = result.diff.counts()
-        say(f"Veröffentlicht wird Version {new} (gegenüber {old}: " + ", ".join(
-            f"{KIND_LABELS[k]} {n}" for k, n in counts.items()) + ").")
+        say(f"Veröffentlicht wird Version {new} (gegenüber {old}: {counts_text(counts)}).")
         if result.not_confirmed:
             say(f"Ohne Rückmeldung, unverändert übernommen: {', '.join(result.not_confirmed)}.")
         if not yes:

@@ -11,6 +11,7 @@ import typer
 from cli.options import parse_date
 from cli.output import console, fail, print_json, print_problems, read_input, say
 from core.dates import BERLIN
+from core.diff import CHANGE_LABELS
 from usecases.context import app_context
 from usecases.errors import NotFound
 from usecases.sheets import NoBaseVersion, build_sheet, check_returned_sheet, default_cycle_year
@@ -79,8 +80,8 @@ def check(
         say(f"[green]In Ordnung:[/] {file.name} ({report.result.institution_code}), "
             f"{len(report.result.activities)} Aktivitäten.")
         out = console()
-        out.print(f"  neu: {counts['new']} · geändert: {counts['changed']} · beendet: {counts['ended']} · "
-                  f"unverändert: {counts['unchanged']} · fehlend (bleiben erhalten, markiert): {counts['missing']}")
+        out.print("  " + " · ".join(f"{CHANGE_LABELS[k]}{' (bleiben erhalten, markiert)' if k == 'missing' else ''}: "
+                                    f"{n}" for k, n in counts.items()))
         for change in report.diff.changed:
             out.print(f"  {change.new.key} {change.new.title}: " + ", ".join(f.field for f in change.fields),
                       soft_wrap=True)

@@ -1,1 +1,1 @@
-"""Adapter: compose mail from templates and send it with aiosmtplib (arrives with the mail issue)."""
+"""Adapter: compose mail from templates and send it with aiosmtplib."""

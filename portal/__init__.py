@@ -1,1 +1,1 @@
-"""Adapter: the FastAPI page institutions reach through their personal link (arrives with the page issue)."""
+"""Entry point: the FastAPI page institutions reach through their personal link."""

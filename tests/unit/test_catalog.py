@@ -14,7 +14,7 @@ def test_bundled_catalogs_hold_design_values() -> None:
     assert catalogs.areas == ("Stadt Aachen", "StädteRegion Aachen", "Kreis Düren", "Kreis Euskirchen",
                               "Kreis Heinsberg", "gesamte Region")
     assert len(catalogs.fields_of_action) >= 5
-    # The example of the workbook issue must stay an invalid value.
+    # "Ausbildung" is the invalid value the demo and the browser tests type into a sheet: it must stay invalid.
     assert "Ausbildung" not in catalogs.fields_of_action
 
 

@@ -1,4 +1,4 @@
-"""The embedded demo region is what DESIGN §1 and the foundation issue describe."""
+"""The embedded demo region is the region DESIGN §1 describes."""
 
 from __future__ import annotations
 
