@@ -16,7 +16,7 @@ from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
 from flows.runtime import moment, open_year
 from usecases.context import app_context
-from usecases.versions import diff_versions, publish_draft, version_pair, version_status
+from usecases.versions import diff_versions, publish_draft, published_already, version_pair
 
 
 class Approval(RunInput):
@@ -60,7 +60,7 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     if year is None:
         return {"published": None}
     with app_context() as ctx:
-        already = version_status(ctx, label=str(year)) == "published"
+        already = published_already(ctx, year=year)
     if already:
         logger.info("Version %s ist bereits veröffentlicht: nichts zu tun.", year)
         return {"published": str(year), "already": True}

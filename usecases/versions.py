@@ -162,8 +162,13 @@ def version_status(ctx: AppContext, *, label: str) -> str | None:
         return version.status if version else None
 
 
+def published_already(ctx: AppContext, *, year: int) -> bool:
+    """The year's version is adopted: nothing of that round is rebuilt or approved again."""
+    return version_status(ctx, label=str(year)) == "published"
+
+
 def refresh_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResult | None:
     """Rebuild the year's draft, unless its version is published already (then it stays as adopted)."""
-    if version_status(ctx, label=str(year)) == "published":
+    if published_already(ctx, year=year):
         return None
     return rebuild_draft(ctx, year=year, now=now)
