@@ -21,7 +21,9 @@ from cli import (
 )
 from cli.output import fail
 from core.catalog import CatalogError
+from core.ladder import PolicyError
 from core.region import RegionConfigError
+from core.sheet_spec import SpecError
 from usecases.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
 from usecases.settings import SettingsError
 
@@ -71,7 +73,7 @@ def main() -> None:
                  "abgebrochen; was bis dahin gespeichert war, bleibt gültig, nichts wird doppelt versandt. Bitte "
                  "später erneut ausführen.")
             sys.exit(EXIT_UNAVAILABLE)
-        if not isinstance(exc, (SettingsError, CatalogError, RegionConfigError, StorageError)):
+        if not isinstance(exc, (SettingsError, CatalogError, RegionConfigError, PolicyError, SpecError, StorageError)):
             raise
         fail(f"{exc}")
         sys.exit(EXIT_USAGE)

@@ -33,6 +33,7 @@ class ActivityDiff:
     ended: list[Activity] = field(default_factory=list)    # newly set to an ending status
     unchanged: list[Activity] = field(default_factory=list)
     missing: list[Activity] = field(default_factory=list)  # gone without an ending status: kept, flagged
+    returned: list[Activity] = field(default_factory=list)  # the new set as given, in its order
 
     def counts(self) -> dict[str, int]:
         return {"new": len(self.new), "changed": len(self.changed), "ended": len(self.ended),
@@ -56,7 +57,7 @@ def field_changes(old: Activity, new: Activity) -> tuple[FieldChange, ...]:
 
 def diff_activities(old: list[Activity], new: list[Activity], *, ending_statuses: tuple[str, ...]) -> ActivityDiff:
     """Compare ``new`` (e.g. a returned sheet; rows without key are new) with ``old`` (the base)."""
-    result = ActivityDiff()
+    result = ActivityDiff(returned=list(new))
     before = {a.key: a for a in old if a.key}
     seen: set[str] = set()
     for activity in new:
@@ -76,17 +77,10 @@ def diff_activities(old: list[Activity], new: list[Activity], *, ending_statuses
     return result
 
 
-def apply_diff(old: list[Activity], diff: ActivityDiff) -> list[Activity]:
-    """The set the diff leads to, in the old order: changed, ended and unchanged as returned, missing kept,
-    new added at the end.
-
-    Activities that had ended already and are gone from the new set stay gone.
-    """
-    replaced = ({c.new.key: c.new for c in diff.changed} | {a.key: a for a in diff.ended}
-                | {a.key: a for a in diff.unchanged})  # the returned text, whitespace edits included
-    kept = {a.key for a in diff.missing} | set(replaced)
-    result = [replaced.get(a.key, a) for a in old if a.key in kept]
-    return result + diff.new
+def apply_diff(diff: ActivityDiff) -> list[Activity]:
+    """The set the diff leads to: the new set in its own order (an institution may reorder its rows), then
+    the missing ones, kept. Activities that had ended already and are gone from the new set stay gone."""
+    return [*diff.returned, *diff.missing]
 
 
 def counts_by(diff: ActivityDiff, attribute: str) -> dict[str, dict[str, int]]:

@@ -58,7 +58,7 @@ def merge_draft(base: Sequence[Activity], asked: Sequence[str], answers: Mapping
             plan.activities.extend(own)
             continue
         diff = diff_activities(own, list(answer.activities), ending_statuses=ending_statuses)
-        plan.activities.extend(apply_diff(own, diff))
+        plan.activities.extend(apply_diff(diff))
         plan.flags.update({a.key or "": (True, MISSING) for a in diff.missing})
         plan.flagged_missing += [a.key or "" for a in diff.missing]
     for code, own in by_institution.items():

@@ -73,7 +73,8 @@ def parse_policy(text: str) -> Policy:
             step = Step(name=str(item["name"]), offset_days=int(item["offset_days"]), kind=str(item["kind"]),
                         template=str(item.get("template", "")), to=tuple(item.get("to", ())),
                         cc=tuple(item.get("cc", ())), cc_staff=bool(item.get("cc_staff", False)),
-                        escalates=bool(item.get("escalates", False)))
+                        # Writing to the head of the institution first is what escalating means, unless said.
+                        escalates=bool(item.get("escalates", tuple(item.get("to", ()))[:1] == ("head",))))
         except KeyError as exc:
             raise PolicyError(f"reminders.toml: a step lacks {exc.args[0]!r}") from exc
         if step.kind not in ("mail", "phone"):

@@ -17,7 +17,7 @@ from flows.runtime import moment
 from usecases.context import app_context
 from usecases.cycle import year_to_process
 from usecases.inbox import ingest_drop_folder
-from usecases.versions import rebuild_draft
+from usecases.versions import refresh_draft
 
 
 @task(name="ingest-inbox", cache_policy=NO_CACHE)
@@ -28,9 +28,12 @@ def ingest_inbox(year: int, today: dt.date | None) -> dict[str, list[str]]:
 
 @task(name="rebuild-draft", cache_policy=NO_CACHE)
 def rebuild(year: int, today: dt.date | None) -> dict[str, int]:
+    """The draft stays current with every return; once the year's version is published it is left alone."""
     with app_context() as ctx:
-        result = rebuild_draft(ctx, year=year, now=moment(today))
-    return {"activities": result.activities, "answered": len(result.answered)}
+        result = refresh_draft(ctx, year=year, now=moment(today))
+    if result is None:
+        return {"activities": 0, "answered": 0, "published": 1}
+    return {"activities": result.activities, "answered": len(result.answered), "published": 0}
 
 
 @flow(name="ingest-returns")
@@ -48,8 +51,10 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
     inbox = ingest_inbox(year, today)
     sent = await deliver_mail()
     draft = rebuild(year, today)
-    logger.info("Eingang: %s angenommen, %s abgelehnt, %s unbekannt; %s E-Mails; Entwurf mit %s Aktivitäten",
-                len(inbox["accepted"]), len(inbox["refused"]), len(inbox["unknown"]), sent.sent, draft["activities"])
+    logger.info("Eingang: %s angenommen, %s abgelehnt, %s unbekannt; %s E-Mails; %s", len(inbox["accepted"]),
+                len(inbox["refused"]), len(inbox["unknown"]), sent.sent,
+                f"Version {year} ist veröffentlicht, der Entwurf bleibt unverändert" if draft["published"]
+                else f"Entwurf mit {draft['activities']} Aktivitäten")
     with app_context() as ctx:
         await dashboard.publish_status(ctx, year=year)
     return {"inbox": inbox, "sent": sent.sent, "draft": draft}

@@ -36,26 +36,53 @@ FILE_METHODS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", 
 FILE_FUNCTIONS = {"open", "FileSystemLoader", "FileStore"}
 
 
-def imports_of(source: str, *, top_level_only: bool = False) -> list[str]:
-    tree = ast.parse(source)
-    names: list[str] = []
-    for node in (tree.body if top_level_only else ast.walk(tree)):
+def _imports(source: str) -> list[tuple[str, bool]]:
+    """Every ``import``/``from … import`` of the source: (module, whether it stands inside a function)."""
+    found: list[tuple[str, bool]] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
         if isinstance(node, ast.Import):
-            names.extend(alias.name for alias in node.names)
+            found.extend((alias.name, in_function) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.append(node.module)
-    return names
+            found.append((node.module, in_function))
+        inner = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        for child in ast.iter_child_nodes(node):
+            visit(child, inner)
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def imports_of(source: str) -> list[str]:
+    return [name for name, _ in _imports(source)]
 
 
 def clock_calls(source: str) -> list[str]:
-    """``dt.datetime.now()``, ``datetime.now()``, ``date.today()``, ``time.time()``: any spelling."""
+    """``dt.datetime.now()``, ``datetime.now()``, ``D.now()`` after ``from datetime import datetime as D``,
+    ``date.today()``, ``time.time()`` and ``time()`` after ``from time import time``: any spelling."""
+    tree = ast.parse(source)
+    aliases: dict[str, str] = {}   # local name → what it is: "datetime", "date", "time" (module) …
+    bare: dict[str, str] = {}      # local name of a clock function imported on its own → its owner
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("datetime", "time"):
+            for alias in node.names:
+                if (node.module, alias.name) in CLOCK_CALLS:
+                    bare[alias.asname or alias.name] = node.module
+                aliases[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = alias.name
     found = []
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in bare:
+            found.append(f"{bare[node.func.id]}.{node.func.id}")
+        elif isinstance(node.func, ast.Attribute):
             owner = node.func.value
-            owner_name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
-            if (owner_name, node.func.attr) in CLOCK_CALLS:
-                found.append(f"{owner_name}.{node.func.attr}")
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", None)
+            if (aliases.get(str(name), name), node.func.attr) in CLOCK_CALLS:
+                found.append(f"{name}.{node.func.attr}")
     return found
 
 
@@ -76,8 +103,39 @@ def room_of(name: str) -> str | None:
     return top if top in ROOMS else None
 
 
+def core_violations(source: str) -> list[str]:
+    """What a core module may not do: import an adapter, Prefect or the network, read the clock or a file."""
+    bad = [f"imports {n}" for n in imports_of(source)
+           if _hits(n, FORBIDDEN_IN_CORE) or room_of(n) not in (None, "core")]
+    bad += [f"reads the clock: {c}" for c in clock_calls(source)]
+    bad += [f"touches files: {f}" for f in file_reads(source)]
+    return bad
+
+
+def room_violations(source: str, room: str, relpath: str) -> list[str]:
+    """Imports against DESIGN §3 for a module of ``room`` (``relpath``: its path, for the composition list)."""
+    allowed = COMPOSITION.get(relpath, set())
+    foreign = ((*FORBIDDEN_OUTSIDE_ENTRY_POINTS,) if room not in ENTRY_POINTS else ()) + (
+        ("sqlmodel", "sqlalchemy") if room == "cli" else ())  # commands call use cases only
+    bad = []
+    for name, in_function in _imports(source):
+        target = room_of(name)
+        ours_not_allowed = target is not None and target not in MAY_IMPORT[room]
+        if (ours_not_allowed and not (target in allowed and in_function)) or _hits(name, foreign):
+            bad.append(name)
+    return bad
+
+
+def private_imports(source: str) -> list[str]:
+    """``from core.x import _helper``: a module reaching into another's private names."""
+    return [f"{node.module}.{a.name}" for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.ImportFrom) and node.module and room_of(node.module)
+            for a in node.names if a.name.startswith("_")]
+
+
 def modules(room: str) -> list[Path]:
-    return sorted(p for p in (ROOT / room).rglob("*.py") if "migrations" not in p.parts or p.name == "env.py")
+    """Every module of the room, migrations included."""
+    return sorted((ROOT / room).rglob("*.py"))
 
 
 def _source(path: Path) -> str:
@@ -99,81 +157,67 @@ def test_house_has_the_rooms_of_the_design_card() -> None:
 
 
 @pytest.mark.parametrize("path", modules("core"), ids=lambda p: p.name)
-def test_core_imports_no_adapter_prefect_or_network(path: Path) -> None:
-    source = _source(path)
-    bad = [n for n in imports_of(source) if _hits(n, FORBIDDEN_IN_CORE) or (room_of(n) not in (None, "core"))]
-    assert bad == [], f"{path.relative_to(ROOT)} imports {bad}: core must stay pure (DESIGN §3)"
-
-
-@pytest.mark.parametrize("path", modules("core"), ids=lambda p: p.name)
-def test_core_reads_no_clock_and_no_file(path: Path) -> None:
-    source = _source(path)
-    assert clock_calls(source) == [], f"{path.name} reads the clock: pass today/now as a parameter"
-    assert file_reads(source) == [], f"{path.name} touches files: pass the loaded text or bytes as a parameter"
+def test_core_stays_pure(path: Path) -> None:
+    assert core_violations(_source(path)) == [], f"{path.relative_to(ROOT)}: core must stay pure (DESIGN §3)"
 
 
 @pytest.mark.parametrize("room", [r for r in ROOMS if r != "core"])
 def test_rooms_import_only_what_the_rule_allows(room: str) -> None:
-    bad = {}
-    for path in modules(room):
-        names = imports_of(_source(path))
-        at_top = imports_of(_source(path), top_level_only=True)
-        allowed = COMPOSITION.get(str(path.relative_to(ROOT)), set())
-        ours = [n for n in names if room_of(n) and room_of(n) not in MAY_IMPORT[room]
-                and (room_of(n) not in allowed or n in at_top)]
-        foreign = [n for n in names if room not in ENTRY_POINTS and _hits(n, FORBIDDEN_OUTSIDE_ENTRY_POINTS)]
-        if ours or foreign:
-            bad[str(path.relative_to(ROOT))] = ours + foreign
-    assert bad == {}, f"imports against DESIGN §3: {bad}"
-
-
-def test_cli_calls_use_cases_only() -> None:
-    offenders = {str(p.relative_to(ROOT)): [n for n in imports_of(_source(p)) if _hits(n, ("sqlmodel", "sqlalchemy"))]
-                 for p in modules("cli")}
-    assert {k: v for k, v in offenders.items() if v} == {}
+    bad = {str(p.relative_to(ROOT)): room_violations(_source(p), room, str(p.relative_to(ROOT))) for p in modules(room)}
+    assert {k: v for k, v in bad.items() if v} == {}, "imports against DESIGN §3"
 
 
 def test_no_module_imports_another_modules_private_name() -> None:
-    offenders = []
-    for room in ROOMS:
-        for path in modules(room):
-            for node in ast.walk(ast.parse(_source(path))):
-                if isinstance(node, ast.ImportFrom) and node.module and room_of(node.module):
-                    offenders += [f"{path.relative_to(ROOT)}: {node.module}.{a.name}" for a in node.names
-                                  if a.name.startswith("_")]
-    assert offenders == []
+    offenders = {str(p.relative_to(ROOT)): private_imports(_source(p)) for room in ROOMS for p in modules(room)}
+    assert {k: v for k, v in offenders.items() if v} == {}
 
 
 # The checkers themselves must fail on a planted violation.
 
-def test_composition_imports_count_only_inside_functions() -> None:
-    source = "import portal.app\ndef run() -> None:\n    from flows.demo import run_demo\n"
-    assert imports_of(source, top_level_only=True) == ["portal.app"]
-    assert imports_of(source) == ["portal.app", "flows.demo"]
-
-
-def test_rule_check_catches_a_forbidden_import() -> None:
-    source = "from storage.models import Region\nimport prefect.flows\nfrom core.diff import apply_diff\n"
-    assert [n for n in imports_of(source) if _hits(n, FORBIDDEN_IN_CORE) or room_of(n) not in (None, "core")] == [
-        "storage.models", "prefect.flows"]
-
-
 @pytest.mark.parametrize("snippet", ["import datetime as dt\nx = dt.datetime.now()\n",
                                      "from datetime import date\nx = date.today()\n",
                                      "import time\nx = time.time()\n",
-                                     "import datetime\nx = datetime.datetime.now(datetime.UTC)\n"])
-def test_clock_check_catches_a_planted_clock(snippet: str) -> None:
-    assert clock_calls(snippet) != []
-
-
-@pytest.mark.parametrize("snippet", ["x = open('a.txt').read()\n",
+                                     "from time import time\nx = time()\n",
+                                     "from datetime import datetime as D\nx = D.now()\n",
+                                     "import datetime\nx = datetime.datetime.now(datetime.UTC)\n",
+                                     "x = open('a.txt').read()\n",
                                      "from pathlib import Path\nx = Path('a').read_text()\n",
                                      "from jinja2 import FileSystemLoader\nx = FileSystemLoader('t')\n",
-                                     "import os\nx = os.listdir('.')\n", "def f(p):\n    return p.exists()\n"])
-def test_file_check_catches_a_planted_read(snippet: str) -> None:
-    assert file_reads(snippet) != []
+                                     "import os\nx = os.listdir('.')\n", "def f(p):\n    return p.exists()\n",
+                                     "from storage.models import Region\n", "import prefect.flows\n",
+                                     "def f():\n    import sqlmodel\n"])
+def test_core_check_catches_a_planted_violation(snippet: str) -> None:
+    assert core_violations(snippet) != []
 
 
-def test_clock_and_file_checks_pass_pure_code() -> None:
-    pure = "import datetime as dt\ndef f(today: dt.date) -> dt.date:\n    return today + dt.timedelta(days=1)\n"
-    assert clock_calls(pure) == [] and file_reads(pure) == []
+def test_core_check_passes_pure_code() -> None:
+    pure = ("import datetime as dt\nfrom core.diff import apply_diff\n"
+            "def f(today: dt.date) -> dt.date:\n    return today + dt.timedelta(days=1)\n")
+    assert core_violations(pure) == []
+
+
+@pytest.mark.parametrize(("room", "relpath", "snippet"), [
+    ("storage", "storage/x.py", "from usecases.context import AppContext\n"),
+    ("storage", "storage/migrations/versions/0009_x.py", "import usecases.settings\n"),
+    ("mail", "mail/x.py", "from storage.models import Region\n"),
+    ("usecases", "usecases/x.py", "from portal.app import create_app\n"),
+    ("usecases", "usecases/x.py", "from prefect import flow\n"),
+    ("portal", "portal/x.py", "from storage.database import session_scope\n"),
+    ("flows", "flows/x.py", "from cli.output import say\n"),
+    ("cli", "cli/x.py", "from sqlmodel import select\n"),
+    ("cli", "cli/x.py", "def f():\n    from flows.serve import serve_all\n"),          # not on the list
+    ("cli", "cli/portal_cmd.py", "import portal.app\n"),                                # listed, but top level
+    ("cli", "cli/portal_cmd.py", "try:\n    import portal.app\nexcept ImportError:\n    pass\n"),
+])
+def test_room_check_catches_a_planted_violation(room: str, relpath: str, snippet: str) -> None:
+    assert room_violations(snippet, room, relpath) != []
+
+
+def test_room_check_allows_listed_composition_inside_a_function() -> None:
+    snippet = "from usecases.context import app_context\ndef run() -> None:\n    from portal.app import create_app\n"
+    assert room_violations(snippet, "cli", "cli/portal_cmd.py") == []
+
+
+def test_private_import_check_catches_a_planted_one() -> None:
+    assert private_imports("from cli.sheet_cmd import _parse_date\n") == ["cli.sheet_cmd._parse_date"]
+    assert private_imports("from cli.options import parse_date\n") == []

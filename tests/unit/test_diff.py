@@ -61,6 +61,6 @@ def test_applying_the_diff_to_the_old_set_gives_the_new_set(sets: tuple[list[Act
     old, new = sets
     diff = diff_activities(old, new, ending_statuses=ENDING)
     expected = {a.key: a for a in new} | {a.key: a for a in diff.missing}  # missing ones are kept, not deleted
-    result = {a.key: a for a in apply_diff(old, diff)}
+    result = {a.key: a for a in apply_diff(diff)}
     assert {k: (v.title, v.status) for k, v in result.items()} == {k: (v.title, v.status)
                                                                    for k, v in expected.items()}

@@ -136,3 +136,7 @@ def test_escalation_is_the_step_the_policy_marks() -> None:
     policy = parse_policy('[[step]]\nname = "chef"\noffset_days = 3\nkind = "mail"\ntemplate = "escalation"\n'
                           'to = ["head"]\nescalates = true\n')
     assert policy.escalates("chef") and not policy.escalates("escalation") and not policy.escalates(None)
+    # A region's older reminders.toml without the key: writing to the head first is escalating.
+    older = parse_policy('[[step]]\nname = "eskalation"\noffset_days = 7\nkind = "mail"\ntemplate = "escalation"\n'
+                         'to = ["head", "primary"]\n[[step]]\nname = "anruf"\noffset_days = 14\nkind = "phone"\n')
+    assert older.escalates("eskalation") and not older.escalates("anruf")

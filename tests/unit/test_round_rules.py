@@ -67,6 +67,15 @@ def test_draft_merges_every_kind_of_answer() -> None:
     assert not any(a.key in plan.flags for a in hwk)
 
 
+def test_draft_keeps_the_order_of_the_return_and_puts_missing_rows_last() -> None:
+    ihk = demo_activities("IHK")
+    new = Activity(key="IHK-0099", institution_code="IHK", title="Neu", field_of_action=ihk[0].field_of_action,
+                   status="geplant")
+    returned = [new, ihk[3], ihk[2], ihk[0], *ihk[4:]]  # reordered by the institution; ihk[1] left out
+    plan = merge_draft(ihk, ["IHK"], {"IHK": Answer("accepted", returned)}, ending_statuses=ENDING)
+    assert [a.key for a in plan.activities] == [a.key for a in returned] + [ihk[1].key]
+
+
 def test_draft_keeps_what_a_silent_institution_had_unconfirmed() -> None:
     ihk = demo_activities("IHK")
     plan = merge_draft(ihk, ["IHK"], {}, ending_statuses=ENDING)
