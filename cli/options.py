@@ -1,4 +1,4 @@
-"""Parsing what staff type into options: dates, and the day it is in the region."""
+"""Parsing what staff type into options: dates."""
 
 from __future__ import annotations
 

@@ -279,7 +279,7 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     limits = limits or Limits()
     portal_dir = ctx.templates_dir / "portal"
     portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site_info(ctx), limits), clock=clock, limits=limits,
-                        secret=ctx.settings.secret(), labels={c.key: c.header for c in ctx.spec().columns},
+                        secret=ctx.settings.secret(), labels=ctx.spec().field_labels(),
                         send_mail=send_mail, on_return=on_return)
     app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal

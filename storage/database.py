@@ -78,13 +78,13 @@ def _alembic_config() -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creates it in an empty database)."""
+def migrate(engine: Engine, *, revision: str = "head") -> None:
+    """Bring the schema to the newest migration (creates it in an empty database), or to ``revision``."""
     config = _alembic_config()
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     except OperationalError as exc:
         raise DatabaseUnreachable(unavailable_reason(exc)) from exc
 

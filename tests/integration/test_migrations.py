@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
@@ -30,6 +30,22 @@ def test_migrations_match_models(database_url: str) -> None:
         differences = compare_metadata(context, SQLModel.metadata)
     engine.dispose()
     assert differences == [], f"models and migrations disagree; write a migration: {differences}"
+
+
+def test_an_existing_database_from_the_first_release_upgrades_and_keeps_its_data(database_url: str) -> None:
+    # A database set up by the first release (schema 0001, when the code still lived in fko/), with its region.
+    engine = make_engine(database_url)
+    migrate(engine, revision="0001")
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO region (code, name, agency_name, agency_email, agency_phone, agency_address, sample_data, "
+            "created_at) VALUES ('aachen', 'Region Aachen', 'Regionalagentur', 'ra@example.org', '', '', false, "
+            "'2025-09-01 08:00:00+00:00')"))
+    migrate(engine)
+    require_current_schema(engine)  # does not raise: on the newest schema now
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT code, name FROM region")).all() == [("aachen", "Region Aachen")]
+    engine.dispose()
 
 
 def test_migrate_twice_is_harmless(database_url: str) -> None:
