@@ -8,6 +8,7 @@ import sys
 import typer
 
 from cli import (
+    concept_app,
     concept_cmd,
     cycle_cmd,
     ingest_cmd,
@@ -50,6 +51,7 @@ app.command("remind")(remind_cmd.remind)
 app.command("diff")(concept_cmd.diff)
 app.command("render")(concept_cmd.render)
 app.command("publish")(concept_cmd.publish)
+app.add_typer(concept_app.app, name="concept")
 app.command("serve")(serve_cmd.serve)
 
 
