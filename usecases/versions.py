@@ -21,7 +21,7 @@ from storage.concepts import (
     list_versions,
     publish_version,
 )
-from storage.cycles import cycle_of_year, requests_with_institutions
+from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
@@ -75,17 +75,41 @@ def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResul
         return result
 
 
-def _draft_of(session: Session, cycle: Cycle, base: ConceptVersion, *, region_id: int) -> ConceptVersion:
-    """The cycle's draft version, created (with the base's texts) on first use; never a published one."""
+def _draft_of(session: Session, cycle: Cycle, base: ConceptVersion | None, *, region_id: int) -> ConceptVersion:
+    """The cycle's draft version, created (with the base's texts) on first use, or a draft of the cycle's year
+    that staff prepared before the round opened (texts written early); never a published one."""
     draft = session.get(ConceptVersion, cycle.draft_version_id) if cycle.draft_version_id else None
     if draft is None:
-        draft = create_version(session=session, region_id=region_id, label=str(cycle.year), parent_id=base.id,
-                               note=f"Entwurf aus der Abfrage {cycle.year}")
-        draft.sections = dict(base.sections)
+        draft = draft_of_year(session, region_id=region_id, year=cycle.year, base=base)
         cycle.draft_version_id = draft.id
     if draft.status != "draft":
         raise Conflict(f"Version {draft.label} ist bereits veröffentlicht.")
     return draft
+
+
+def draft_of_year(session: Session, *, region_id: int, year: int,
+                  base: ConceptVersion | None = None) -> ConceptVersion:
+    """The draft labelled ``year``, created if missing from ``base`` (default: the newest published version),
+    starting with the base's texts. A published version of that label is returned as it is (callers check)."""
+    existing = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region_id,
+                                                         ConceptVersion.label == str(year))).first()
+    if existing is not None:
+        return existing
+    base = base or latest_published(session=session, region_id=region_id)
+    draft = create_version(session=session, region_id=region_id, label=str(year),
+                           parent_id=base.id if base else None, note=f"Entwurf aus der Abfrage {year}")
+    draft.sections = dict(base.sections) if base else {}
+    return draft
+
+
+def working_year(session: Session, *, region_id: int, today: dt.date) -> int:
+    """The year staff work on when they name none: the open round's, else the newest draft's, else this year."""
+    cycle = newest_cycle(session=session, region_id=region_id, open_only=True)
+    if cycle is not None:
+        return cycle.year
+    drafts = [v for v in list_versions(session=session, region_id=region_id)
+              if v.status == "draft" and v.label.isdigit()]
+    return int(drafts[-1].label) if drafts else today.year
 
 
 def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label: str | None = None) -> ConceptVersion:
