@@ -20,6 +20,7 @@ Value = str | float | int | bool | dt.date | dt.datetime | dt.time | dt.timedelt
 
 MAX_COLUMNS = 200        # wider sheets are refused rather than read
 HEADER_SEARCH_ROWS = 20  # the header row may have been moved down this far
+MAX_SHEETS = 100         # more visible sheets than this are refused rather than read
 
 
 class GridError(ValueError):
@@ -47,13 +48,7 @@ def _meta_text(value: Value) -> str:
 def extract_grid(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_sheets: tuple[str, ...],
                  max_rows: int) -> Grid:
     """Read the activity sheet (by name, else the first visible data sheet) and the meta sheet."""
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except PasswordError as exc:
-        raise GridError("Die Datei ist mit einem Passwort geschützt und kann nicht gelesen werden. "
-                        "Bitte den Passwortschutz entfernen und erneut speichern.") from exc
-    except (CalamineError, ValueError, OSError) as exc:
-        raise GridError(_UNREADABLE) from exc
+    workbook = _open(data)
     try:
         metadata = workbook.sheets_metadata
         names = [m.name for m in metadata]
@@ -70,21 +65,60 @@ def extract_grid(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_she
                     grid.meta[_meta_text(row[0])] = _meta_text(row[1])
         if chosen is None:
             return grid
-        sheet = workbook.get_sheet_by_name(chosen)
-        end = sheet.end
-        if end is None:
-            return grid
-        grid.total_rows, grid.total_columns = end[0] + 1, end[1] + 1
-        grid.merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])][:1000]
-        if grid.total_columns > MAX_COLUMNS:
-            return grid  # refused by the check; reading 16,384 columns would cost gigabytes
-        grid.rows = [list(r) for r in sheet.to_python(skip_empty_area=False,
-                                                      nrows=max_rows + HEADER_SEARCH_ROWS + 1)]
+        _read_cells(workbook, grid, max_rows)
         return grid
     except (CalamineError, ValueError, OSError) as exc:
         raise GridError(_UNREADABLE) from exc
     finally:
         workbook.close()
+
+
+def extract_sheets(data: bytes, *, max_rows: int, max_sheets: int = MAX_SHEETS) -> list[Grid]:
+    """Read every visible sheet (in workbook order), each as a Grid named by ``activity_sheet``; hidden
+    sheets are not read (their names stay in ``sheet_names``)."""
+    workbook = _open(data)
+    try:
+        metadata = workbook.sheets_metadata
+        names = [m.name for m in metadata]
+        grids: list[Grid] = []
+        for m in metadata:
+            if m.visible != SheetVisibleEnum.Visible:
+                continue
+            if len(grids) == max_sheets:
+                raise GridError(f"Die Datei enthält mehr als {max_sheets} sichtbare Blätter. Bitte nur die "
+                                "Blätter mit Aktivitäten einreichen.")
+            grid = Grid(activity_sheet=m.name, sheet_names=names)
+            _read_cells(workbook, grid, max_rows)
+            grids.append(grid)
+        return grids
+    except GridError:
+        raise
+    except (CalamineError, ValueError, OSError) as exc:
+        raise GridError(_UNREADABLE) from exc
+    finally:
+        workbook.close()
+
+
+def _open(data: bytes) -> CalamineWorkbook:
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except PasswordError as exc:
+        raise GridError(_PROTECTED) from exc
+    except (CalamineError, ValueError, OSError) as exc:
+        raise GridError(_UNREADABLE) from exc
+
+
+def _read_cells(workbook: CalamineWorkbook, grid: Grid, max_rows: int) -> None:
+    """Fill ``grid`` with the cells of its sheet ``grid.activity_sheet``."""
+    sheet = workbook.get_sheet_by_name(grid.activity_sheet or "")
+    end = sheet.end
+    if end is None:
+        return
+    grid.total_rows, grid.total_columns = end[0] + 1, end[1] + 1
+    grid.merged = [(a[0], a[1], b[0], b[1]) for a, b in (sheet.merged_cell_ranges or [])][:1000]
+    if grid.total_columns > MAX_COLUMNS:
+        return  # refused by the check; reading 16,384 columns would cost gigabytes
+    grid.rows = [list(r) for r in sheet.to_python(skip_empty_area=False, nrows=max_rows + HEADER_SEARCH_ROWS + 1)]
 
 
 def read_untrusted(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_sheets: tuple[str, ...],
@@ -98,6 +132,16 @@ def read_untrusted(data: bytes, *, sheet_name: str, meta_sheet_name: str, skip_s
                         max_rows=max_rows)
 
 
+def read_untrusted_sheets(data: bytes, *, max_rows: int, limits: Limits) -> list[Grid]:
+    """Like ``read_untrusted``, but every visible sheet (``extract_sheets``)."""
+    check_size(data, limits)
+    file_format = detect_format(data)
+    check_container(data, file_format, limits)
+    return extract_sheets(data, max_rows=max_rows)
+
+
+_PROTECTED = ("Die Datei ist mit einem Passwort geschützt und kann nicht gelesen werden. "
+              "Bitte den Passwortschutz entfernen und erneut speichern.")
 _UNREADABLE = ("Die Datei konnte nicht gelesen werden; sie ist beschädigt oder in einem unbekannten Format. "
                "Bitte in Excel oder LibreOffice öffnen, als .xlsx speichern und erneut hochladen.")
 

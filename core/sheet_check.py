@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.activity import Activity
@@ -79,43 +80,70 @@ def check_meta(grid: Grid, spec: SheetSpec, expected: Expected) -> tuple[SheetMe
 def find_header(grid: Grid, spec: SheetSpec) -> tuple[int, dict[str, int], list[Problem]]:
     """The header row (0-based) and column key → index; problems for duplicate or missing columns."""
     wanted = {normalise(c.header): c.key for c in spec.columns}
-    id_title = {normalise(spec.id_column.header), normalise(spec.column("title").header)}
-    for row_index, row in enumerate(grid.rows[:HEADER_SEARCH_ROWS]):
-        texts = [normalise(cell_to_text(v)) for v in row]
-        if not id_title <= set(texts):
+    row_index, positions, problems = scan_header(grid.rows, wanted, anchors={spec.id_column.key, "title"},
+                                                 labels=spec.field_labels())
+    if row_index < 0:
+        required = ", ".join(c.header for c in spec.columns if c.required or c.kind == "id")
+        return -1, {}, [Problem(None, None, f"Im Blatt „{grid.activity_sheet or spec.sheet_name}“ wurde keine "
+                                            f"Kopfzeile mit den Spalten {required} gefunden. Bitte die "
+                                            "Spaltenüberschriften nicht ändern oder löschen.")]
+    for column in spec.columns:
+        if (column.required or column.kind == "id") and column.key not in positions:
+            problems.append(Problem(None, column.header, f"Die Spalte „{column.header}“ fehlt. Bitte die "
+                                                         "Spaltenüberschriften nicht ändern oder löschen."))
+    return row_index, positions, problems
+
+
+def scan_header(rows: list[list[Value]], wanted: dict[str, str], *, anchors: set[str],
+                labels: dict[str, str]) -> tuple[int, dict[str, int], list[Problem]]:
+    """The first of the top rows that holds a header for every key of ``anchors`` (0-based, -1 if none),
+    column key → index, and a problem for every column that stands twice.
+
+    ``wanted``: normalised header text → column key; ``labels``: column key → header as people read it.
+    """
+    for row_index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        keys = [wanted.get(normalise(cell_to_text(v))) for v in row]
+        if not anchors <= set(keys):
             continue
         positions: dict[str, int] = {}
         problems: list[Problem] = []
-        for col, text in enumerate(texts):
-            key = wanted.get(text)
+        for col, key in enumerate(keys):
             if key is None:
                 continue
             if key in positions:
-                header = spec.column(key).header
+                header = labels[key]
                 problems.append(Problem(cell_address(col, row_index + 1), header,
                                         f"Die Spalte „{header}“ kommt zweimal vor (Spalten "
                                         f"{column_letter(positions[key])} und {column_letter(col)})."))
             else:
                 positions[key] = col
-        for column in spec.columns:
-            if (column.required or column.kind == "id") and column.key not in positions:
-                problems.append(Problem(None, column.header, f"Die Spalte „{column.header}“ fehlt. Bitte die "
-                                                             "Spaltenüberschriften nicht ändern oder löschen."))
         return row_index, positions, problems
-    required = ", ".join(c.header for c in spec.columns if c.required or c.kind == "id")
-    return -1, {}, [Problem(None, None, f"Im Blatt „{grid.activity_sheet or spec.sheet_name}“ wurde keine "
-                                        f"Kopfzeile mit den Spalten {required} gefunden. Bitte die "
-                                        "Spaltenüberschriften nicht ändern oder löschen.")]
+    return -1, {}, []
 
 
-class _RowChecker:
-    """Checks the cells of one row and collects problems addressed by cell."""
+@dataclass(frozen=True)
+class Adjustment:
+    """A catalog value written slightly differently (case, spaces, …) and taken as the catalog's value."""
+
+    column: Column
+    old: str
+    new: str
+
+
+class RowChecker:
+    """Checks the cells of one row and collects problems addressed by cell.
+
+    ``key`` turns a text into its lookup key (default ``normalise``); values matched although written
+    differently from the catalog are noted in ``adjusted``.
+    """
 
     def __init__(self, spec: SheetSpec, catalogs: Catalogs, number: int, positions: dict[str, int],
-                 lookups: dict[str, dict[str, str]]) -> None:
+                 lookups: dict[str, dict[str, str]], key: Callable[[str], str] = normalise) -> None:
         self.spec, self.catalogs, self.number, self.positions = spec, catalogs, number, positions
-        self.lookups = lookups  # column key → normalised catalog value → catalog value
+        self.lookups = lookups  # column key → key(catalog value) → catalog value
+        self.key = key
         self.problems: list[Problem] = []
+        self.adjusted: list[Adjustment] = []
 
     def problem(self, column: Column, message: str) -> None:
         self.problems.append(Problem(cell_address(self.positions[column.key], self.number), column.header,
@@ -133,7 +161,7 @@ class _RowChecker:
                 self.problem(column, f"{period_text(period)} liegt außerhalb des Zeitraums des Handlungskonzepts "
                                      f"({self.spec.min_year} bis {self.spec.max_year}).")
             return period
-        text = cell_to_text(raw)
+        text = shown = cell_to_text(raw)
         if column.kind != "text" or "\n" not in text:
             text = squash_spaces(text)
         if not text:
@@ -145,27 +173,29 @@ class _RowChecker:
                                  f"{_n(column.max_length)}. Bitte kürzen.")
             return text[: column.max_length]
         if column.kind == "choice":
-            return self._choice(column, text)
+            return self._choice(column, text, shown)
         if column.kind == "multi":
-            return self._multi(column, text)
+            return self._multi(column, text, shown)
         if column.kind == "email" and not EMAIL.match(text):
             self.problem(column, f"„{text}“ ist keine gültige E-Mail-Adresse.")
         if column.kind == "url" and not URL.match(text):
             self.problem(column, f"„{text}“ ist keine gültige Internetadresse. Bitte mit https:// beginnen.")
         return text
 
-    def _choice(self, column: Column, text: str) -> str:
-        match = self.lookups[column.key].get(normalise(text))
+    def _choice(self, column: Column, text: str, shown: str) -> str:
+        match = self.lookups[column.key].get(self.key(text))
         if match is None:
             allowed = self.spec.choices(column, self.catalogs)
             self.problem(column, f"„{text}“ ist kein zulässiger Wert. Zulässig sind: {', '.join(allowed)}.")
             return text
+        if match != shown:
+            self.adjusted.append(Adjustment(column, shown, match))
         return match
 
-    def _multi(self, column: Column, text: str) -> str:
+    def _multi(self, column: Column, text: str, shown: str) -> str:
         lookup = self.lookups[column.key]
         parts = [p.strip() for p in re.split(r"[;,\n]", text) if p.strip()]
-        unknown = [p for p in parts if normalise(p) not in lookup]
+        unknown = [p for p in parts if self.key(p) not in lookup]
         if unknown:
             allowed = self.spec.choices(column, self.catalogs)
             listed = ", ".join(f"„{u}“" for u in unknown)
@@ -173,7 +203,11 @@ class _RowChecker:
             self.problem(column, f"{listed} {verb}. Zulässig sind: {'; '.join(allowed)}. "
                                  "Mehrere Werte bitte mit Semikolon trennen.")
             return text
-        return "; ".join(dict.fromkeys(lookup[normalise(p)] for p in parts))
+        matched = [lookup[self.key(p)] for p in parts]
+        result = "; ".join(dict.fromkeys(matched))
+        if matched != [p.strip() for p in re.split(r"[;,\n]", shown) if p.strip()]:
+            self.adjusted.append(Adjustment(column, shown, result))
+        return result
 
 
 def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Expected,
@@ -267,7 +301,7 @@ class _Table:
 def _check_row(table: _Table, result: SheetResult, number: int, cells: dict[str, Value]) -> None:
     """Check one non-empty data row; add its problems and, unless it was cleared, its activity to ``result``."""
     id_column = table.spec.id_column
-    checker = _RowChecker(table.spec, table.catalogs, number, table.positions, table.lookups)
+    checker = RowChecker(table.spec, table.catalogs, number, table.positions, table.lookups)
     key = squash_spaces(cell_to_text(cells[id_column.key])).upper() or None
     content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
     if key is not None:
@@ -286,7 +320,7 @@ def _check_row(table: _Table, result: SheetResult, number: int, cells: dict[str,
     previous = table.owned.get(key) if key else None
     for column in table.dropped:  # a column the program dropped keeps the base value
         values[column.key] = _field(previous, column) if previous else ""
-    _check_order(checker, table.spec, values)
+    check_order(checker, table.spec, values)
     result.problems.extend(checker.problems)
     core = {k: v for k, v in values.items() if k in table.core_fields}
     extra = {k: v for k, v in values.items() if k not in table.core_fields and v}
@@ -317,7 +351,7 @@ def _field(activity: Activity, column: Column) -> str:
     return str(getattr(activity, column.key)) if column.is_core_field else activity.extra.get(column.key, "")
 
 
-def _check_order(checker: _RowChecker, spec: SheetSpec, values: dict[str, str]) -> None:
+def check_order(checker: RowChecker, spec: SheetSpec, values: dict[str, str]) -> None:
     start, end = values.get("start", ""), values.get("end", "")
     if start and end and "start" in checker.positions and "end" in checker.positions:
         try:

@@ -20,20 +20,25 @@ def main() -> None:
 
     # Only what parsing needs: every import here is paid once per upload.
     from core.filetype import FileRefused, Limits
-    from core.grid import GridError, grid_to_json, read_untrusted
+    from core.grid import GridError, grid_to_json, read_untrusted, read_untrusted_sheets
 
     data = sys.stdin.buffer.read()
-    names = params["sheets"]
+    limits = Limits(**params["limits"])
+    answer: dict[str, object]
     try:
-        grid = read_untrusted(data, sheet_name=names["sheet_name"], meta_sheet_name=names["meta_sheet_name"],
-                              skip_sheets=tuple(names["skip_sheets"]), max_rows=int(names["max_rows"]),
-                              limits=Limits(**params["limits"]))
+        if "all_sheets" in params:  # every visible sheet (an imported concept)
+            grids = read_untrusted_sheets(data, max_rows=int(params["all_sheets"]["max_rows"]), limits=limits)
+            answer = {"ok": True, "grids": [grid_to_json(g) for g in grids]}
+        else:
+            names = params["sheets"]
+            grid = read_untrusted(data, sheet_name=names["sheet_name"], meta_sheet_name=names["meta_sheet_name"],
+                                  skip_sheets=tuple(names["skip_sheets"]), max_rows=int(names["max_rows"]),
+                                  limits=limits)
+            answer = {"ok": True, "grid": grid_to_json(grid)}
     except (FileRefused, GridError) as exc:
         answer = {"ok": False, "message": str(exc)}
     except MemoryError:
         answer = {"ok": False, "memory": True}
-    else:
-        answer = {"ok": True, "grid": grid_to_json(grid)}
     sys.stdout.write(json.dumps(answer, ensure_ascii=False))
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.filetype import FileRefused, Limits, check_size
 from core.grid import Grid, GridError, grid_from_json
@@ -45,10 +46,24 @@ def _spec(templates_dir: Path) -> SheetSpec:
 def read_grid_isolated(data: bytes, *, templates_dir: Path, limits: Limits,
                        sandbox: SandboxLimits | None = None) -> Grid:
     """``read_grid`` in a child process; raises FileRefused or GridError with a German message."""
+    answer = _parse_isolated(data, {"sheets": sheet_names(_spec(templates_dir))}, limits, sandbox)
+    return grid_from_json(answer["grid"])
+
+
+def read_sheets_isolated(data: bytes, *, max_rows: int, limits: Limits,
+                         sandbox: SandboxLimits | None = None) -> list[Grid]:
+    """Every visible sheet (``core.grid.extract_sheets``) in a child process; raises like ``read_grid_isolated``."""
+    answer = _parse_isolated(data, {"all_sheets": {"max_rows": max_rows}}, limits, sandbox)
+    return [grid_from_json(g) for g in answer["grids"]]
+
+
+def _parse_isolated(data: bytes, what: dict[str, object], limits: Limits,
+                    sandbox: SandboxLimits | None) -> dict[str, Any]:
+    """Run usecases.grid_worker on ``data``; its answer when it parsed the file."""
     sandbox = sandbox or SandboxLimits()
     check_size(data, limits)  # refused before any parsing, not even piped to the child
     params = json.dumps({"memory_bytes": sandbox.memory_bytes, "cpu_seconds": sandbox.cpu_seconds,
-                         "sheets": sheet_names(_spec(templates_dir)), "limits": dataclasses.asdict(limits)})
+                         "limits": dataclasses.asdict(limits), **what})
     try:
         completed = subprocess.run(  # noqa: S603  (our own interpreter and module, no shell)
             [sys.executable, "-m", "usecases.grid_worker", params],
@@ -60,11 +75,11 @@ def read_grid_isolated(data: bytes, *, templates_dir: Path, limits: Limits,
         # Killed by a signal: the parser aborted (crafted file, failed allocation) or hit the CPU limit.
         raise GridError(CRASHED if completed.returncode < 0 else UNREADABLE)
     try:
-        answer = json.loads(completed.stdout)
+        answer: dict[str, Any] = json.loads(completed.stdout)
     except ValueError as exc:
         raise GridError(UNREADABLE) from exc
     if answer.get("memory"):
         raise GridError(TOO_BIG)
     if not answer["ok"]:
         raise FileRefused(answer["message"])
-    return grid_from_json(answer["grid"])
+    return answer
