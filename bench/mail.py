@@ -55,7 +55,8 @@ def free_port() -> int:
 
 def messages(count: int) -> list[Job]:
     context = {"region_name": "Region Aachen", "agency_name": "Regionalagentur", "agency_email": "a@example.org",
-               "agency_phone": "", "agency_address": "", "year": 2026, "deadline_text": "15. Oktober 2026",
+               "agency_phone": "", "agency_address": "", "funding_line": "", "year": 2026,
+               "deadline_text": "15. Oktober 2026",
                "institution_name": "Institution", "institution_code": "X", "recipient_name": "Anna Schmitz",
                "link": "https://fko.example.org/r/abc"}
     rendered = MailRenderer(BUNDLED_TEMPLATES).render("invitation", context)

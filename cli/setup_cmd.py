@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,10 +15,13 @@ from cli.output import fail, say
 from usecases.context import AppContext
 from usecases.demo_round import run_demo_round
 from usecases.settings import load_settings
-from usecases.setup import NotEmpty, init_database, reset_database
+from usecases.setup import NotEmpty, OtherRegion, init_database, reset_database
 
 
 def init(
+    region_file: Annotated[Path | None, typer.Option(
+        "--region-file", help="Die eigene Region: TOML-Datei mit [region] und [agency] (Vorlage: "
+        "survey_templates/region.toml). Erneut aufgerufen: übernimmt Änderungen und zeigt sie an.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Die Demo-Region Aachen mit Beispieldaten laden.")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Vorher ALLE Daten der Datenbank löschen.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Löschen ohne Rückfrage bestätigen.")] = False,
@@ -34,7 +38,12 @@ def init(
             reset_database(ctx)
             ctx = AppContext.from_settings(settings)
         try:
-            result = init_database(ctx, demo=demo)
+            result = init_database(ctx, demo=demo, region_file=region_file)
+        except OtherRegion as exc:
+            fail(f"Die Datenbank gehört bereits zur Region {exc.existing} und enthält deren Daten; die Datei "
+                 f"beschreibt {exc.wanted}. Nichts geändert. Für eine andere Region einen eigenen Datenordner "
+                 "(FKO_DATA_DIR) oder eine eigene Datenbank (FKO_DATABASE_URL) verwenden.")
+            raise typer.Exit(2) from None
         except NotEmpty:
             fail(
                 "Die Datenbank enthält bereits Daten; die Demo wird nur in eine leere Datenbank geladen. "
@@ -46,14 +55,27 @@ def init(
     if result.secret_created:
         say(f"Neuer geheimer Schlüssel für die Tabellen-Signatur: {settings.data_dir / 'secret.key'}")
     if not result.created:
-        say(f"Datenbank für {result.region_name} ist bereits eingerichtet und auf dem neuesten Stand.")
+        if result.region_file is None:
+            say(f"Datenbank für {result.region_name} ist bereits eingerichtet und auf dem neuesten Stand.")
+        elif not result.changes:
+            say(f"Datenbank für {result.region_name} ist auf dem neuesten Stand; {result.region_file} enthält "
+                "keine Änderungen.")
+        else:
+            say(f"{result.region_name}: Einstellungen aus {result.region_file} übernommen, geändert:")
+            for label, old, new in result.changes:
+                say(f"  {label}: „{old}“ → „{new}“")
     elif demo:
         say(
             f"Demo-Region {result.region_name} angelegt (Beispieldaten): {result.institutions} Institutionen, "
             f"Handlungskonzept {result.baseline_label} mit {result.activities} Aktivitäten veröffentlicht."
         )
+    elif result.example_region:
+        say(f"Datenbank angelegt, mit der Beispiel-Region {result.region_name} aus {result.region_file}. Die eigene "
+            "Region mit `fko init --region-file DATEI.toml` einrichten (solange noch keine Daten erfasst sind, "
+            "ersetzt sie die Beispiel-Region), dann `fko institutions import DATEI`.")
     else:
-        say(f"Datenbank für {result.region_name} angelegt. Nächster Schritt: `fko institutions import DATEI`.")
+        say(f"Datenbank für {result.region_name} angelegt (aus {result.region_file}). Nächster Schritt: "
+            "`fko institutions import DATEI`.")
 
 
 def demo(
@@ -69,7 +91,7 @@ def demo(
     den E-Mails (mit Änderungen, eine erst mit Fehlern, „Keine Änderungen“, manche gar nicht), die
     Erinnerungsstufen laufen bis zur Telefonaufgabe, dann Freigabe und Veröffentlichung.
     """
-    init(demo=True, reset=True, yes=True)
+    init(region_file=None, demo=True, reset=True, yes=True)
     institutions_cmd.list_(as_json=False, include_inactive=False)
     settings = load_settings()
     if not no_prefect:

@@ -1,16 +1,33 @@
-"""The region an installation serves and its agency, read from ``region.toml`` in survey_templates."""
+"""The region an installation serves and its agency: the region file's keys, checked, and what a re-run changes."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from core.toml_text import parse_toml
 from core.workdays import known_states
 
+DEFAULT_FUNDING_LINE = "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union."
+MAX_LOGO_BYTES = 1_000_000
+
+_KEYS = {
+    "region": {"code", "name", "holidays", "funding_line", "logo"},
+    "agency": {"name", "email", "phone", "address"},
+}
+_REQUIRED = {"region": ("code", "name"), "agency": ("name", "email")}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+# What staff read when a re-run changes a field (German, like every staff message).
+FIELD_LABELS = {
+    "name": "Name der Region", "agency_name": "Name der Regionalagentur", "agency_email": "E-Mail der Regionalagentur",
+    "agency_phone": "Telefon", "agency_address": "Anschrift", "holiday_state": "Feiertage (Bundesland)",
+    "funding_line": "Förderhinweis", "logo": "Logo",
+}
+
 
 class RegionConfigError(ValueError):
-    """``region.toml`` is missing or wrong (a staff configuration error)."""
+    """The region file is missing or wrong (a staff configuration error); the message is German."""
 
 
 @dataclass(frozen=True)
@@ -22,26 +39,76 @@ class RegionProfile:
     agency_phone: str = ""
     agency_address: str = ""
     holiday_state: str = "NW"  # whose public holidays move reminders (German federal state code)
+    funding_line: str = DEFAULT_FUNDING_LINE
+    logo_file: str = ""        # as written in the file (relative to it); the adapter reads the bytes
 
 
-def parse_region(text: str) -> RegionProfile:
-    data = parse_toml(text, file="region.toml", error=RegionConfigError)
-    region = data.get("region", {})
-    agency = data.get("agency", {})
-    try:
-        profile = RegionProfile(
-            code=str(region["code"]),
-            name=str(region["name"]),
-            agency_name=str(agency["name"]),
-            agency_email=str(agency["email"]),
-            **{f"agency_{key}": str(agency.get(key, "")) for key in ("phone", "address")},
-            holiday_state=str(region.get("holidays", "NW")).upper(),
-        )
-    except KeyError as exc:
-        raise RegionConfigError(f"region.toml: the entry {exc.args[0]!r} is missing") from exc
+def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
+    """Every key checked; the first problem is raised with the file, the key and a German reason."""
+    data = parse_toml(text, file=file, error=RegionConfigError)
+
+    def bad(key: str, reason: str) -> RegionConfigError:
+        return RegionConfigError(f"{file}: {key}: {reason}")
+
+    for table, value in data.items():
+        if table not in _KEYS:
+            raise bad(table, f"unbekannter Abschnitt; erlaubt sind [{'], ['.join(_KEYS)}].")
+        if not isinstance(value, dict):
+            raise bad(table, f"muss ein Abschnitt [{table}] sein.")
+        for key in value:
+            if key not in _KEYS[table]:
+                raise bad(f"{table}.{key}", f"unbekannter Eintrag; erlaubt sind {', '.join(sorted(_KEYS[table]))}.")
+    texts: dict[str, str] = {}
+    for table, keys in _KEYS.items():
+        for key in keys:
+            value = data.get(table, {}).get(key)
+            if value is None:
+                if key in _REQUIRED[table]:
+                    raise bad(f"{table}.{key}", "fehlt (Pflichtangabe).")
+                continue
+            if not isinstance(value, str):
+                raise bad(f"{table}.{key}", "muss ein Text in Anführungszeichen sein.")
+            texts[f"{table}.{key}"] = " ".join(value.split())
+            if key in _REQUIRED[table] and not texts[f"{table}.{key}"]:
+                raise bad(f"{table}.{key}", "darf nicht leer sein.")
+    profile = RegionProfile(
+        code=texts["region.code"],
+        name=texts["region.name"],
+        agency_name=texts["agency.name"],
+        agency_email=texts["agency.email"],
+        agency_phone=texts.get("agency.phone", ""),
+        agency_address=texts.get("agency.address", ""),
+        holiday_state=texts.get("region.holidays", "NW").upper(),
+        funding_line=texts.get("region.funding_line", DEFAULT_FUNDING_LINE),
+        logo_file=texts.get("region.logo", ""),
+    )
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
-        raise RegionConfigError("region.toml: region.code must be lower-case letters, digits and '-'")
+        raise bad("region.code", f"„{profile.code}“ ist kein gültiges Kürzel: nur Kleinbuchstaben (a–z), Ziffern und "
+                                 "„-“, höchstens 40 Zeichen, z. B. „aachen“.")
+    if not _EMAIL.fullmatch(profile.agency_email):
+        raise bad("agency.email", f"„{profile.agency_email}“ ist keine E-Mail-Adresse.")
     if profile.holiday_state not in known_states():
-        raise RegionConfigError(f"region.toml: region.holidays {profile.holiday_state!r} is not a German federal "
-                                f"state code ({', '.join(known_states())})")
+        raise bad("region.holidays", f"„{profile.holiday_state}“ ist kein Kürzel eines Bundeslandes "
+                                     f"({', '.join(known_states())}).")
     return profile
+
+
+def logo_type(data: bytes, *, name: str) -> str:
+    """The MIME type of a logo (PNG or SVG); a German reason otherwise."""
+    if len(data) > MAX_LOGO_BYTES:
+        raise RegionConfigError(f"region.logo: {name} ist größer als 1 MB; bitte eine kleinere Datei verwenden.")
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if (head.startswith(b"<svg") or head.startswith(b"<?xml")) and b"<svg" in data[:4096].lower():
+        if re.search(rb"<script|\son[a-z]+\s*=|javascript:", data, re.IGNORECASE):
+            raise RegionConfigError(f"region.logo: {name} enthält Skripte; bitte ein SVG ohne Skripte verwenden.")
+        return "image/svg+xml"
+    raise RegionConfigError(f"region.logo: {name} ist weder PNG noch SVG.")
+
+
+def profile_changes(old: RegionProfile, new: RegionProfile) -> list[tuple[str, str, str]]:
+    """(German field label, old, new) for every field that differs, logo by its file name."""
+    return [(FIELD_LABELS.get(f.name, f.name), str(getattr(old, f.name)), str(getattr(new, f.name)))
+            for f in fields(RegionProfile)
+            if f.name not in ("code", "logo_file") and getattr(old, f.name) != getattr(new, f.name)]

@@ -37,7 +37,7 @@ from usecases.returns import (
     resolve_link,
     sheet_for_request,
 )
-from usecases.site import site_info
+from usecases.site import SiteInfo, site_info
 
 UNAVAILABLE = ("Ihre Eingabe konnte gerade nicht gespeichert werden; es wurde nichts verbucht. Bitte versuchen Sie "
                "es in einigen Minuten noch einmal. Wenn es dann wieder nicht klappt, schreiben Sie uns bitte.")
@@ -70,6 +70,7 @@ class PortalDeps:
     labels: dict[str, str]
     send_mail: bool
     on_return: Callable[[str, str], None] | None
+    site: SiteInfo
     mail_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def link_values(self, link: LinkView, token: str) -> dict[str, Any]:
@@ -142,6 +143,15 @@ def home(portal: Portal) -> HTMLResponse:
 
 def health() -> str:
     return "ok"
+
+
+def logo(portal: Portal) -> Response:
+    """The region's logo from its settings (checked when set: PNG, or SVG without scripts)."""
+    site = portal.site
+    if site.logo is None:
+        raise StarletteHTTPException(status_code=404)
+    return Response(site.logo, media_type=site.logo_type,
+                    headers={"Cache-Control": "public, max-age=3600"})
 
 
 def landing(token: str, portal: Portal) -> HTMLResponse:
@@ -278,9 +288,10 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     """
     limits = limits or Limits()
     portal_dir = ctx.templates_dir / "portal"
-    portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site_info(ctx), limits), clock=clock, limits=limits,
+    site = site_info(ctx)
+    portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site, limits), clock=clock, limits=limits,
                         secret=ctx.settings.secret(), labels=ctx.spec().field_labels(),
-                        send_mail=send_mail, on_return=on_return)
+                        send_mail=send_mail, on_return=on_return, site=site)
     app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=portal_dir / "static"), name="static")
@@ -288,6 +299,7 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     app.add_exception_handler(RequestValidationError, malformed)
     app.add_exception_handler(Exception, failed)
     app.add_api_route("/", home, methods=["GET"], response_class=HTMLResponse)
+    app.add_api_route("/logo", logo, methods=["GET"])
     app.add_api_route("/healthz", health, methods=["GET"], response_class=PlainTextResponse)
     app.add_api_route("/r/{token}", landing, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/r/{token}/tabelle", download, methods=["GET"])

@@ -29,7 +29,9 @@ class Page:
         templates = Environment(loader=FileSystemLoader(portal_dir), autoescape=True, undefined=StrictUndefined)
         return cls(templates, {"agency_name": site.agency_name, "agency_email": site.agency_email,
                                "agency_phone": site.agency_phone, "agency_address": site.agency_address,
-                               "region_name": site.region_name, "max_mb": limits.max_file_bytes // (1024 * 1024)})
+                               "region_name": site.region_name, "funding_line": site.funding_line,
+                               "has_logo": site.logo is not None,
+                               "max_mb": limits.max_file_bytes // (1024 * 1024)})
 
     def render(self, template: str, title: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.templates.get_template(template).render(**self.site, title=title, **values)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -48,6 +48,13 @@ class Region(SQLModel, table=True):
     agency_email: str = Field(max_length=320)
     agency_phone: str = Field(default="", max_length=100)
     agency_address: str = Field(default="", max_length=300)
+    # Whose public holidays move reminder dates (German federal state code).
+    holiday_state: str = Field(default="NW", max_length=2)
+    # The funding line shown on documents, pages and mails.
+    funding_line: str = _text()
+    # The region's logo (PNG or SVG) for pages and documents; kept in the database so backups hold it.
+    logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    logo_type: str = Field(default="", max_length=40)
     sample_data: bool = Field(default=False)
     created_at: dt.datetime = _utc()
 

@@ -9,21 +9,41 @@ from storage.errors import Conflict, NotFound
 from storage.models import Region
 
 
-def create_region(*, session: Session, profile: RegionProfile, sample_data: bool = False) -> Region:
+def _apply(region: Region, profile: RegionProfile) -> None:
+    region.name = profile.name
+    region.agency_name = profile.agency_name
+    region.agency_email = profile.agency_email
+    region.agency_phone = profile.agency_phone
+    region.agency_address = profile.agency_address
+    region.holiday_state = profile.holiday_state
+    region.funding_line = profile.funding_line
+
+
+def create_region(*, session: Session, profile: RegionProfile, sample_data: bool = False,
+                  logo: tuple[bytes, str] | None = None) -> Region:
     if session.exec(select(Region).where(Region.code == profile.code)).first() is not None:
         raise Conflict(f"Die Region {profile.code!r} gibt es bereits.")
-    region = Region(
-        code=profile.code,
-        name=profile.name,
-        agency_name=profile.agency_name,
-        agency_email=profile.agency_email,
-        agency_phone=profile.agency_phone,
-        agency_address=profile.agency_address,
-        sample_data=sample_data,
-    )
+    region = Region(code=profile.code, name="", agency_name="", agency_email="", sample_data=sample_data)
+    _apply(region, profile)
+    region.logo, region.logo_type = logo if logo else (None, "")
     session.add(region)
     session.flush()
     return region
+
+
+def update_region(*, session: Session, region: Region, profile: RegionProfile,
+                  logo: tuple[bytes, str] | None) -> None:
+    """The region's settings from ``profile`` (same code); ``logo`` None removes it."""
+    _apply(region, profile)
+    region.logo, region.logo_type = logo if logo else (None, "")
+    session.add(region)
+
+
+def profile_of(region: Region) -> RegionProfile:
+    return RegionProfile(code=region.code, name=region.name, agency_name=region.agency_name,
+                         agency_email=region.agency_email, agency_phone=region.agency_phone,
+                         agency_address=region.agency_address, holiday_state=region.holiday_state,
+                         funding_line=region.funding_line)
 
 
 def get_region(*, session: Session, code: str | None = None) -> Region:
@@ -39,3 +59,7 @@ def get_region(*, session: Session, code: str | None = None) -> Region:
     if len(regions) > 1:
         raise Conflict("Die Datenbank enthält mehrere Regionen: bitte eine mit FKO_REGION wählen.")
     return regions[0]
+
+
+def all_regions(*, session: Session) -> list[Region]:
+    return list(session.exec(select(Region).order_by(Region.id)).all())

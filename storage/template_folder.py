@@ -1,4 +1,4 @@
-"""Reads the region's survey_templates folder: catalogs, sheet spec, reminder policy, region, demo data.
+"""Reads the region's survey_templates folder: catalogs, sheet spec, reminder policy, region, demo data, sections.
 
 Core parses the text (``parse_*``); this module only finds the files and turns a missing or unreadable
 file into the same configuration error the parser raises for a broken one.
@@ -11,7 +11,7 @@ from pathlib import Path
 from core.catalog import CatalogError, Catalogs, parse_catalogs
 from core.demo import DemoData, DemoDataError, parse_demo
 from core.ladder import Policy, PolicyError, parse_policy
-from core.region import RegionConfigError, RegionProfile, parse_region
+from core.region import RegionConfigError, RegionProfile, logo_type, parse_region
 from core.sheet_spec import SheetSpec, SpecError, parse_spec
 
 DEMO_FILE = Path("demo") / "region_aachen.toml"
@@ -42,5 +42,40 @@ def load_region(templates_dir: Path) -> RegionProfile:
     return parse_region(_read(templates_dir / "region.toml", RegionConfigError, "region.toml"))
 
 
+def load_region_file(path: Path) -> tuple[RegionProfile, tuple[bytes, str] | None]:
+    """A region file and its logo (read relative to the file), each checked; errors name file and key in German."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegionConfigError(f"{path}: die Datei ist nicht in UTF-8 gespeichert.") from exc
+    except OSError as exc:
+        raise RegionConfigError(f"{path}: die Datei kann nicht gelesen werden ({_reason(exc)}).") from exc
+    profile = parse_region(text, file=str(path))
+    if not profile.logo_file:
+        return profile, None
+    logo_path = (path.parent / profile.logo_file).resolve()
+    try:
+        data = logo_path.read_bytes()
+    except OSError as exc:
+        raise RegionConfigError(f"{path}: region.logo: {logo_path} kann nicht gelesen werden ({_reason(exc)}).") \
+            from exc
+    return profile, (data, logo_type(data, name=str(logo_path)))
+
+
+def _reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "nicht gefunden"
+    if isinstance(exc, IsADirectoryError):
+        return "ist ein Ordner"
+    if isinstance(exc, PermissionError):
+        return "keine Leseberechtigung"
+    return exc.strerror or type(exc).__name__
+
+
 def load_demo(templates_dir: Path, catalogs: Catalogs) -> DemoData:
     return parse_demo(_read(templates_dir / DEMO_FILE, DemoDataError, "demo data"), catalogs)
+
+
+def load_section_list(templates_dir: Path) -> list[SectionSpec]:
+    path = templates_dir / "concept" / "sections.toml"
+    return parse_section_list(_read(path, SectionListError, "concept/sections.toml"))

@@ -54,6 +54,7 @@ def base_context(region: Region, *, year: int, deadline: dt.date) -> dict[str, A
     return {
         "region_name": region.name, "agency_name": region.agency_name, "agency_email": region.agency_email,
         "agency_phone": region.agency_phone, "agency_address": region.agency_address, "year": year,
+        "funding_line": region.funding_line,
         "deadline_text": german_date(deadline), "deadline_short": short_date(deadline),
     }
 

@@ -12,7 +12,6 @@ from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of
 from storage.regions import get_region
-from storage.template_folder import load_region
 from usecases.context import AppContext
 from usecases.cycle import personal_link
 from usecases.messages import base_context, institution_mail, pick_recipients, reachable_roles
@@ -46,10 +45,10 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
     """
     require_current_schema(ctx.engine)
     policy = policy or ctx.policy()
-    is_holiday = public_holidays(load_region(ctx.templates_dir).holiday_state)
     report = RemindReport()
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
+        is_holiday = public_holidays(region.holiday_state)
         for cycle in open_cycles(session=session, region_id=region.id or 0):
             rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
             contacts = {i.id: contacts_of(session=session, institution_id=i.id or 0) for _, i in rows}

@@ -1,4 +1,4 @@
-"""Who runs the round: the region's name and the agency's contact details, as the institutions' page shows them."""
+"""Who runs the round: region name, agency contact details, funding line and logo, as the page shows them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ class SiteInfo:
     agency_email: str
     agency_phone: str
     agency_address: str
+    funding_line: str = ""
+    logo: bytes | None = None     # PNG or SVG, shown at the top of every page
+    logo_type: str = ""
 
 
 def site_info(ctx: AppContext) -> SiteInfo:
@@ -23,4 +26,5 @@ def site_info(ctx: AppContext) -> SiteInfo:
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         return SiteInfo(region_name=region.name, agency_name=region.agency_name, agency_email=region.agency_email,
-                        agency_phone=region.agency_phone, agency_address=region.agency_address)
+                        agency_phone=region.agency_phone, agency_address=region.agency_address,
+                        funding_line=region.funding_line, logo=region.logo, logo_type=region.logo_type)

@@ -30,6 +30,7 @@ CONTEXT = {
     "region_name": "Region Aachen", "agency_name": "Regionalagentur Region Aachen",
     "agency_email": "fachkraefte@regionalagentur.example.org", "agency_phone": "0241 99999-0",
     "agency_address": "Musterstraße 1, 52062 Aachen", "year": 2026, "deadline_text": "Donnerstag, 15. Oktober 2026",
+    "funding_line": "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union.",
     "deadline_short": "15.10.2026", "institution_name": "Städteregion <Test> & Partner", "institution_code": "STRAC",
     "recipient_name": "Jürgen Müller-Lüdenscheidt", "link": "https://fko.example.org/r/TOKEN-abcdefghijklmnopqrstuv",
     "filename": "Abfrage-2026-aachen-STRAC.xlsx", "received_text": "02.10.2026 um 14:05 Uhr", "base_label": "2025",

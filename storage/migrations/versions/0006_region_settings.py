@@ -1,0 +1,36 @@
+"""region: holiday calendar, funding line and logo, set by `fko init --region-file` (they were read from region.toml)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+FUNDING = "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union."
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("region", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("holiday_state", sa.String(length=2), nullable=False, server_default="NW"))
+        batch_op.add_column(sa.Column("funding_line", sa.Text(), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("logo", sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column("logo_type", sa.String(length=40), nullable=False, server_default=""))
+    # Existing regions were set up with the default funding line shown nowhere yet: give them the default.
+    op.execute(sa.text("UPDATE region SET funding_line = :funding").bindparams(funding=FUNDING))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("region", schema=None) as batch_op:
+        batch_op.drop_column("logo_type")
+        batch_op.drop_column("logo")
+        batch_op.drop_column("funding_line")
+        batch_op.drop_column("holiday_state")
