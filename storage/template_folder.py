@@ -12,6 +12,7 @@ from core.catalog import CatalogError, Catalogs, parse_catalogs
 from core.demo import DemoData, DemoDataError, parse_demo
 from core.ladder import Policy, PolicyError, parse_policy
 from core.region import RegionConfigError, RegionProfile, logo_type, parse_region
+from core.section_list import SectionListError, SectionSpec, parse_section_list
 from core.sheet_spec import SheetSpec, SpecError, parse_spec
 
 DEMO_FILE = Path("demo") / "region_aachen.toml"
