@@ -22,6 +22,7 @@ from core.text import fold, squash_spaces
 MAX_ROWS = 20_000  # activity rows read per sheet; a region's whole concept has a few hundred
 INSTITUTION = Column(key="_institution", header="Institution")
 INSTITUTION_HEADERS = ("Institution", "Kürzel", "Institution (Kürzel)", "Einrichtung")
+LABEL_MAX_LENGTH = 40
 ANCHORS = {"title", "field_of_action"}  # a sheet is part of the concept when a header row holds these
 
 
@@ -252,7 +253,8 @@ def _read_row(reading: _Reading, sheet: str, number: int, positions: dict[str, i
     check_order(row, spec, values)
     key = _key(reading, row, sheet, code, cells.get(spec.id_column.key))
     _check_duplicate(reading, row, sheet, code, values.get("title", ""))
-    for problem in row.problems:
+    column_of = {c.header: positions[c.key] for c in (*spec.columns, INSTITUTION) if c.key in positions}
+    for problem in sorted(row.problems, key=lambda p: column_of.get(p.column or "", 0)):  # stable: as found
         reading.problem(sheet, problem)
     for change in row.adjusted:
         result.adjusted.append(Adjusted(sheet, cell_address(positions[change.column.key], number), change.column.header,
@@ -320,8 +322,9 @@ def version_problems(label: str, *, label_given: bool, published: list[str], dra
     ``published``: labels of the published versions; ``draft``: why an existing draft of that label cannot
     take the concept (``None``: there is none, or it can).
     """
-    if not label.strip():
-        return [ImportProblem(None, None, None, "Die Version braucht einen Namen (--label).")]
+    if not label.strip() or len(label) > LABEL_MAX_LENGTH:
+        return [ImportProblem(None, None, None, f"Die Version braucht einen Namen mit 1 bis {LABEL_MAX_LENGTH} "
+                                                "Zeichen (--label).")]
     if label in published:
         return [ImportProblem(None, None, None, f"Die Version „{label}“ ist bereits veröffentlicht. Ein weiteres "
                                                 "Konzept nur unter einem neuen Namen einlesen (--label).")]
