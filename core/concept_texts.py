@@ -300,7 +300,8 @@ def blocks_to_markdown(blocks: Iterable[Block]) -> str:
             marker = f"{counters[block.depth][1]}. " if block.ordered else "- "
             indents.append(parent + " " * len(marker))
             text = parent + marker + inline_markdown(block.spans, indent=indents[-1])
-            chunks.append(("\n" if isinstance(previous, ListItem) else "\n\n" if chunks else "") + text)
+            joined = isinstance(previous, ListItem) and (block.depth > 0 or counters[0][1] > 1)
+            chunks.append(("\n" if joined else "\n\n" if chunks else "") + text)
         else:
             indents, counters = [], []
             if isinstance(block, Heading):

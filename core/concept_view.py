@@ -105,7 +105,7 @@ def _period(activity: Activity) -> str:
 
 def markdown_to_html(text: str) -> str:
     """Staff-written Markdown as HTML; raw HTML in it is shown as text, never run."""
-    return str(MarkdownIt("commonmark", {"html": False}).render(text))
+    return str(MarkdownIt("commonmark", {"html": False}).enable("table").render(text))
 
 
 def build_view(*, activities: list[Activity], flags: dict[str, tuple[bool, str | None]], catalogs: Catalogs,

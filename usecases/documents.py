@@ -15,10 +15,12 @@ from core.concept_view import build_view
 from core.dates import BERLIN
 from core.documents import build_change_report
 from core.overview_xlsx import render_overview
+from core.section_list import order_sections
 from storage.concepts import activity_flags, find_version, latest_published, list_activities, list_versions
 from storage.database import require_current_schema, session_scope
 from storage.models import ConceptVersion, Institution
 from storage.regions import get_region
+from storage.template_folder import load_section_list
 from usecases.context import AppContext
 from usecases.rendering import render_change_report, render_concept, render_docx
 from usecases.versions import diff_versions
@@ -97,7 +99,7 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         view = build_view(activities=activities, flags=flags, catalogs=catalogs, institutions=institutions,
                           region_name=region.name, agency_name=region.agency_name, label=version.label,
                           status=version.status, stand=stand, notice=version.note if region.sample_data else "",
-                          sections=dict(version.sections))
+                          sections=order_sections(version.sections, load_section_list(ctx.templates_dir)))
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RenderResult(label=label)
     html, markdown = render_concept(view, ctx.templates_dir)
