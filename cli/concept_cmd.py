@@ -15,7 +15,14 @@ from core.diff import CHANGE_LABELS
 from usecases.context import app_context
 from usecases.documents import render_version
 from usecases.errors import NotFound
-from usecases.versions import NoDraft, diff_versions, publish_draft, rebuild_draft, version_pair
+from usecases.versions import (
+    NoDraft,
+    current_drafts,
+    diff_versions,
+    publish_draft,
+    rebuild_draft,
+    version_pair,
+)
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -30,27 +37,37 @@ def diff(
 ) -> None:
     """Was sich zwischen zwei Versionen des Handlungskonzepts geändert hat, Feld für Feld."""
     with app_context() as ctx:
+        current_drafts(ctx, now=dt.datetime.now(dt.UTC))
+        labels = ctx.spec().field_labels()
         try:
-            old, new = version_pair(ctx, from_label=from_, to_label=to)
+            old, new = version_pair(ctx, from_label=from_, to_label=to, draft_only=to is None)
             result = diff_versions(ctx, from_label=old, to_label=new)
-        except (NoDraft, NotFound) as exc:
-            fail(f"Keine passenden Versionen zum Vergleichen ({exc}). `fko render` zeigt, was es gibt.")
+        except NoDraft:
+            fail("Es gibt noch nichts zu vergleichen: keine offene Abfrage und kein Entwurf. Eine Abfrage eröffnet "
+                 "`fko cycle open`; das vorhandene Konzept liest `fko concept import` ein.")
+            raise typer.Exit(2) from None
+        except NotFound as exc:
+            fail(f"{exc}")
             raise typer.Exit(2) from None
     changes = result.diff
     if as_json:
         print_json({"from": result.from_label, "to": result.to_label, "counts": changes.counts(),
                     "new": [a.key for a in changes.new], "ended": [a.key for a in changes.ended],
                     "missing": [a.key for a in changes.missing], "not_confirmed": result.not_confirmed,
-                    "changed": [{"key": c.new.key, "fields": [{"field": f.field, "old": f.old, "new": f.new}
+                    "changed": [{"key": c.new.key, "fields": [{"field": f.field, "label": labels.get(f.field, f.field),
+                                                                           "old": f.old, "new": f.new}
                                                               for f in c.fields]} for c in changes.changed]})
         return
-    say(f"Version {result.from_label} → {result.to_label}: {counts_text(changes.counts())}")
+    versions = (f"Version {result.from_label} → {result.to_label}" if result.from_label
+                else f"Version {result.to_label} (erste Fassung, kein veröffentlichtes Konzept davor)")
+    say(f"{versions}: {counts_text(changes.counts())}")
     out = console()
     for activity in changes.new:
         out.print(f"  [green]neu[/]       {activity.key} {activity.title}", soft_wrap=True)
     for change in changes.changed:
         out.print(f"  [yellow]geändert[/]  {change.new.key} {change.new.title}: "
-                  + "; ".join(f"{f.field}: „{f.old}“ → „{f.new}“" for f in change.fields), soft_wrap=True)
+                  + "; ".join(f"{labels.get(f.field, f.field)}: „{f.old}“ → „{f.new}“" for f in change.fields),
+                  soft_wrap=True)
     for activity in changes.ended:
         out.print(f"  [red]beendet[/]   {activity.key} {activity.title} ({activity.status})", soft_wrap=True)
     for activity in changes.missing:
@@ -62,11 +79,13 @@ def diff(
 def render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Zielordner für die Dokumente.")],
     version: Annotated[str | None, typer.Option("--version", help="Version (Standard: der neueste Stand).")] = None,
-    year: Annotated[int | None, typer.Option("--year", help="Vorher den Entwurf dieser Abfrage neu aufbauen.")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Den Entwurf dieser Abfrage vollständig neu aufbauen "
+                                             "(sonst nur, wenn seit dem letzten Mal Rückmeldungen kamen).")] = None,
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Auch PDF erzeugen (Chromium/LibreOffice).")] = True,
 ) -> None:
     """Das Handlungskonzept als HTML, Word, Markdown, Excel-Übersicht und Änderungsbericht (und PDF)."""
     with app_context() as ctx:
+        current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         if year is not None:
             draft = rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
             say(f"Entwurf {draft.label} neu aufgebaut: {draft.activities} Aktivitäten, Rückmeldungen von "
@@ -85,22 +104,26 @@ def render(
 
 def publish(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Ohne Rückfrage veröffentlichen.")] = False,
-    year: Annotated[int | None, typer.Option("--year", help="Vorher den Entwurf dieser Abfrage neu aufbauen.")] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Den Entwurf dieser Abfrage vollständig neu aufbauen "
+                                             "(sonst nur, wenn seit dem letzten Mal Rückmeldungen kamen).")] = None,
     approved_by: Annotated[str | None, typer.Option("--approved-by", help="Wer freigibt (Standard: "
                                                     "Benutzername).")] = None,
 ) -> None:
     """Den Entwurf freigeben und veröffentlichen: danach unveränderlich und Grundlage der nächsten Abfrage."""
     with app_context() as ctx:
+        current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         if year is not None:
             rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
         try:
             old, new = version_pair(ctx, from_label=None, to_label=None, draft_only=True)
             result = diff_versions(ctx, from_label=old, to_label=new)
         except (NoDraft, NotFound):
-            fail("Es gibt keinen Entwurf zum Veröffentlichen. `fko render --year J --out DIR` baut ihn auf.")
+            fail("Es gibt keinen Entwurf zum Veröffentlichen: der Entwurf entsteht mit einer Abfrage "
+                 "(`fko cycle open`) und wird mit jeder Rückmeldung fortgeschrieben.")
             raise typer.Exit(2) from None
         counts = result.diff.counts()
-        say(f"Veröffentlicht wird Version {new} (gegenüber {old}: {counts_text(counts)}).")
+        say(f"Veröffentlicht wird Version {new} ({f'gegenüber {old}' if old else 'erste Fassung'}: "
+            f"{counts_text(counts)}).")
         if result.not_confirmed:
             say(f"Ohne Rückmeldung, unverändert übernommen: {', '.join(result.not_confirmed)}.")
         if not yes:

@@ -12,6 +12,7 @@ import typer
 from cli import institutions_cmd
 from cli.cycle_cmd import status as show_status
 from cli.output import fail, say
+from core.region import RegionConfigError
 from usecases.context import AppContext
 from usecases.demo_round import run_demo_round
 from usecases.settings import load_settings
@@ -39,11 +40,16 @@ def init(
             ctx = AppContext.from_settings(settings)
         try:
             result = init_database(ctx, demo=demo, region_file=region_file)
+        except RegionConfigError as exc:
+            if region_file is None:
+                raise
+            fail(f"{exc} Nichts geändert.")
+            raise typer.Exit(1) from None
         except OtherRegion as exc:
             fail(f"Die Datenbank gehört bereits zur Region {exc.existing} und enthält deren Daten; die Datei "
                  f"beschreibt {exc.wanted}. Nichts geändert. Für eine andere Region einen eigenen Datenordner "
                  "(FKO_DATA_DIR) oder eine eigene Datenbank (FKO_DATABASE_URL) verwenden.")
-            raise typer.Exit(2) from None
+            raise typer.Exit(1) from None
         except NotEmpty:
             fail(
                 "Die Datenbank enthält bereits Daten; die Demo wird nur in eine leere Datenbank geladen. "

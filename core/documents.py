@@ -19,7 +19,7 @@ def md_escape(text: object) -> str:
 @dataclass
 class ChangeReport:
     region_name: str
-    from_label: str
+    from_label: str          # "" for the region's first concept (nothing before it)
     to_label: str
     stand: str
     counts: dict[str, int]
@@ -32,6 +32,16 @@ class ChangeReport:
     answered: int
     institutions_total: int
     not_confirmed: list[str]
+
+    @property
+    def first(self) -> bool:
+        return not self.from_label
+
+    @property
+    def versions_text(self) -> str:
+        """"Version 2025 → 2026", or "Version 2026 (erste Fassung)" when there was none before."""
+        return f"Version {self.to_label} (erste Fassung)" if self.first else \
+            f"Version {self.from_label} → {self.to_label}"
 
 
 def build_change_report(*, diff: ActivityDiff, region_name: str, from_label: str, to_label: str, stand: str,

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+NO_BASE = "-"  # base_version of a sheet from a region's first round: no concept before it
 META_KEYS = ("format_version", "region", "cycle_year", "institution", "base_version", "signature")
 
 

@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from core.activity import Activity
 from core.catalog import Catalogs
-from core.sheet_meta import SheetMeta
+from core.sheet_meta import NO_BASE, SheetMeta
 from core.sheet_spec import Column, SheetSpec
 
 FORMULA_STARTS = ("=", "+", "-", "@")
@@ -42,7 +42,7 @@ class SheetInfo:
 
     def meta(self, spec: SheetSpec) -> SheetMeta:
         return SheetMeta(spec.format_version, self.region_code, self.cycle_year, self.institution_code,
-                         self.base_label)
+                         self.base_label or NO_BASE)
 
 
 def write_text(cell: Cell | MergedCell, text: str) -> None:

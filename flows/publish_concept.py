@@ -33,8 +33,9 @@ def summarise(year: int) -> tuple[str, str]:
         old, new = version_pair(ctx, from_label=None, to_label=str(year), draft_only=True)
         changes = diff_versions(ctx, from_label=old, to_label=new)
     counts = changes.diff.counts()
-    text = f"**Version {new}** gegenüber {old}: " + ", ".join(f"{label} {counts[kind]}"
-                                                               for kind, label in CHANGE_LABELS.items()) + "."
+    against = f"gegenüber {old}" if old else "(erste Fassung)"
+    text = f"**Version {new}** {against}: " + ", ".join(f"{label} {counts[kind]}"
+                                                        for kind, label in CHANGE_LABELS.items()) + "."
     if changes.not_confirmed:
         text += f"\n\nOhne Rückmeldung (unverändert übernommen): {', '.join(changes.not_confirmed)}."
     return new, text

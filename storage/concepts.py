@@ -119,8 +119,12 @@ def list_versions(*, session: Session, region_id: int) -> list[ConceptVersion]:
     )
 
 
-def list_activities(*, session: Session, version_id: int, institution_id: int | None = None) -> list[ActivityRecord]:
-    """A version's activities in their order; only one institution's when ``institution_id`` is given."""
+def list_activities(*, session: Session, version_id: int | None,
+                    institution_id: int | None = None) -> list[ActivityRecord]:
+    """A version's activities in their order; only one institution's when ``institution_id`` is given. No
+    version (a region's first round has no base) has none."""
+    if version_id is None:
+        return []
     query = (select(Activity, Institution.code)
              .join(Institution, col(Institution.id) == Activity.institution_id)
              .where(Activity.version_id == version_id))

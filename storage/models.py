@@ -104,6 +104,8 @@ class ConceptVersion(SQLModel, table=True):
     approved_by: str | None = Field(default=None, max_length=200)
     # Staff-written Markdown sections, name → text (DESIGN §6), carried into the next draft.
     sections: dict[str, str] = _json(dict)
+    # For a draft: a fingerprint of the base and the answers it was built from (a changed one means stale).
+    built_from: str = Field(default="", max_length=64)
     # Rendered documents, kind → {"sha256": ..., "path": ...}.
     documents: dict[str, Any] = _json(dict)
 
@@ -149,7 +151,8 @@ class Cycle(SQLModel, table=True):
     year: int
     opened_at: dt.datetime = _utc()
     deadline: dt.date
-    base_version_id: int = Field(foreign_key="concept_version.id")
+    # The published version the round starts from; None for a region's first round (no concept yet).
+    base_version_id: int | None = Field(default=None, foreign_key="concept_version.id")
     draft_version_id: int | None = Field(default=None, foreign_key="concept_version.id")
     state: str = Field(default="open", max_length=10)  # open | closed
     closed_at: dt.datetime | None = _utc(nullable=True)

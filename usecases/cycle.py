@@ -25,6 +25,7 @@ from usecases.context import AppContext
 from usecases.messages import Recipients, base_context, institution_mail, pick_recipients
 from usecases.outbox import queue_message
 from usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
+from usecases.versions import published_already, rebuild_draft
 
 
 @dataclass
@@ -91,22 +92,25 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle, created = _cycle_of(session, region, year=year, deadline=deadline or default_deadline(today), now=now)
-        base_version = session.get(ConceptVersion, cycle.base_version_id)
-        if base_version is None:
+        base_version = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
+        if cycle.base_version_id and base_version is None:
             raise NoBaseVersion("the cycle's base version is gone")
         result = OpenResult(year=year, deadline=cycle.deadline, created=created)
         activities: dict[str, list[Activity]] = {}
-        for activity in list_activities(session=session, version_id=base_version.id or 0):
+        for activity in list_activities(session=session, version_id=cycle.base_version_id):
             activities.setdefault(activity.institution_code, []).append(activity)
         due = _invitations_due(ctx, session, region, cycle, result)
     for done, (institution, request, recipients, key) in enumerate(due, start=1):
         with session_scope(ctx.engine) as session:
             result.invitations_queued += int(_queue_invitation(
-                ctx, session, key=key, region=region, cycle=cycle, base_label=base_version.label,
+                ctx, session, key=key, region=region, cycle=cycle,
+                base_label=base_version.label if base_version else "",
                 institution=institution, request=request, recipients=recipients,
                 activities=activities.get(institution.code, []), now=now))
         if progress:
             progress(done, len(due))
+    if not published_already(ctx, year=year):  # the round's draft exists from the start
+        rebuild_draft(ctx, year=year, now=now, only_if_stale=True)
     if result.requests_created or result.invitations_queued:
         with session_scope(ctx.engine) as session:
             record_event(session=session, region_id=region.id, actor="staff", action="invitations.queued",
@@ -122,10 +126,9 @@ def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date,
     cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
     if cycle is not None:
         return cycle, False
-    base = latest_published(session=session, region_id=region.id or 0)
-    if base is None:
-        raise NoBaseVersion("no published concept version to start from")
-    cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline, base_version_id=base.id or 0, opened_at=now)
+    base = latest_published(session=session, region_id=region.id or 0)  # None: the region's first round
+    cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline, base_version_id=base.id if base else None,
+                  opened_at=now)
     session.add(cycle)
     session.flush()
     record_event(session=session, region_id=region.id, actor="staff", action="cycle.opened",
@@ -181,7 +184,7 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
         recipients = pick_recipients(contacts_of(session=session, institution_id=institution.id or 0),
                                      ("primary", "deputy", "head"), cc_roles=("deputy",))
         if send and recipients is not None:
-            base_version = session.get(ConceptVersion, cycle.base_version_id)
+            base_version = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
             activities = list_activities(session=session, version_id=cycle.base_version_id,
                                          institution_id=institution.id)
             key = f"{invitation_key(region, year, institution.code)}:renewed:{request.token_nonce[:12]}"

@@ -107,15 +107,16 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
     docx_path = _write(out_dir / f"Handlungskonzept-{label}.docx", render_docx(view, ctx.templates_dir))
     result.files += [html_path, _write(out_dir / f"Handlungskonzept-{label}.md", markdown), docx_path,
                      _write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view))]
-    if parent is not None:
-        changes = diff_versions(ctx, from_label=parent.label, to_label=label)
+    if parent is not None or version.status == "draft":  # a first concept's report lists it all as new
+        changes = diff_versions(ctx, from_label=parent.label if parent else None, to_label=label)
         labels = ctx.spec().field_labels()
-        report = build_change_report(diff=changes.diff, region_name=region.name, from_label=parent.label,
+        report = build_change_report(diff=changes.diff, region_name=region.name,
+                                     from_label=parent.label if parent else "",
                                      to_label=label, stand=view.stand, institutions=changes.institutions,
                                      field_labels=labels, not_confirmed=changes.not_confirmed)
         report_html, report_md = render_change_report(report, ctx.templates_dir)
-        result.files += [_write(out_dir / f"Aenderungen-{parent.label}-{label}.html", report_html),
-                         _write(out_dir / f"Aenderungen-{parent.label}-{label}.md", report_md)]
+        stem = f"Aenderungen-{parent.label}-{label}" if parent else f"Aenderungen-{label}-erste-Fassung"
+        result.files += [_write(out_dir / f"{stem}.html", report_html), _write(out_dir / f"{stem}.md", report_md)]
     if pdf:
         if html_to_pdf(html_path, out_dir / f"Handlungskonzept-{label}.pdf"):
             result.files.append(out_dir / f"Handlungskonzept-{label}.pdf")

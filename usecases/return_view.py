@@ -34,7 +34,7 @@ def submission_view(ctx: AppContext, *, request_id: int, submission_id: int) -> 
             raise LinkInvalid
         cycle, institution, _ = request_parts(session=session, request=request)
         base = base_activities(session, cycle, institution)
-        version = session.get(ConceptVersion, cycle.base_version_id)
+        version = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
         view = SubmissionView(outcome=submission.outcome, filename=submission.filename,
                               received_at=submission.received_at, base_label=version.label if version else "",
                               problems=[Problem(p.get("cell"), p.get("column"), str(p.get("message")))

@@ -113,6 +113,11 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         )
 
 
+def _base_version(session: Session, cycle: Cycle) -> ConceptVersion | None:
+    """The version the round started from; None in a region's first round."""
+    return session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
+
+
 def base_activities(session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
     return list_activities(session=session, version_id=cycle.base_version_id, institution_id=institution.id)
 
@@ -132,7 +137,7 @@ def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> 
         if request is None:
             raise LinkInvalid
         cycle, institution, region = request_parts(session=session, request=request)
-        base = session.get(ConceptVersion, cycle.base_version_id)
+        base = _base_version(session, cycle)
         activities = _current_activities(session, request, cycle, institution)
         if request.state == "invited":
             request.state = "downloaded"
@@ -256,7 +261,7 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     request, cycle, institution, region = _load(session, request_id)
     activities = _assign_keys(session, institution, result.activities)
     diff = diff_activities(base, activities, ending_statuses=ctx.catalogs().ending_statuses)
-    base_version = session.get(ConceptVersion, cycle.base_version_id)
+    base_version = _base_version(session, cycle)
     submission = upload.submission(request, outcome="accepted", changes=diff.counts(),
                                    activities=[activity_to_dict(a) for a in activities])
     session.add(submission)
@@ -285,7 +290,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         if enforce_deadline and _closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
-        base_version = session.get(ConceptVersion, cycle.base_version_id)
+        base_version = _base_version(session, cycle)
         submission = Submission(request_id=request.id or 0, received_at=now, source=source, outcome="no_changes",
                                 changes={"new": 0, "changed": 0, "ended": 0, "unchanged": len(base), "missing": 0},
                                 activities=[activity_to_dict(a) for a in base])

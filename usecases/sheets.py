@@ -40,17 +40,16 @@ def default_cycle_year(ctx: AppContext, *, today: dt.date) -> int:
     return cycle.year if cycle else today.year
 
 
-def _base_version(session: Session, region: Region, year: int) -> ConceptVersion:
+def _base_version(session: Session, region: Region, year: int) -> ConceptVersion | None:
+    """The year's round's base, else the newest published version; None before the region's first concept."""
     cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-    version = session.get(ConceptVersion, cycle.base_version_id) if cycle else None
-    version = version or latest_published(session=session, region_id=region.id or 0)
-    if version is None:
-        raise NoBaseVersion("no published concept version yet")
-    return version
+    if cycle is not None:
+        return session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
+    return latest_published(session=session, region_id=region.id or 0)
 
 
-def _base_activities(session: Session, version: ConceptVersion, institution_id: int) -> list[Activity]:
-    return list_activities(session=session, version_id=version.id or 0, institution_id=institution_id)
+def _base_activities(session: Session, version: ConceptVersion | None, institution_id: int) -> list[Activity]:
+    return list_activities(session=session, version_id=version.id if version else None, institution_id=institution_id)
 
 
 def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
@@ -78,7 +77,8 @@ def build_sheet(ctx: AppContext, *, institution_code: str, cycle_year: int,
         version = _base_version(session, region, cycle_year)
         cycle = cycle_of_year(session=session, region_id=region.id or 0, year=cycle_year)
         activities = _base_activities(session, version, institution.id or 0)
-    data = personal_sheet(ctx, region=region, institution=institution, year=cycle_year, base_label=version.label,
+    data = personal_sheet(ctx, region=region, institution=institution, year=cycle_year,
+                          base_label=version.label if version else "",
                           deadline=deadline or (cycle.deadline if cycle else None), activities=activities)
     return data, sheet_filename(region.code, cycle_year, institution.code)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
@@ -25,7 +26,7 @@ from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutio
 from storage.database import require_current_schema, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
-from storage.models import ConceptVersion, Cycle, Institution
+from storage.models import ConceptVersion, Cycle, Institution, Submission
 from storage.regions import get_region
 from storage.requests import latest_answer
 from usecases.context import AppContext
@@ -44,24 +45,30 @@ class DraftResult:
     flagged_missing: list[str] = field(default_factory=list)
 
 
-def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResult:
+def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime, only_if_stale: bool = False) -> DraftResult:
     """The draft of the new version from the base and every institution's latest answer (``core.draft``).
-    Safe to run again."""
+    Safe to run again; with ``only_if_stale`` nothing is written when the base and the answers are the ones
+    the draft was built from."""
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
         if cycle is None:
             raise LookupError(f"no cycle {year}")
-        base = session.get(ConceptVersion, cycle.base_version_id)
-        if base is None:
+        session.refresh(cycle, with_for_update=True)  # one rebuild of a round at a time (PostgreSQL)
+        base = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
+        if cycle.base_version_id and base is None:
             raise LookupError("base version missing")
         draft = _draft_of(session, cycle, base, region_id=region.id or 0)
         rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
-        answers = {institution.code: Answer(answer.outcome, [activity_from_dict(a) for a in answer.activities])
-                   for request, institution in rows
-                   if (answer := latest_answer(session=session, request_id=request.id or 0)) is not None}
-        plan = merge_draft(list_activities(session=session, version_id=base.id or 0),
+        latest = {institution.code: latest_answer(session=session, request_id=request.id or 0)
+                  for request, institution in rows}
+        fingerprint = _fingerprint(base, latest)
+        if only_if_stale and draft.built_from == fingerprint:
+            return DraftResult(label=draft.label, activities=-1)
+        answers = {code: Answer(answer.outcome, [activity_from_dict(a) for a in answer.activities])
+                   for code, answer in latest.items() if answer is not None}
+        plan = merge_draft(list_activities(session=session, version_id=cycle.base_version_id),
                            [institution.code for _, institution in rows], answers,
                            ending_statuses=ctx.catalogs().ending_statuses)
         clear_activities(session=session, version=draft)
@@ -69,10 +76,35 @@ def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime) -> DraftResul
                              flagged_missing=plan.flagged_missing)
         result.activities = add_activities(session=session, version=draft, activities=plan.activities,
                                            flags=plan.flags)
+        draft.built_from = fingerprint
         record_event(session=session, region_id=region.id, actor="system", action="draft.rebuilt",
                      subject=draft.label, details={"activities": result.activities, "answered": len(plan.answered),
                                                    "not_answered": len(plan.not_answered)})
         return result
+
+
+def _fingerprint(base: ConceptVersion | None, latest: dict[str, Submission | None]) -> str:
+    """What a draft is built from: the base version and each institution's latest answer."""
+    parts = [f"base:{base.id if base else '-'}"] + [f"{code}:{answer.id if answer else '-'}"
+                                                    for code, answer in sorted(latest.items())]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def current_drafts(ctx: AppContext, *, now: dt.datetime) -> list[str]:
+    """Bring the draft of every round not yet published up to date (rebuilt only where an answer came in
+    since); the labels of the drafts rebuilt. Called before anything shows or publishes a draft."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        years = [c.year for c in session.exec(select(Cycle).where(Cycle.region_id == region.id)).all()]
+    rebuilt = []
+    for year in sorted(years):
+        if published_already(ctx, year=year):
+            continue
+        result = rebuild_draft(ctx, year=year, now=now, only_if_stale=True)
+        if result.activities >= 0:
+            rebuilt.append(result.label)
+    return rebuilt
 
 
 def _draft_of(session: Session, cycle: Cycle, base: ConceptVersion | None, *, region_id: int) -> ConceptVersion:
@@ -132,7 +164,7 @@ def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label:
 
 @dataclass
 class VersionDiff:
-    from_label: str
+    from_label: str | None                   # None: the region's first concept
     to_label: str
     diff: ActivityDiff
     institutions: dict[str, str]             # code → name
@@ -140,9 +172,9 @@ class VersionDiff:
 
 
 def version_pair(ctx: AppContext, *, from_label: str | None, to_label: str | None,
-                 draft_only: bool = False) -> tuple[str, str]:
+                 draft_only: bool = False) -> tuple[str | None, str]:
     """Defaults: from the newest published version to the newest draft (or, unless ``draft_only``, the
-    newest version)."""
+    newest version). The first label is None for a region's first concept (nothing to compare with)."""
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         versions = list_versions(session=session, region_id=region.id or 0)
@@ -154,19 +186,22 @@ def version_pair(ctx: AppContext, *, from_label: str | None, to_label: str | Non
             target = next((v for v in versions if v.label == to_label), None)
             parent = next((v for v in versions if target and v.id == target.parent_id), None)
             published = latest_published(session=session, region_id=region.id or 0)
-            from_label = parent.label if parent else (published.label if published else None)
-    if from_label is None or to_label is None:
+            if parent is None and published is not None and published.label != to_label:
+                parent = published
+            from_label = parent.label if parent else None
+    if to_label is None:
         raise NoDraft("no versions to compare")
     return from_label, to_label
 
 
-def diff_versions(ctx: AppContext, *, from_label: str, to_label: str) -> VersionDiff:
+def diff_versions(ctx: AppContext, *, from_label: str | None, to_label: str) -> VersionDiff:
+    """What changed from ``from_label`` (None: nothing before, the first concept) to ``to_label``."""
     ending = ctx.catalogs().ending_statuses
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        old = find_version(session=session, region_id=region.id or 0, label=from_label)
+        old = find_version(session=session, region_id=region.id or 0, label=from_label) if from_label else None
         new = find_version(session=session, region_id=region.id or 0, label=to_label)
-        before = list_activities(session=session, version_id=old.id or 0)
+        before = list_activities(session=session, version_id=old.id if old else None)
         after = list_activities(session=session, version_id=new.id or 0)
         flags = activity_flags(session=session, version_id=new.id or 0)
         institutions = {i.code: i.name for i in session.exec(select(Institution)

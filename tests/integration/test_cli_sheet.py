@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import openpyxl
+
 from tests.support.factories import edit_sheet
 
 
@@ -83,11 +85,17 @@ def test_build_for_unknown_institution_is_a_usage_error(run_fko, tmp_path: Path)
     assert result.exit_code == 2 and "keine Institution mit dem Kürzel „XYZ“" in result.stderr
 
 
-def test_build_without_published_concept_says_so(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_build_before_any_published_concept_gives_an_empty_first_sheet(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run_fko("init").exit_code == 0
     csv = tmp_path / "i.csv"
     csv.write_text("Kürzel;Name;Ansprechperson;E-Mail;Rolle\nIHK;IHK Aachen;Anna;anna@example.org;Leitung\n"
                    "IHK;IHK Aachen;Ben;ben@example.org;Hauptansprechperson\n", encoding="utf-8")
     assert run_fko("institutions", "import", str(csv)).exit_code == 0
     result = run_fko("sheet", "build", "--institution", "IHK", "--out", str(tmp_path / "x.xlsx"))
-    assert result.exit_code == 2 and "kein veröffentlichtes Handlungskonzept" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    workbook = openpyxl.load_workbook(tmp_path / "x.xlsx")
+    hints = " ".join(str(c.value) for row in workbook["Hinweise"].iter_rows() for c in row if c.value)
+    assert "erste Abfrage zum Handlungskonzept" in hints and "Handlungskonzept ." not in hints
+    checked = run_fko("sheet", "check", str(tmp_path / "x.xlsx"), "--json")
+    assert checked.exit_code == 0, checked.stdout + checked.stderr
+    assert json.loads(checked.stdout)["rows"] == 0  # only the prepared empty rows: nothing to report

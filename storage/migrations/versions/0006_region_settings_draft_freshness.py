@@ -1,4 +1,6 @@
-"""region: holiday calendar, funding line and logo, set by `fko init --region-file` (they were read from region.toml)
+"""region: holiday calendar, funding line and logo, set by `fko init --region-file` (they were read from region.toml);
+concept_version.built_from: what a draft was built from, so a stale draft is rebuilt before anyone reads it;
+cycle.base_version_id nullable: a region's first round starts without a published concept
 
 Revision ID: 0006
 Revises: 0005
@@ -24,11 +26,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("funding_line", sa.Text(), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("logo", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("logo_type", sa.String(length=40), nullable=False, server_default=""))
+    with op.batch_alter_table("concept_version", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("built_from", sa.String(length=64), nullable=False, server_default=""))
+    with op.batch_alter_table("cycle", schema=None) as batch_op:
+        batch_op.alter_column("base_version_id", existing_type=sa.Integer(), nullable=True)
     # Existing regions were set up with the default funding line shown nowhere yet: give them the default.
     op.execute(sa.text("UPDATE region SET funding_line = :funding").bindparams(funding=FUNDING))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("cycle", schema=None) as batch_op:
+        batch_op.alter_column("base_version_id", existing_type=sa.Integer(), nullable=False)
+    with op.batch_alter_table("concept_version", schema=None) as batch_op:
+        batch_op.drop_column("built_from")
     with op.batch_alter_table("region", schema=None) as batch_op:
         batch_op.drop_column("logo_type")
         batch_op.drop_column("logo")
