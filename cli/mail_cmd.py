@@ -1,20 +1,25 @@
-"""`fko mail send|outbox`: deliver what waits in the outbox, and show it."""
+"""`fko mail send|outbox|test`: deliver what waits in the outbox, show it, and send staff a sample of each mail."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import re
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli.output import console, print_json, report_delivery
+from cli.output import console, fail, print_json, report_delivery, say
+from core.dates import BERLIN
 from usecases.context import app_context
+from usecases.mail_test import send_test_mails
 from usecases.outbox import deliver_pending, outbox_messages
 from usecases.schema import check_schema
 
 app = typer.Typer(help="Ausgehende E-Mails (Postausgang).", no_args_is_help=True)
 
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 STATES = {"pending": "wartet", "sending": "im Versand", "sent": "versandt", "failed": "fehlgeschlagen",
           "refused": "abgelehnt"}
 
@@ -45,3 +50,25 @@ def outbox(as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeb
     for m in messages:
         table.add_row(m.kind, m.recipient, STATES.get(m.state, m.state), str(m.attempts), m.last_error or "")
     console().print(table)
+
+
+@app.command("test")
+def test(to: Annotated[str, typer.Option("--to", help="Empfangsadresse für die Testnachrichten (z. B. die "
+                                                      "eigene).")]) -> None:
+    """Je eine Beispiel-E-Mail jeder Art (Einladung, Erinnerungen, Eingangsbestätigung, …) an eine Adresse
+    senden, als Test gekennzeichnet und mit erfundenen Angaben: so sehen Sie, was die Institutionen bekommen."""
+    if not EMAIL.fullmatch(to.strip()):
+        fail(f"„{to}“ ist keine E-Mail-Adresse.")
+        raise typer.Exit(2)
+    now = dt.datetime.now(dt.UTC)
+    with app_context() as ctx:
+        check_schema(ctx)
+        report = asyncio.run(send_test_mails(ctx, to=to.strip(), today=now.astimezone(BERLIN).date(), now=now))
+        where = (f"über {ctx.settings.smtp_host}" if ctx.settings.smtp_host
+                 else f"als .eml-Dateien in {ctx.settings.mail_sink_dir} (kein FKO_SMTP_HOST gesetzt)")
+    if report.sent:
+        say(f"{len(report.sent)} Testnachrichten an {to.strip()} {where}: {', '.join(report.sent)}.")
+    for kind, reason in report.failed.items():
+        fail(f"{kind}: nicht versandt ({reason})")
+    if report.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,107 @@
+"""`fko mail test`: one sample of every mail institutions get, to an address of staff's choosing, marked as a test.
+
+Sent straight through the relay (or the .eml sink), never through the outbox: a test must not wake queued mail
+of the round, and it is meant to be sent again whenever staff change a template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.dates import BERLIN
+from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
+from mail.sink import EmlSink
+from mail.templates import KINDS, Rendered
+from mail.transport import Job, Outcome, SmtpSettings, deliver_all
+from storage.database import require_current_schema, session_scope
+from storage.events import record_event
+from storage.models import Institution
+from storage.regions import get_region
+from usecases.context import AppContext
+from usecases.messages import base_context, received_text, renderer_for
+from usecases.outbox import smtp_settings
+from usecases.sheets import personal_sheet, sheet_filename
+
+SUBJECT_MARK = "[TEST] "
+TEXT_MARK = ("*** TESTNACHRICHT: Beispiel mit erfundenen Angaben, an {to} gesandt mit `fko mail test`. "
+             "Keine Institution hat sie erhalten. ***\n\n")
+HTML_MARK = ('<p style="border:2px solid #b00; padding:.5em; color:#b00; font-weight:bold;">TESTNACHRICHT: '
+             "Beispiel mit erfundenen Angaben, an {to} gesandt mit <code>fko mail test</code>. Keine Institution "
+             "hat sie erhalten.</p>")
+KIND_NAMES = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
+              "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
+              "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“"}
+
+
+@dataclass
+class TestMailReport:
+    sent: list[str] = field(default_factory=list)            # German kind names
+    failed: dict[str, str] = field(default_factory=dict)     # kind name → reason
+
+
+def sample_context(ctx: AppContext, *, year: int, today: dt.date, region: Any, now: dt.datetime) -> dict[str, Any]:
+    """Every value the mail templates use, filled with plainly invented sample data of this region."""
+    deadline = today + dt.timedelta(weeks=6)
+    return {
+        **base_context(region, year=year, deadline=deadline),
+        "institution_name": "Beispiel-Institution (Test)", "institution_code": "TEST",
+        "recipient_name": "Erika Mustermann", "link": f"{ctx.settings.base_url.rstrip('/')}/r/BEISPIEL-LINK",
+        "filename": sheet_filename(region.code, year, "TEST"), "received_text": received_text(now),
+        "base_label": str(year - 1), "changes": {"new": 1, "changed": 2, "ended": 1, "unchanged": 3, "missing": 0},
+        "change_lines": ["TEST-0002 Beispielaktivität: Titel, Ende"],
+        "problems": [{"cell": "D12", "column": "Handlungsfeld",
+                      "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
+    }
+
+
+def _marked(rendered: Rendered, to: str) -> Rendered:
+    html = rendered.html
+    cut = html.find(">", html.find("<body")) + 1 if "<body" in html else 0  # the mark opens the body
+    return Rendered(subject=SUBJECT_MARK + rendered.subject, text=TEXT_MARK.format(to=to) + rendered.text,
+                    html=html[:cut] + HTML_MARK.format(to=to) + html[cut:])
+
+
+async def send_test_mails(ctx: AppContext, *, to: str, today: dt.date, now: dt.datetime,
+                          smtp: SmtpSettings | None = None) -> TestMailReport:
+    """Render each kind with sample data and send it to ``to`` only (no Cc), from the configured sender."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        session.expunge(region)
+    year = today.year
+    context = sample_context(ctx, year=year, today=today, region=region, now=now)
+    sample = Institution(region_id=region.id or 0, code="TEST", name="Beispiel-Institution (Test)")
+    sheet = personal_sheet(ctx, region=region, institution=sample, year=year, base_label=str(year - 1),
+                           deadline=today + dt.timedelta(weeks=6), activities=[])
+    renderer = renderer_for(ctx.templates_dir)
+    jobs: list[Job] = []
+    names: dict[int, str] = {}
+    envelope = Envelope(sender=Mailbox(ctx.settings.mail_from, region.agency_name), to=[Mailbox(to, "")],
+                        reply_to=Mailbox(region.agency_email, region.agency_name))
+    for number, kind in enumerate(KINDS, start=1):
+        attachments = [Attachment(context["filename"], sheet, XLSX)] if kind == "invitation" else None
+        composed = compose(_marked(renderer.render(kind, context), to), envelope,
+                           key=f"test:{kind}:{to}:{now.isoformat()}", now=now.astimezone(BERLIN),
+                           attachments=attachments)
+        jobs.append(Job(id=number, sender=composed.sender, recipients=composed.recipients, data=composed.data))
+        names[number] = KIND_NAMES.get(kind, kind)
+    report = TestMailReport()
+
+    def record(job: Job, outcome: Outcome) -> None:
+        if outcome.state == "sent":
+            report.sent.append(names[job.id])
+        else:
+            report.failed[names[job.id]] = outcome.error or "; ".join(outcome.refused.values()) or outcome.state
+
+    smtp = smtp or smtp_settings(ctx.settings)
+    if smtp is None:
+        with EmlSink(ctx.settings.mail_sink_dir) as (host, port):
+            await deliver_all(jobs, SmtpSettings(host=host, port=port), record)
+    else:
+        await deliver_all(jobs, smtp, record)
+    with session_scope(ctx.engine) as session:
+        record_event(session=session, region_id=region.id, actor="staff", action="mail.test", subject=to,
+                     details={"sent": len(report.sent), "failed": len(report.failed)})
+    return report
