@@ -135,13 +135,17 @@ def draft_of_year(session: Session, *, region_id: int, year: int,
 
 
 def working_year(session: Session, *, region_id: int, today: dt.date) -> int:
-    """The year staff work on when they name none: the open round's, else the newest draft's, else this year."""
+    """The year staff work on when they name none: the open round's, else the newest draft's, else the year
+    after the newest published version (at least this year)."""
     cycle = newest_cycle(session=session, region_id=region_id, open_only=True)
     if cycle is not None:
         return cycle.year
-    drafts = [v for v in list_versions(session=session, region_id=region_id)
-              if v.status == "draft" and v.label.isdigit()]
-    return int(drafts[-1].label) if drafts else today.year
+    versions = [v for v in list_versions(session=session, region_id=region_id) if v.label.isdigit()]
+    drafts = [int(v.label) for v in versions if v.status == "draft"]
+    if drafts:
+        return max(drafts)
+    published = [int(v.label) for v in versions if v.status == "published"]
+    return max([today.year, *(year + 1 for year in published)])
 
 
 def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label: str | None = None) -> ConceptVersion:
