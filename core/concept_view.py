@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ class ConceptView:
     groups: list[FieldGroup]
     ended: list[ActivityView]
     index: list[InstitutionGroup]
+    funding_line: str = ""
+    logo_uri: str = ""      # the region's logo as a data: URI for self-contained HTML, or ""
 
     @property
     def active_count(self) -> int:
@@ -110,7 +113,8 @@ def markdown_to_html(text: str) -> str:
 
 def build_view(*, activities: list[Activity], flags: dict[str, tuple[bool, str | None]], catalogs: Catalogs,
                institutions: dict[str, str], region_name: str, agency_name: str, label: str, status: str,
-               stand: dt.date, notice: str, sections: dict[str, str]) -> ConceptView:
+               stand: dt.date, notice: str, sections: dict[str, str], funding_line: str = "",
+               logo: tuple[bytes, str] | None = None) -> ConceptView:
     views = [ActivityView(
         key=a.key or "", title=a.title, institution_code=a.institution_code,
         institution_name=institutions.get(a.institution_code, a.institution_code), field_of_action=a.field_of_action,
@@ -134,4 +138,6 @@ def build_view(*, activities: list[Activity], flags: dict[str, tuple[bool, str |
         region_name=region_name, agency_name=agency_name, label=label, status=status,
         stand=german_date(stand, weekday=False),
         notice=notice, sections=[Section(t, md, markdown_to_html(md)) for t, md in sections.items()],
-        groups=groups, ended=[v for v in views if v.status in catalogs.ending_statuses], index=index)
+        groups=groups, ended=[v for v in views if v.status in catalogs.ending_statuses], index=index,
+        funding_line=funding_line,
+        logo_uri=f"data:{logo[1]};base64,{base64.b64encode(logo[0]).decode()}" if logo else "")

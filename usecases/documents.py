@@ -99,7 +99,9 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         view = build_view(activities=activities, flags=flags, catalogs=catalogs, institutions=institutions,
                           region_name=region.name, agency_name=region.agency_name, label=version.label,
                           status=version.status, stand=stand, notice=version.note if region.sample_data else "",
-                          sections=order_sections(version.sections, load_section_list(ctx.templates_dir)))
+                          sections=order_sections(version.sections, load_section_list(ctx.templates_dir)),
+                          funding_line=region.funding_line,
+                          logo=(region.logo, region.logo_type) if region.logo else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RenderResult(label=label)
     html, markdown = render_concept(view, ctx.templates_dir)
