@@ -75,7 +75,8 @@ def import_(
     if plan.problems:
         print_problems(plan.problems, title=f"{file} wurde nicht übernommen, nichts wurde gespeichert")
         if plan.unknown:
-            fail("Mit --add-sections werden unbekannte Überschriften als neue Abschnitte übernommen.")
+            console(stderr=True).print("Mit --add-sections werden unbekannte Überschriften als neue Abschnitte "
+                                       "übernommen.", soft_wrap=True)
         raise typer.Exit(1)
     if result.created_from is not None:
         origin = f"mit den Texten von Version {result.created_from}" if result.created_from else "neu"

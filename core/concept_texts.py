@@ -103,7 +103,8 @@ def normal_spans(spans: Iterable[Span]) -> Inline:
 
 
 def normal_blocks(blocks: Iterable[Block]) -> tuple[Block, ...]:
-    """Blocks in normal form: empty paragraphs dropped, list depth at most one deeper than the item before."""
+    """Blocks in normal form: empty paragraphs and items dropped, list depth at most one deeper than the item
+    before."""
     result: list[Block] = []
     depth = -1
     for block in blocks:
@@ -117,6 +118,8 @@ def normal_blocks(blocks: Iterable[Block]) -> tuple[Block, ...]:
             continue
         spans = normal_spans(block.spans)
         if isinstance(block, ListItem):
+            if not spans:  # an empty bullet (Enter pressed once too often) is no item
+                continue
             depth = min(block.depth, depth + 1)
             result.append(ListItem(spans, block.ordered, max(depth, 0)))
             continue
@@ -236,14 +239,19 @@ def _emphasis(text: str, marker: str, before: str, after: str, **escape: bool) -
     """``text`` between markers; punctuation at an edge that touches a letter outside goes outside the markers
     (CommonMark would not see ``**(x)**y`` as bold)."""
     lead = trail = ""
-    while text and _is_punct(text[0]) and before and not before.isspace() and not _is_punct(before):
+
+    def word(char: str) -> bool:
+        return bool(char) and not char.isspace() and not _is_punct(char)
+
+    while text and (text[0].isspace() or (_is_punct(text[0]) and word(lead[-1:] or before))):
         lead, text = lead + text[0], text[1:]
-    while text and _is_punct(text[-1]) and after and not after.isspace() and not _is_punct(after):
+    while text and (text[-1].isspace() or (_is_punct(text[-1]) and word(trail[:1] or after))):
         text, trail = text[:-1], text[-1] + trail
     line_start = escape.pop("line_start")
     inner = _escape(text, line_start=line_start and not lead, **escape)
     core = f"{marker}{inner}{marker}" if text else ""
-    return _escape(lead, line_start=line_start, **escape) + core + _escape(trail, line_start=False, **escape)
+    trail_starts = line_start and not lead and not text
+    return _escape(lead, line_start=line_start, **escape) + core + _escape(trail, line_start=trail_starts, **escape)
 
 
 def _link_target(url: str) -> str:
@@ -253,6 +261,29 @@ def _link_target(url: str) -> str:
 
 
 def inline_markdown(spans: Sequence[Span], *, indent: str = "", in_table: bool = False) -> str:
+    """Formatted text as Markdown. Where CommonMark cannot say it (formatting that changes inside a word, such
+    as ``**a*****b***``), the formatting of the word's first letters goes on to its end, or, failing that, the
+    text goes without emphasis: never a character lost or shown as a stray asterisk."""
+    text = ""
+    for attempt in (spans, _formatting_per_word(spans), [Span(s.text, link=s.link) for s in spans]):
+        text = _inline_markdown(attempt, indent=indent, in_table=in_table)
+        if plain_text(normal_spans(_inline(_parser().parseInline(text)[0]))) == plain_text(normal_spans(attempt)):
+            break
+    return text
+
+
+def _formatting_per_word(spans: Sequence[Span]) -> list[Span]:
+    result: list[Span] = []
+    for span in spans:
+        last = result[-1] if result else None
+        if (last is not None and BREAK not in (last.text, span.text) and last.text[-1:].strip()
+                and span.text[:1].strip()):
+            span = Span(span.text, last.bold, last.italic, span.link)
+        result.append(span)
+    return result
+
+
+def _inline_markdown(spans: Sequence[Span], *, indent: str, in_table: bool) -> str:
     out: list[str] = []
     line_start = True
     n = 0
@@ -277,6 +308,8 @@ def inline_markdown(spans: Sequence[Span], *, indent: str = "", in_table: bool =
             parts.append(_emphasis(piece.text, marker, before, after,
                                    line_start=line_start and not span.link and k == 0, in_table=in_table))
         text = "".join(parts)
+        if span.link and out and out[-1].endswith("!"):
+            out[-1] = out[-1][:-1] + "\\!"  # "![…](…)" would be an image
         out.append(f"[{text}]({_link_target(span.link)})" if span.link else text)
         line_start = False
         n += len(group)
