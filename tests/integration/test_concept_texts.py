@@ -14,7 +14,9 @@ from tests.conftest import IN_CI
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECTIONS = ["Ausgangslage", "Priorisierte Handlungsfelder", "Offene Bedarfe", "Ergebnisse der Workshops"]
-YEAR = dt.datetime.now(ZoneInfo("Europe/Berlin")).year  # no round open, no draft: the texts go into this year's draft
+# No round open, no draft: the texts go into the working year's draft, the year after the demo's published 2025
+# (or this year, if later).
+YEAR = max(dt.datetime.now(ZoneInfo("Europe/Berlin")).year, 2026)
 
 
 def _office_ready() -> bool:
