@@ -22,7 +22,10 @@ from core.sheet_spec import Column, SheetSpec
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
-DATE_FORMAT = "DD.MM.YYYY"
+# Beginn/Ende hold years (2027) and dates (serial numbers ≥ 10000) in one column, pre-filled or typed: one
+# format shows each as such. "\." is a literal dot in every locale (a bare "." may be read as the decimal
+# separator); LibreOffice 7.4 (de-DE and en-US) shows "15.03.2027" and "2028" and saves the code unchanged.
+PERIOD_FORMAT = r"[<10000]0;DD\.MM\.YYYY"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ def _render_hints(spec: SheetSpec, catalogs: Catalogs, info: SheetInfo) -> list[
     catalog_lists = [(c.header, spec.choices(c, catalogs)) for c in spec.columns if c.catalog]
     text = template.render(
         cycle_year=info.cycle_year,
+        free_rows=spec.new_rows,
         region_name=info.region_name,
         institution_name=info.institution_name,
         institution_code=info.institution_code,
@@ -117,11 +121,13 @@ def _validations(sheet: Worksheet, spec: SheetSpec, ranges: dict[str, str], last
             validation.error = f"Bitte einen Wert aus der Liste für „{column.header}“ wählen."
         elif column.kind == "date":
             cell = f"{letter}2"
-            formula = (f"AND(ISNUMBER({cell}),OR(AND({cell}>={spec.min_year},{cell}<={spec.max_year}),"
-                       f"AND({cell}>=DATE({spec.min_year},1,1),{cell}<=DATE({spec.max_year},12,31))))")
+            # A year or a date in range, or a month typed as text ("03.2027" stays text in a German office).
+            formula = (f"OR(AND(ISNUMBER({cell}),OR(AND({cell}>={spec.min_year},{cell}<={spec.max_year}),"
+                       f"AND({cell}>=DATE({spec.min_year},1,1),{cell}<=DATE({spec.max_year},12,31)))),"
+                       f"AND(ISTEXT({cell}),LEN({cell})=7,MID({cell},3,1)=\".\"))")
             validation = DataValidation(type="custom", formula1=formula, allow_blank=True)
-            validation.error = (f"Bitte ein Datum (TT.MM.JJJJ) oder eine Jahreszahl zwischen {spec.min_year} "
-                                f"und {spec.max_year} eintragen.")
+            validation.error = (f"Bitte ein Datum (TT.MM.JJJJ), einen Monat (MM.JJJJ) oder ein Jahr (JJJJ) "
+                                f"zwischen {spec.min_year} und {spec.max_year} eintragen.")
         elif column.max_length:
             validation = DataValidation(type="textLength", operator="lessThanOrEqual",
                                         formula1=str(column.max_length), allow_blank=True)
@@ -161,8 +167,8 @@ def _activity_sheet(sheet: Worksheet, spec: SheetSpec, activities: list[Activity
                 cell.fill = locked_fill  # locked: the default protection of a cell
             else:
                 cell.protection = unlocked
-                if column.kind != "date":
-                    cell.number_format = "@"  # typed text stays text, "=…" included
+                # typed text stays text, "=…" included; dates and years show as typed
+                cell.number_format = PERIOD_FORMAT if column.kind == "date" else "@"
             if activity is None:
                 continue
             text = (activity.key or "") if column.kind == "id" else _field_text(activity, column)
@@ -174,7 +180,7 @@ def _activity_sheet(sheet: Worksheet, spec: SheetSpec, activities: list[Activity
                     write_text(cell, value)
                 else:
                     cell.value = value
-                    cell.number_format = DATE_FORMAT if isinstance(value, dt.date) else "0"
+                    cell.number_format = PERIOD_FORMAT  # openpyxl gives a date its own ISO format
             else:
                 write_text(cell, text)
     sheet.freeze_panes = "C2"
@@ -182,10 +188,13 @@ def _activity_sheet(sheet: Worksheet, spec: SheetSpec, activities: list[Activity
     sheet.row_dimensions[1].height = 32
     protection = sheet.protection
     protection.sheet = True
-    # Everything but changing locked cells (the IDs) stays allowed.
-    for permission in ("formatCells", "formatColumns", "formatRows", "insertRows", "deleteRows", "sort",
+    # Allowed (False): formatting, filtering, links; inserting and deleting rows (Excel still refuses to delete
+    # a row holding a locked ID; LibreOffice refuses both for such rows). Sorting stays forbidden: sorting the
+    # unlocked columns alone would part every row from its ID (LibreOffice does sort them; Excel does not).
+    for permission in ("formatCells", "formatColumns", "formatRows", "insertRows", "deleteRows",
                        "autoFilter", "insertHyperlinks"):
         setattr(protection, permission, False)
+    protection.sort = True
     return last_row
 
 
