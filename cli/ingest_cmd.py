@@ -46,7 +46,7 @@ def ingest(
     counts = result.diff.counts() if result.diff else {}
     if as_json:
         print_json({"ok": result.outcome == "accepted", "institution": result.institution_code,
-                    "rows": len(result.activities), "problems": [p.as_dict() for p in result.problems],
+                    "rows": result.rows, "problems": [p.as_dict() for p in result.problems],
                     "changes": counts, "submission": result.submission_id})
     elif result.outcome == "accepted":
         say(f"[green]Angenommen:[/] {file.name} für {result.institution_code} ({len(result.activities)} Aktivitäten; "

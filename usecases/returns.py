@@ -84,6 +84,7 @@ class ReturnResult:
     diff: ActivityDiff | None = None
     activities: list[Activity] = field(default_factory=list)
     missing: list[Activity] = field(default_factory=list)
+    rows: int = 0  # activity rows the sheet held, also when it was refused (the `rows` of `--json`)
 
 
 def _closed(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> bool:
@@ -234,12 +235,12 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
         result = SheetResult(institution_code=institution.code, problems=[Problem(None, None, str(exc))])
     with session_scope(ctx.engine) as session:
         if not result.ok:
-            return _record_refused(ctx, session, request_id, upload, result.problems)
+            return _record_refused(ctx, session, request_id, upload, result.problems, rows=len(result.activities))
         return _record_accepted(ctx, session, request_id, upload, result, base)
 
 
 def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: _Upload,
-                    problems: list[Problem]) -> ReturnResult:
+                    problems: list[Problem], *, rows: int = 0) -> ReturnResult:
     request, cycle, institution, region = _load(session, request_id)
     submission = upload.submission(request, outcome="refused", problems=[p.as_dict() for p in problems])
     session.add(submission)
@@ -253,7 +254,7 @@ def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: 
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.refused",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,
                                                     "problems": len(problems)})
-    return ReturnResult("refused", submission.id or 0, institution.code, problems=problems)
+    return ReturnResult("refused", submission.id or 0, institution.code, problems=problems, rows=rows)
 
 
 def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload: _Upload, result: SheetResult,
@@ -275,7 +276,7 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.accepted",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year, **diff.counts()})
     return ReturnResult("accepted", submission.id or 0, institution.code, diff=diff, activities=activities,
-                        missing=result.missing)
+                        missing=result.missing, rows=len(activities))
 
 
 def _actor(upload: _Upload, institution: Institution) -> str:
@@ -304,7 +305,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         record_event(session=session, region_id=region.id, actor=f"institution:{institution.code}",
                      action="return.no_changes", subject=institution.code,
                      details={"submission": submission.id, "year": cycle.year})
-        return ReturnResult("no_changes", submission.id or 0, institution.code, activities=base)
+        return ReturnResult("no_changes", submission.id or 0, institution.code, activities=base, rows=len(base))
 
 
 class NotIngestible(Exception):

@@ -12,8 +12,9 @@ from core.activity import Activity
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
 from core.grid import GridError
+from core.ownership import check_return, keys_of_returns
 from core.problem import Problem
-from core.sheet_check import Expected, SheetResult, check_meta, check_sheet
+from core.sheet_check import Expected, SheetResult, check_meta
 from core.sheet_spec import SheetSpec
 from core.workbook_build import SheetInfo, build_workbook
 from storage.concepts import latest_published, list_activities
@@ -23,6 +24,7 @@ from storage.errors import NotFound
 from storage.institutions import get_institution
 from storage.models import ConceptVersion, Institution, Region
 from storage.regions import get_region
+from storage.requests import list_submissions, request_for
 from usecases.context import AppContext
 from usecases.sandbox import read_grid_isolated
 
@@ -50,6 +52,18 @@ def _base_version(session: Session, region: Region, year: int) -> ConceptVersion
 
 def _base_activities(session: Session, version: ConceptVersion | None, institution_id: int) -> list[Activity]:
     return list_activities(session=session, version_id=version.id if version else None, institution_id=institution_id)
+
+
+def _returned_keys(session: Session, region: Region, year: int, institution: Institution) -> set[str]:
+    """The IDs in the institution's accepted returns of the year's round (given to new rows on acceptance)."""
+    cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
+    if cycle is None:
+        return set()
+    request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
+    if request is None:
+        return set()
+    return keys_of_returns(s.activities for s in list_submissions(session=session, request_id=request.id or 0)
+                           if s.outcome == "accepted")
 
 
 def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
@@ -131,6 +145,7 @@ def check_returned_sheet(ctx: AppContext, *, data: bytes, cycle_year: int,
         meta, _ = check_meta(grid, spec, expected)
         code = institution_code or (meta.institution if meta else None)
         base: list[Activity] = []
+        returned_keys: set[str] = set()
         if code is not None:
             try:
                 institution = get_institution(session=session, region_id=region.id or 0, code=code)
@@ -138,6 +153,9 @@ def check_returned_sheet(ctx: AppContext, *, data: bytes, cycle_year: int,
                 institution = None
             if institution is not None:
                 base = _base_activities(session, _base_version(session, region, cycle_year), institution.id or 0)
-    result = check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
+                returned_keys = _returned_keys(session, region, cycle_year, institution)
+    # As `ingest` checks it: IDs of the institution's earlier accepted returns in this round are its own.
+    result = check_return(grid, spec=spec, catalogs=catalogs, expected=expected, base=base,
+                          returned_keys=returned_keys)
     diff = diff_activities(base, result.activities, ending_statuses=catalogs.ending_statuses) if result.ok else None
     return SheetCheck(result, diff)
