@@ -1,0 +1,168 @@
+"""README "Your first real round": every command of the guide, in its order, on a blank install (no demo data),
+with the files an agency has, written here: a region file with a logo, an institutions .xlsx, a concept .xlsx
+with two sheets, the texts .docx written in a real LibreOffice Writer, and a sheet mailed back by an institution.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import shlex
+import struct
+import subprocess
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+
+from tests.support.factories import VALID_ROWS, edit_sheet, institutions_xlsx
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+DUAL = "Duale Ausbildung stärken"
+ORIENTATION = "Berufsorientierung und Übergang Schule–Beruf"
+WRITTEN = {"Ausgangslage": "In der Region Köln fehlen vor allem Pflegekräfte und Handwerker.",
+           "Offene Bedarfe": "Offen ist ein Angebot für Beschäftigte in Kleinbetrieben."}
+
+REGION_FILE = """
+[region]
+code = "koeln"
+name = "Region Köln"
+holidays = "NW"
+logo = "logo.png"
+
+[agency]
+name = "Regionalagentur Region Köln"
+email = "fachkraefte@regionalagentur-koeln.example.org"
+phone = "0221 12345-0"
+address = "Beispielweg 2, 50667 Köln"
+"""
+
+
+def guide_commands() -> list[list[str]]:
+    """The `fko` lines of the README's guide, as argument lists without the leading `fko`."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split('## Your first real round ("Die erste echte Runde")', 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None, "the guide has no command block"
+    commands = [shlex.split(line, comments=True) for line in block.group(1).splitlines() if line.strip()]
+    assert all(c[0] == "fko" for c in commands)
+    return [c[1:] for c in commands]
+
+
+def tiny_png() -> bytes:
+    """A 2×2 red PNG, as a logo file."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def concept_xlsx(path: Path) -> None:
+    """How agencies keep their concept: one sheet per institution, the same header, spelled by hand."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    header = ["Institution", "Titel", "Handlungsfeld", "Status", "Beginn", "Ende", "Gebiet"]
+    sheets = {"IHK": [["IHK", "Azubi-Speed-Dating", DUAL, "Bestehend", 2024, "", "gesamte region"],
+                      ["IHK Aachen", "Ausbildungsbotschafter", "Berufsorientierung u. Übergang Schule - Beruf",
+                       "bestehend", "01.09.2023", 2027, ""]],
+              "Kreis Düren": [["KDN", "Talentscouts", DUAL, "geplant", "2026", "", "Kreis Düren"]]}
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    workbook.save(path)
+
+
+def mailed_back_sheet(run_fko, env: dict[str, str], folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """IHK's personal sheet, as it came back by mail: one title changed, one activity added."""
+    built = run_fko("sheet", "build", "--institution", "IHK", "--year", "2027", "--out", str(folder / "built.xlsx"),
+                    env=env, cwd=folder)
+    assert built.exit_code == 0, built.stderr
+    sheet = folder / "built.xlsx"
+    data = edit_sheet(sheet.read_bytes(), {"B2": "Azubi-Speed-Dating digital", "B4": "Girls' Day im Handwerk",
+                                           "D4": ORIENTATION, "E4": "geplant"})
+    (folder / "Rueckmeldung-IHK.xlsx").write_bytes(data)
+
+
+def write_texts_in_writer(path: Path) -> None:
+    subprocess.run(["/usr/bin/python3", str(FIXTURES / "lo_write_texts.py"), str(path),
+                    *(f"{name}={words}" for name, words in WRITTEN.items())], check=True, timeout=300)
+
+
+def mails(sink: Path) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for p in sorted(sink.glob("*.eml"))]
+
+
+def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str], database_url: str,  # type: ignore[no-untyped-def]
+                                                 tmp_path: Path) -> None:
+    folder = tmp_path / "runde"
+    folder.mkdir()
+    env = {**fko_env, "FKO_DATABASE_URL": database_url}
+    sink = tmp_path / "var" / "mail"
+    (folder / "region.toml").write_text(REGION_FILE, encoding="utf-8")
+    (folder / "logo.png").write_bytes(tiny_png())
+    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(VALID_ROWS))
+    concept_xlsx(folder / "konzept.xlsx")
+
+    before: dict[str, Callable[[], None]] = {
+        "concept texts import": lambda: write_texts_in_writer(folder / "Texte-2027.docx"),
+        "ingest": lambda: mailed_back_sheet(run_fko, env, folder),
+    }
+    outputs: dict[str, str] = {}
+    commands = guide_commands()
+    assert len(commands) >= 10
+    for args in commands:
+        name = " ".join(a for a in args[:3] if not a.startswith("-") and "." not in a and "@" not in a)
+        for prefix, step in before.items():
+            if name.startswith(prefix):
+                step()
+        result = run_fko(*args, env=env, cwd=folder)
+        assert result.exit_code == 0, f"fko {shlex.join(args)}\n{result.stdout}\n{result.stderr}"
+        assert "Traceback" not in result.stderr
+        outputs.setdefault(name, "")
+        outputs[name] += result.stdout
+
+    assert "Datenbank für Region Köln angelegt" in outputs["init"]
+    assert "3 Aktivitäten von 2 Institutionen, veröffentlicht als Version 2026" in outputs["concept import"]
+    assert "„Bestehend“ → „bestehend“" in outputs["concept import"]  # what was normalised, shown to staff
+
+    # The test mails: one of each kind, to staff only, marked, with the region's agency and funding line.
+    tests = [m for m in mails(sink) if m["Subject"].startswith("[TEST] ")]
+    assert len(tests) == 7 and {m["To"] for m in tests} == {"ich@regionalagentur.example.org"}
+    body = tests[0].get_body(("plain",)).get_content()
+    assert "TESTNACHRICHT" in body and "Regionalagentur Region Köln" in body
+    assert "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union." in body
+
+    # The invitations went to the institutions' contacts (and no test mail to them).
+    invitations = [m for m in mails(sink) if not m["Subject"].startswith("[TEST] ")]
+    assert {m["To"].addresses[0].addr_spec for m in invitations} >= {"anna.schmitz@ihk.example.org",
+                                                                      "dora@kreis-dueren.example.org"}
+
+    # The draft is current after the mailed-back sheet, fields named by their German headers.
+    diff = outputs["diff"]
+    assert "Version 2026 → 2027" in diff and "neu 1, geändert 1" in diff
+    assert "Titel: „Azubi-Speed-Dating“ → „Azubi-Speed-Dating digital“" in diff
+    assert "Girls' Day im Handwerk" in diff
+
+    # The documents carry the texts written in Writer, the region's funding line and logo.
+    concept_md = (folder / "dokumente" / "Handlungskonzept-2027.md").read_text(encoding="utf-8")
+    for words in WRITTEN.values():
+        assert words in concept_md
+    assert "Mit finanzieller Unterstützung des Landes Nordrhein" in concept_md
+    assert "data:image/png;base64," in (folder / "dokumente" / "Handlungskonzept-2027.html").read_text("utf-8")
+    report = (folder / "dokumente" / "Aenderungen-2026-2027.md").read_text(encoding="utf-8")
+    assert "Girls' Day im Handwerk" in report and "Azubi-Speed-Dating digital" in report
+
+    assert "Version 2027 veröffentlicht (freigegeben von Lenkungskreis)" in outputs["publish"]
+    status = json.loads(run_fko("cycle", "status", "--json", "--year", "2027", env=env, cwd=folder).stdout)
+    assert status, "the round's status is shown"
+    again = run_fko("diff", env=env, cwd=folder)
+    assert again.exit_code == 2 and "keine offene Abfrage und kein Entwurf" in again.stderr
+
