@@ -26,6 +26,8 @@ ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
 # format shows each as such. "\." is a literal dot in every locale (a bare "." may be read as the decimal
 # separator); LibreOffice 7.4 (de-DE and en-US) shows "15.03.2027" and "2028" and saves the code unchanged.
 PERIOD_FORMAT = r"[<10000]0;DD\.MM\.YYYY"
+HINT_LINE_CHARS = 95  # characters of a Hinweise line that fit the 120-wide column (measured in a PDF, with room)
+LINE_HEIGHT = 15.0    # points per line of 11-point text
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ def build_workbook(
 
     hints = workbook.create_sheet(spec.hints_sheet_name)
     hints.column_dimensions["A"].width = 120
+    hints.sheet_properties.pageSetUpPr.fitToPage = True  # printed: one page wide
+    hints.page_setup.fitToWidth, hints.page_setup.fitToHeight = 1, 0
     for row, line in enumerate(_render_hints(spec, catalogs, info), start=1):
         cell = hints.cell(row=row, column=1)
         heading = line.startswith("# ")
@@ -224,6 +228,9 @@ def build_workbook(
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         if heading:
             cell.font = Font(bold=True, size=14 if row == 1 else 12)
+        elif len(line) > HINT_LINE_CHARS:
+            # LibreOffice does not grow a row for wrapped text when it opens an .xlsx: the lines would overlap.
+            hints.row_dimensions[row].height = LINE_HEIGHT * -(-len(line) // HINT_LINE_CHARS)
 
     ranges = _lists_sheet(workbook, spec, catalogs)
     _validations(sheet, spec, ranges, last_row)

@@ -104,3 +104,11 @@ def test_workbook_format_hints_say_what_works_under_protection() -> None:
     assert "Status „abgeschlossen“ wählen" in hints and "Status „entfällt“ wählen" in hints
     assert "Bitte nicht sortieren" in hints
     assert "Zeilen einfügen" not in hints  # LibreOffice refuses it in the protected sheet
+
+
+def test_workbook_format_long_hint_lines_get_room() -> None:
+    hints = load_workbook(io.BytesIO(built()))["Hinweise"]
+    long_rows = [c.row for c in hints["A"] if c.value and len(str(c.value)) > 95 and not c.font.bold]
+    assert long_rows  # "So geht es" has several
+    for row in long_rows:  # LibreOffice does not grow them on opening: without a height the lines overlap
+        assert (hints.row_dimensions[row].height or 0) >= 30, row
