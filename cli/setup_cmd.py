@@ -46,7 +46,7 @@ def init(
             fail(f"{exc} Nichts geändert.")
             raise typer.Exit(1) from None
         except OtherRegion as exc:
-            fail(f"Die Datenbank gehört bereits zur Region {exc.existing} und enthält deren Daten; die Datei "
+            fail(f"Die Datenbank gehört bereits zu {exc.existing} und enthält deren Daten; die Datei "
                  f"beschreibt {exc.wanted}. Nichts geändert. Für eine andere Region einen eigenen Datenordner "
                  "(FKO_DATA_DIR) oder eine eigene Datenbank (FKO_DATABASE_URL) verwenden.")
             raise typer.Exit(1) from None

@@ -138,7 +138,7 @@ def _update_region(session: Session, regions: list[Region], profile: RegionProfi
     if region is None:
         other = regions[0]
         if len(regions) > 1 or _holds_data(session, other.id or 0):
-            raise OtherRegion(f"{other.name} ({other.code})", f"{profile.name} ({profile.code})")
+            raise OtherRegion(f"„{other.name}“ ({other.code})", f"„{profile.name}“ ({profile.code})")
         # The example region of a plain `fko init`, still without any data: the agency's own file replaces it.
         changes = [("Kürzel der Region", other.code, profile.code), *profile_changes(profile_of(other), profile)]
         other.code = profile.code

@@ -1,0 +1,130 @@
+"""`fko init --region-file`: the region as the agency writes it, changed later, written wrong, or another one."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.factories import VALID_ROWS, institutions_xlsx
+from tests.support.portal import PortalProcess
+from tests.support.smtp import free_port
+
+REGION = """
+[region]
+code = "koeln"
+name = "Region Köln"
+logo = "logo.svg"
+
+[agency]
+name = "Regionalagentur Region Köln"
+email = "fachkraefte@regionalagentur-koeln.example.org"
+phone = "0221 12345-0"
+"""
+SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">'
+       b'<rect width="40" height="20" fill="#1F4E79"/></svg>')
+
+
+@pytest.fixture
+def region_file(tmp_path: Path) -> Path:
+    (tmp_path / "logo.svg").write_bytes(SVG)
+    path = tmp_path / "region.toml"
+    path.write_text(REGION, encoding="utf-8")
+    return path
+
+
+def region_row(tmp_path: Path) -> tuple[str, str, str, str, str, bytes | None]:
+    with sqlite3.connect(tmp_path / "var" / "fko.db") as connection:
+        return connection.execute("select code, name, agency_phone, holiday_state, funding_line, logo "
+                                  "from region").fetchone()
+
+
+def test_region_file_creates_the_region_with_defaults_and_logo(run_fko, region_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_fko("init", "--region-file", str(region_file))
+    assert result.exit_code == 0, result.stderr
+    assert "Datenbank für Region Köln angelegt" in result.stdout
+    code, name, phone, holidays, funding, logo = region_row(tmp_path)
+    assert (code, name, phone, holidays) == ("koeln", "Region Köln", "0221 12345-0", "NW")
+    assert funding == "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union."
+    assert logo == SVG
+
+
+def test_rerun_with_a_changed_file_lists_what_changed(run_fko, region_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--region-file", str(region_file)).exit_code == 0
+    unchanged = run_fko("init", "--region-file", str(region_file))
+    assert unchanged.exit_code == 0 and "keine Änderungen" in unchanged.stdout
+    region_file.write_text(REGION.replace("0221 12345-0", "0221 777")
+                           .replace('logo = "logo.svg"', 'holidays = "BY"\nfunding_line = "Gefördert vom Land."'),
+                           encoding="utf-8")
+    result = run_fko("init", "--region-file", str(region_file))
+    assert result.exit_code == 0, result.stderr
+    assert "Telefon: „0221 12345-0“ → „0221 777“" in result.stdout
+    assert "Feiertage (Bundesland): „NW“ → „BY“" in result.stdout
+    assert "Förderhinweis:" in result.stdout and "→ „Gefördert vom Land.“" in result.stdout
+    assert "Logo: „vorhanden“ → „keines“" in result.stdout
+    assert region_row(tmp_path)[2:5] == ("0221 777", "BY", "Gefördert vom Land.")
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda t: t.replace('code = "koeln"', 'code = "Köln!"'), "region.code: „Köln!“ ist kein gültiges Kürzel"),
+    (lambda t: t.replace("[agency]", "[agency]\nmail = \"x@example.org\""), "agency.mail: unbekannter Eintrag"),
+    (lambda t: t.replace('name = "Region Köln"\n', ""), "region.name: fehlt (Pflichtangabe)"),
+    (lambda t: t.replace('email = "fachkraefte@regionalagentur-koeln.example.org"', 'email = "fachkraefte"'),
+     "agency.email: „fachkraefte“ ist keine E-Mail-Adresse"),
+    (lambda t: t.replace('[region]', '[region]\nholidays = "XY"'), "region.holidays: „XY“ ist kein Kürzel eines"),
+    (lambda t: t.replace('logo = "logo.svg"', 'logo = "fehlt.png"'), "fehlt.png kann nicht gelesen werden "
+                                                                      "(nicht gefunden)"),
+    (lambda t: t.replace('logo = "logo.svg"', 'logo = "region.toml"'), "ist weder PNG noch SVG"),
+    (lambda t: t.replace('name = "Region Köln"', "name = Region Köln"), "Zeile 4, Spalte 8: kein gültiges TOML"),
+])
+def test_a_bad_region_file_is_refused_with_key_and_reason_and_nothing_stored(  # type: ignore[no-untyped-def]
+        run_fko, region_file: Path, tmp_path: Path, edit, says: str) -> None:
+    region_file.write_text(edit(REGION), encoding="utf-8")
+    result = run_fko("init", "--region-file", str(region_file))
+    assert result.exit_code == 1
+    assert says in result.stderr and "Nichts geändert." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "var" / "fko.db").exists()
+
+
+def test_a_database_of_another_region_says_so(run_fko, region_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    result = run_fko("init", "--region-file", str(region_file))
+    assert result.exit_code == 1
+    assert "gehört bereits zu „Region Aachen“ (aachen)" in result.stderr
+    assert "die Datei beschreibt „Region Köln“ (koeln)" in result.stderr
+    assert "bereits eingerichtet" not in result.stdout
+    assert region_row(tmp_path)[0] == "aachen"
+
+
+def test_the_example_region_of_a_plain_init_is_replaced_while_it_holds_no_data(  # type: ignore[no-untyped-def]
+        run_fko, region_file: Path, tmp_path: Path) -> None:
+    plain = run_fko("init")
+    assert "Beispiel-Region Region Aachen" in plain.stdout and "--region-file" in plain.stdout
+    result = run_fko("init", "--region-file", str(region_file))
+    assert result.exit_code == 0, result.stderr
+    assert "Kürzel der Region: „aachen“ → „koeln“" in result.stdout
+    assert region_row(tmp_path)[:2] == ("koeln", "Region Köln")
+    (tmp_path / "i.xlsx").write_bytes(institutions_xlsx(VALID_ROWS))
+    assert run_fko("institutions", "import", str(tmp_path / "i.xlsx")).exit_code == 0
+    assert "Region Köln" in run_fko("institutions", "list").stdout
+    again = run_fko("init")  # an upgrade later: the agency's own region stays
+    assert again.exit_code == 0 and "Datenbank für Region Köln ist bereits eingerichtet" in again.stdout
+
+
+def test_the_page_shows_the_logo_and_funding_line(run_fko, region_file: Path, fko_env: dict[str, str],  # type: ignore[no-untyped-def]
+                                                  tmp_path: Path) -> None:
+    assert run_fko("init", "--region-file", str(region_file)).exit_code == 0
+    page = PortalProcess(fko_env, free_port(), tmp_path / "portal.log").start()
+    try:
+        base = page.url
+        home = httpx.get(base + "/")
+        assert '<img class="logo" src="/logo" alt="Logo Regionalagentur Region Köln">' in home.text
+        assert "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen" in home.text
+        logo = httpx.get(base + "/logo")
+        assert logo.status_code == 200 and logo.headers["content-type"] == "image/svg+xml"
+        assert logo.content == SVG
+    finally:
+        page.stop()
