@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 import json
 import re
 import shlex
@@ -166,3 +167,44 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
     again = run_fko("diff", env=env, cwd=folder)
     assert again.exit_code == 2 and "keine offene Abfrage und kein Entwurf" in again.stderr
 
+
+
+def test_a_first_round_without_any_concept_starts_from_empty_sheets(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "runde"
+    folder.mkdir()
+    (folder / "region.toml").write_text(REGION_FILE.replace('logo = "logo.png"\n', ""), encoding="utf-8")
+    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(VALID_ROWS))
+    for args in (["init", "--region-file", "region.toml"], ["institutions", "import", "institutionen.xlsx"]):
+        assert run_fko(*args, cwd=folder).exit_code == 0
+    nothing = run_fko("diff", cwd=folder)
+    assert nothing.exit_code == 2 and "keine offene Abfrage und kein Entwurf" in nothing.stderr
+    assert run_fko("publish", "--yes", cwd=folder).exit_code == 2
+
+    opened = run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027", cwd=folder)
+    assert opened.exit_code == 0, opened.stderr
+    invitation = next(m for m in mails(tmp_path / "var" / "mail") if "IHK" in str(m["Subject"]))
+    sheet = next(invitation.iter_attachments()).get_content()
+    workbook = openpyxl.load_workbook(io.BytesIO(sheet))
+    hints = " ".join(str(c.value) for row in workbook["Hinweise"].iter_rows() for c in row if c.value)
+    assert "erste Abfrage zum Handlungskonzept" in hints
+    rows = [[c.value for c in row] for row in workbook["Aktivitäten"].iter_rows(min_row=2)]
+    assert rows and all(not any(row) for row in rows)  # only the prepared empty rows
+
+    first = run_fko("diff", cwd=folder)
+    assert first.exit_code == 0 and "Version 2027 (erste Fassung" in first.stdout and "neu 0" in first.stdout
+    (folder / "IHK.xlsx").write_bytes(edit_sheet(sheet, {"B2": "Ausbildungsmesse", "D2": DUAL, "E2": "geplant"}))
+    taken = run_fko("ingest", "IHK.xlsx", cwd=folder)
+    assert taken.exit_code == 0 and "Angenommen" in taken.stdout, taken.stderr
+    diff = run_fko("diff", cwd=folder)
+    assert "Version 2027 (erste Fassung" in diff.stdout and "neu 1" in diff.stdout and "Ausbildungsmesse" in diff.stdout
+    receipt = next(m for m in mails(tmp_path / "var" / "mail") if "Eingang" in str(m["Subject"]))
+    assert "gegenüber dem bisherigen Stand (erste Fassung des Handlungskonzepts)" in \
+        receipt.get_body(("plain",)).get_content()
+
+    rendered = run_fko("render", "--out", "dokumente", "--no-pdf", cwd=folder)
+    assert rendered.exit_code == 0, rendered.stderr
+    report = (folder / "dokumente" / "Aenderungen-2027-erste-Fassung.md").read_text(encoding="utf-8")
+    assert "Version 2027 (erste Fassung)" in report and "Ausbildungsmesse" in report
+    assert "Ausbildungsmesse" in (folder / "dokumente" / "Handlungskonzept-2027.md").read_text(encoding="utf-8")
+    published = run_fko("publish", "--yes", cwd=folder)
+    assert published.exit_code == 0 and "(erste Fassung:" in published.stdout

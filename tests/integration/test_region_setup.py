@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -128,3 +129,16 @@ def test_the_page_shows_the_logo_and_funding_line(run_fko, region_file: Path, fk
         assert logo.content == SVG
     finally:
         page.stop()
+
+
+def test_the_same_keys_through_an_own_templates_folder(run_fko, fko_env: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    templates = tmp_path / "vorlagen"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "survey_templates", templates)
+    (templates / "region.toml").write_text(REGION.replace('logo = "logo.svg"\n', ""), encoding="utf-8")
+    env = {**fko_env, "FKO_TEMPLATES_DIR": str(templates)}
+    created = run_fko("init", env=env)
+    assert created.exit_code == 0 and "Datenbank für Region Köln angelegt" in created.stdout
+    (templates / "region.toml").write_text(REGION.replace('logo = "logo.svg"\n', "")
+                                           .replace("0221 12345-0", "0221 888"), encoding="utf-8")
+    updated = run_fko("init", env=env)
+    assert updated.exit_code == 0 and "Telefon: „0221 12345-0“ → „0221 888“" in updated.stdout
