@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from cli import institutions_cmd
-from cli.cycle_cmd import status as show_status
 from cli.output import fail, say
+from cli.status_cmd import status as show_status
 from core.region import RegionConfigError
 from usecases.context import AppContext
 from usecases.demo_round import run_demo_round

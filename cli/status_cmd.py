@@ -1,0 +1,45 @@
+"""`fko cycle status`: per institution, answer, reminders, escalation and phone task of a round."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.output import console, fail, print_json
+from core.dates import BERLIN, german_date
+from usecases.context import app_context
+from usecases.status import STATE_LABELS, NoCycle, cycle_status
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
+    year: Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: die neueste).")] = None,
+) -> None:
+    """Stand der Abfrage: je Institution Rückmeldung, Erinnerungen, Eskalation, Telefonaufgabe; Summen."""
+    with app_context() as ctx:
+        try:
+            result = cycle_status(ctx, year=year)
+        except NoCycle:
+            which = f" {year}" if year else ""
+            fail(f"Es gibt noch keine Abfrage{which}. `fko cycle open --year J` eröffnet sie.")
+            raise typer.Exit(2) from None
+    totals = result.totals
+    if as_json:
+        print_json({"year": result.year, "deadline": result.deadline.isoformat(), "totals": totals,
+                    "institutions": [r.as_json() for r in result.rows]})
+        return
+    table = Table(title=f"Abfrage {result.year} · Frist {german_date(result.deadline)}", title_justify="left")
+    for column in ("Kürzel", "Institution", "Stand", "Erinnerungen", "Eskaliert", "Telefon", "Letzte Aktion"):
+        table.add_column(column, overflow="fold")
+    for row in result.rows:
+        answer = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}.get(row.answer or "")
+        when = row.last_action_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") if row.last_action_at else ""
+        table.add_row(row.code, row.name, answer or STATE_LABELS.get(row.state, row.state), str(row.reminders),
+                      "ja" if row.escalated else "", "[bold red]anrufen[/]" if row.phone_task and not row.answer
+                      else "", f"{row.last_action} ({when})")
+    out = console()
+    out.print(table)
+    out.print(f"Rückmeldungen: {totals['answered']} von {totals['institutions']} "
+              f"({totals['response_rate']:.0%}); offen: {totals['open']}; Telefonaufgaben: {totals['phone_tasks']}.")
