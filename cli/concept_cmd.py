@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cli.output import console, fail, print_json, say
+from core.dates import BERLIN, german_date
 from core.diff import CHANGE_LABELS
 from usecases.context import app_context
 from usecases.documents import render_version
@@ -20,6 +21,7 @@ from usecases.versions import (
     current_drafts,
     diff_versions,
     publish_draft,
+    publish_gate,
     rebuild_draft,
     version_pair,
 )
@@ -108,6 +110,8 @@ def publish(
                                              "(sonst nur, wenn seit dem letzten Mal Rückmeldungen kamen).")] = None,
     approved_by: Annotated[str | None, typer.Option("--approved-by", help="Wer freigibt (Standard: "
                                                     "Benutzername).")] = None,
+    early: Annotated[bool, typer.Option("--early", help="Vor dem Ende der Abfrage veröffentlichen, obwohl noch "
+                                        "Institutionen antworten können.")] = False,
 ) -> None:
     """Den Entwurf freigeben und veröffentlichen: danach unveränderlich und Grundlage der nächsten Abfrage."""
     with app_context() as ctx:
@@ -121,6 +125,14 @@ def publish(
             fail("Es gibt keinen Entwurf zum Veröffentlichen: der Entwurf entsteht mit einer Abfrage "
                  "(`fko cycle open`) und wird mit jeder Rückmeldung fortgeschrieben.")
             raise typer.Exit(2) from None
+        gate = publish_gate(ctx, label=new)
+        today = dt.datetime.now(BERLIN).date()
+        if gate.open_until is not None and gate.waiting(today) and not early:
+            fail(f"Die Abfrage {gate.year} nimmt noch bis {german_date(gate.open_until)} Rückmeldungen an (Frist und "
+                 f"Nachfrist); ohne Rückmeldung sind noch {len(gate.not_answered)}: {', '.join(gate.not_answered)}. "
+                 "Nach der Veröffentlichung wird nichts mehr übernommen. Jetzt trotzdem: fko publish --early. "
+                 "Nichts wurde veröffentlicht.")
+            raise typer.Exit(2)
         counts = result.diff.counts()
         say(f"Veröffentlicht wird Version {new} ({f'gegenüber {old}' if old else 'erste Fassung'}: "
             f"{counts_text(counts)}).")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sys
 from typing import Annotated
 
 import typer
@@ -12,8 +13,20 @@ from cli import status_cmd
 from cli.options import parse_date
 from cli.output import fail, progress_bar, report_delivery, say
 from core.dates import BERLIN, german_date
-from usecases.context import app_context
-from usecases.cycle import OpenResult, open_cycle, renew_link
+from core.deadline import default_deadline
+from usecases.context import AppContext, app_context
+from usecases.cycle import (
+    DeadlineDiffers,
+    ImplausibleYear,
+    OpenResult,
+    OtherRoundOpen,
+    RoundEnded,
+    check_deadline,
+    move_deadline,
+    open_cycle,
+    open_cycle_year,
+    renew_link,
+)
 from usecases.errors import NotFound
 from usecases.outbox import deliver_pending
 from usecases.sheets import NoBaseVersion
@@ -27,11 +40,16 @@ def open_(
     deadline: Annotated[str | None, typer.Option("--deadline", help="Frist (TT.MM.JJJJ oder JJJJ-MM-TT); "
                                                  "Standard: in sechs Wochen.")] = None,
     send: Annotated[bool, typer.Option("--send/--no-send", help="Einladungen gleich versenden.")] = True,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Eine Frist am Wochenende, an einem Feiertag oder in "
+                                      "weniger als 14 Tagen ohne Rückfrage bestätigen.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Auch ein Jahr weiter als ein Jahr von heute "
+                                        "eröffnen.")] = False,
 ) -> None:
     """Abfrage eröffnen: persönliche Links anlegen und alle aktiven Institutionen einladen.
 
-    Erneut aufgerufen, wird nichts doppelt angelegt oder versandt; neu hinzugekommene Institutionen
-    werden eingeladen, und noch nicht zugestellte Einladungen werden erneut versucht.
+    Es läuft immer nur eine Abfrage. Erneut aufgerufen, wird nichts doppelt angelegt oder versandt; neu
+    hinzugekommene Institutionen werden eingeladen, und noch nicht zugestellte Einladungen werden erneut
+    versucht. Die Frist einer laufenden Abfrage verschiebt `fko cycle deadline`.
     """
     due = parse_date(deadline)
     now = dt.datetime.now(dt.UTC)
@@ -40,12 +58,29 @@ def open_(
         fail(f"Die Frist {german_date(due)} liegt in der Vergangenheit.")
         raise typer.Exit(2)
     with app_context() as ctx:
+        if open_cycle_year(ctx) is None:  # a new round: its deadline is checked before anything is sent
+            confirm_deadline(ctx, due or default_deadline(today), today=today, yes=yes)
         try:
             with progress_bar("Tabellen und Einladungen vorbereiten") as progress:
-                result = open_cycle(ctx, year=year, deadline=due, today=today, now=now, progress=progress)
+                result = open_cycle(ctx, year=year, deadline=due, today=today, now=now, progress=progress,
+                                    force=force)
         except NoBaseVersion:
             fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabellen vorausgefüllt werden "
                  "können.")
+            raise typer.Exit(2) from None
+        except OtherRoundOpen as exc:
+            fail(f"Die Abfrage {exc.year} läuft noch (Frist {german_date(exc.deadline)}); es läuft immer nur eine "
+                 f"Abfrage. Erst die Abfrage {exc.year} veröffentlichen (`fko publish`) oder schließen, dann die "
+                 f"Abfrage {year} eröffnen. Nichts wurde angelegt oder versandt.")
+            raise typer.Exit(2) from None
+        except ImplausibleYear:
+            fail(f"{year} ist kein plausibles Jahr für eine Abfrage (erwartet: {today.year - 1} bis "
+                 f"{today.year + 1}); Tippfehler? Mit --force trotzdem eröffnen. Nichts wurde angelegt oder "
+                 "versandt.")
+            raise typer.Exit(2) from None
+        except DeadlineDiffers as exc:
+            fail(f"Die Abfrage {year} läuft bereits mit der Frist {german_date(exc.current)}; --deadline ändert sie "
+                 f"nicht. Verschieben mit: fko cycle deadline --year {year} {due:%d.%m.%Y}")
             raise typer.Exit(2) from None
         report_opening(result, year)
         if send:
@@ -82,17 +117,84 @@ def new_link(
     """
     with app_context() as ctx:
         try:
-            renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
+            link = renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
         except NotFound:
             fail(f"Es gibt keine Institution mit dem Kürzel „{institution}“.")
             raise typer.Exit(2) from None
         except LookupError:
             fail(f"{institution.upper()} hat in der Abfrage {year} keinen Link (Abfrage nicht eröffnet?).")
             raise typer.Exit(2) from None
-        say(f"Der bisherige Link von {institution.upper()} ist gesperrt; ein neuer ist erzeugt.")
+        say(f"Der bisherige Link von {institution.upper()} ist gesperrt. Der neue Link:")
+        say(f"  {link}")
+        if not send:
+            say("Keine E-Mail versandt (--no-send): bitte den neuen Link selbst weitergeben.")
         if send:
             report = asyncio.run(deliver_pending(ctx))
             report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+
+
+def confirm_deadline(ctx: AppContext, deadline: dt.date, *, today: dt.date, yes: bool) -> None:
+    """A deadline on a weekend or holiday, or too soon, is confirmed by staff (or --yes); else exit 2."""
+    concerns = check_deadline(ctx, deadline, today=today)
+    if not concerns or yes:
+        return
+    text = f"Frist {german_date(deadline)}: " + "; ".join(concerns) + "."
+    if sys.stdin.isatty():
+        say(text)
+        if typer.confirm("Diese Frist trotzdem verwenden?"):
+            return
+        fail("Abgebrochen: nichts wurde angelegt, geändert oder versandt.")
+        raise typer.Exit(1)
+    fail(f"{text} Zum Bestätigen --yes angeben, oder eine andere Frist wählen. Nichts wurde angelegt, geändert "
+         "oder versandt.")
+    raise typer.Exit(2)
+
+
+@app.command("deadline")
+def deadline_(
+    new: Annotated[str, typer.Argument(metavar="FRIST", help="Neue Frist (TT.MM.JJJJ oder JJJJ-MM-TT).")],
+    year: Annotated[int, typer.Option("--year", help="Jahr der Abfrage.")],
+    notice: Annotated[bool, typer.Option("--notice/--no-notice", help="Institutionen ohne Rückmeldung kurz "
+                                         "benachrichtigen.")] = True,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Eine Frist am Wochenende, an einem Feiertag oder in "
+                                      "weniger als 14 Tagen ohne Rückfrage bestätigen.")] = False,
+) -> None:
+    """Die Frist einer laufenden Abfrage verschieben.
+
+    Die Erinnerungsstufen zählen ab der neuen Frist (schon versandte bleiben versandt), die persönlichen
+    Links gelten entsprechend länger, und Institutionen ohne Rückmeldung erhalten eine kurze Nachricht.
+    """
+    due = parse_date(new)
+    if due is None:
+        raise typer.Exit(2)
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(BERLIN).date()
+    if due < today:
+        fail(f"Die Frist {german_date(due)} liegt in der Vergangenheit.")
+        raise typer.Exit(2)
+    with app_context() as ctx:
+        confirm_deadline(ctx, due, today=today, yes=yes)
+        try:
+            result = move_deadline(ctx, year=year, deadline=due, now=now, notice=notice)
+        except LookupError:
+            fail(f"Es gibt keine Abfrage {year}.")
+            raise typer.Exit(2) from None
+        except RoundEnded:
+            fail(f"Die Abfrage {year} ist abgeschlossen oder ihr Konzept veröffentlicht; ihre Frist ändert sich "
+                 "nicht mehr.")
+            raise typer.Exit(2) from None
+        if result.old == result.new:
+            say(f"Die Frist der Abfrage {year} ist bereits {german_date(due)}; nichts geändert.")
+            return
+        say(f"Frist der Abfrage {year} verschoben: {german_date(result.old)} → {german_date(result.new)}.")
+        if not notice:
+            say(f"Keine Nachricht an die Institutionen (--no-notice); ohne Rückmeldung: {len(result.not_answered)}.")
+            return
+        say(f"Nachricht an {len(result.not_answered)} Institutionen ohne Rückmeldung vorbereitet.")
+        report = asyncio.run(deliver_pending(ctx))
+        report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+        if report.failed:
+            raise typer.Exit(1)
 
 
 app.command("status")(status_cmd.status)

@@ -184,7 +184,7 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoSummary:
                 day = deadline + dt.timedelta(days=offset)
                 result = asyncio.run(escalate_reminders_flow(today=day))
                 say(f"Flow escalate-reminders am {day:%d.%m.%Y} ({step}): {result['planned']} Institutionen")
-            published = asyncio.run(publish_concept_flow(year=today.year, today=deadline + dt.timedelta(days=15),
+            published = asyncio.run(publish_concept_flow(year=today.year, today=deadline + dt.timedelta(days=22),
                                                          approved_by="Demo (Regionalagentur)"))
             say(f"Flow publish-concept: Version {published['published']} freigegeben und veröffentlicht.")
         status = cycle_status(ctx, year=today.year)

@@ -10,12 +10,13 @@ import typer
 from rich.table import Table
 
 from cli.options import parse_date
-from cli.output import console, report_delivery, say
+from cli.output import console, fail, report_delivery, say
 from core.dates import BERLIN
 from usecases.context import app_context
 from usecases.outbox import deliver_pending
 from usecases.reminders import run_reminders
 
+EXIT_NO_ROUND = 3  # no running round: a daily job that has nothing to do says so (DESIGN §9, README)
 STEP_LABELS = {"reminder": "Erinnerung", "reminder_deputy": "Erinnerung mit Vertretung",
                "escalation": "Eskalation an die Leitung", "phone": "Telefonaufgabe"}
 
@@ -25,11 +26,18 @@ def remind(
                                               "heute in Europe/Berlin.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Nur anzeigen, was fällig ist.")] = False,
 ) -> None:
-    """Fällige Erinnerungen versenden und Telefonaufgaben anlegen (jede Stufe nur einmal)."""
+    """Fällige Erinnerungen versenden und Telefonaufgaben anlegen (jede Stufe nur einmal).
+
+    Ohne laufende Abfrage: eine Zeile und Exit-Code 3, damit ein täglicher Auftrag (cron, Prefect) es zeigt.
+    """
     now = dt.datetime.now(dt.UTC)
     day = parse_date(today) or now.astimezone(BERLIN).date()
     with app_context() as ctx:
         report = run_reminders(ctx, today=day, now=now, dry_run=dry_run)
+        if not report.rounds:
+            fail("Keine laufende Abfrage: niemand wird erinnert. (Exit-Code 3: für cron und Prefect sichtbar; "
+                 "`fko cycle open` eröffnet die nächste Abfrage.)")
+            raise typer.Exit(EXIT_NO_ROUND)
         delivery = asyncio.run(deliver_pending(ctx)) if not dry_run else None
     if not report.planned:
         say(f"Am {day:%d.%m.%Y} ist keine Erinnerung fällig.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from core.dates import BERLIN
 
@@ -35,3 +36,26 @@ def returns_closed(*, cycle_open: bool, deadline: dt.date, now: dt.datetime, lat
 def link_expiry(deadline: dt.date) -> dt.datetime:
     """When a personal link stops working if staff never close the cycle."""
     return dt.datetime.combine(deadline + LINK_VALIDITY_AFTER_DEADLINE, dt.time(23, 59), dt.UTC)
+
+
+MIN_LEAD_DAYS = 14   # a deadline closer than this leaves institutions too little time: staff confirm it
+PLAUSIBLE_YEARS = 1  # a round's year is this year, the next or the last one (a typo like 26 or 2099 is not)
+_WEEKDAYS = ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag")
+
+
+def deadline_concerns(deadline: dt.date, *, today: dt.date, is_holiday: Callable[[dt.date], bool]) -> list[str]:
+    """Why a deadline may be a mistake (German, for staff to confirm): a weekend or public holiday, or too soon."""
+    concerns = []
+    if deadline.weekday() >= 5:
+        concerns.append(f"der {deadline:%d.%m.%Y} ist ein {_WEEKDAYS[deadline.weekday()]}")
+    elif is_holiday(deadline):
+        concerns.append(f"der {deadline:%d.%m.%Y} ist ein Feiertag")
+    lead = (deadline - today).days
+    if lead < MIN_LEAD_DAYS:
+        when = "heute" if lead == 0 else ("morgen" if lead == 1 else f"in {lead} Tagen")
+        concerns.append(f"die Frist ist schon {when} (empfohlen: mindestens {MIN_LEAD_DAYS} Tage Zeit)")
+    return concerns
+
+
+def plausible_year(year: int, *, today: dt.date) -> bool:
+    return abs(year - today.year) <= PLAUSIBLE_YEARS

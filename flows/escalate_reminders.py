@@ -20,13 +20,17 @@ from usecases.reminders import run_reminders
 def carry_out(today: dt.date | None) -> dict[str, int]:
     with app_context() as ctx:
         report = run_reminders(ctx, today=berlin_today(today), now=moment(today))
-    return {"planned": len(report.planned), "mails": report.mails_queued, "phone_tasks": report.phone_tasks}
+    return {"planned": len(report.planned), "mails": report.mails_queued, "phone_tasks": report.phone_tasks,
+            "rounds": len(report.rounds)}
 
 
 @flow(name="escalate-reminders")
 async def escalate_reminders_flow(today: dt.date | None = None) -> dict[str, int]:
     """Safe to run any number of times a day: each step is carried out once."""
     result = carry_out(today)
+    if not result["rounds"]:
+        get_run_logger().warning("Keine laufende Abfrage: niemand wird erinnert (`fko cycle open` eröffnet die "
+                                 "nächste; der Lauf jährlich am 1. September tut es von selbst).")
     sent = await deliver_mail()
     get_run_logger().info("Erinnerungen: %s fällig, %s E-Mails versandt, %s Telefonaufgaben", result["planned"],
                           sent.sent, result["phone_tasks"])

@@ -14,9 +14,9 @@ from pydantic import Field
 from core.diff import CHANGE_LABELS
 from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
-from flows.runtime import moment, open_year
+from flows.runtime import berlin_today, moment, open_year
 from usecases.context import app_context
-from usecases.versions import diff_versions, publish_draft, published_already, version_pair
+from usecases.versions import diff_versions, publish_draft, publish_gate, published_already, version_pair
 
 
 class Approval(RunInput):
@@ -50,11 +50,13 @@ def publish(label: str, approved_by: str, today: dt.date | None) -> str:
 @flow(name="publish-concept")
 async def publish_concept_flow(year: int | None = None, today: dt.date | None = None,
                                approved_by: str | None = None, wait_hours: int = 72,
-                               pdf: bool = True) -> dict[str, object]:
+                               pdf: bool = True, early: bool = False) -> dict[str, object]:
     """Regenerate, then wait for approval on the dashboard (a typed form showing the changes).
 
     In a deployment run the flow is suspended (no process waits, days are fine); run in-process it is
     paused for ``wait_hours``. ``approved_by`` given at start counts as the approval (scripts, the demo).
+    While the round still takes answers (deadline plus late days) and institutions have not answered, it
+    refuses unless ``early``.
     """
     logger = get_run_logger()
     year = open_year(year)
@@ -65,6 +67,14 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     if already:
         logger.info("Version %s ist bereits veröffentlicht: nichts zu tun.", year)
         return {"published": str(year), "already": True}
+    with app_context() as ctx:
+        gate = publish_gate(ctx, label=str(year))
+    if gate.open_until is not None and gate.waiting(berlin_today(today)) and not early:
+        text = (f"Die Abfrage {year} nimmt noch bis {gate.open_until:%d.%m.%Y} Rückmeldungen an; ohne Rückmeldung: "
+                f"{', '.join(gate.not_answered)}. Nicht veröffentlicht; vorzeitig nur mit early=true.")
+        logger.warning(text)
+        await dashboard.publish_markdown(f"fko-approval-{year}", text, f"Version {year}: Abfrage läuft noch")
+        return {"published": None, "open_until": gate.open_until.isoformat(), "not_answered": gate.not_answered}
     await regenerate_concept_flow(year=year, today=today, pdf=pdf)
     label, summary = summarise(year)
     await dashboard.publish_markdown(f"fko-approval-{year}", summary, f"Zur Freigabe: Version {label}")

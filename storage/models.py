@@ -154,7 +154,8 @@ class Cycle(SQLModel, table=True):
     # The published version the round starts from; None for a region's first round (no concept yet).
     base_version_id: int | None = Field(default=None, foreign_key="concept_version.id")
     draft_version_id: int | None = Field(default=None, foreign_key="concept_version.id")
-    state: str = Field(default="open", max_length=10)  # open | closed
+    # open | published (its version adopted: no more answers, no reminders) | closed (links stopped too)
+    state: str = Field(default="open", max_length=10)
     closed_at: dt.datetime | None = _utc(nullable=True)
 
 

@@ -7,17 +7,19 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core.activity import Activity
-from core.deadline import default_deadline, link_expiry
+from core.dates import german_date
+from core.deadline import deadline_concerns, default_deadline, link_expiry, plausible_year
 from core.token import link_token, token_hash
+from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment
 from storage.concepts import latest_published, list_activities
-from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions
+from storage.cycles import cycle_of_year, newest_cycle, open_cycles, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
-from storage.institutions import list_institutions
+from storage.institutions import contacts_of, list_institutions
 from storage.models import ConceptVersion, Cycle, Institution, Region, Request
 from storage.outbox import find_message
 from storage.regions import get_region
@@ -26,6 +28,30 @@ from usecases.messages import Recipients, base_context, institution_mail, pick_r
 from usecases.outbox import queue_message
 from usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
 from usecases.versions import published_already, rebuild_draft
+
+
+class OtherRoundOpen(Exception):
+    """Another year's round is still open: one round at a time."""
+
+    def __init__(self, year: int, deadline: dt.date) -> None:
+        super().__init__(f"round {year} is open")
+        self.year, self.deadline = year, deadline
+
+
+class ImplausibleYear(Exception):
+    """A year far from today (a typo such as 26 or 2099); staff may insist with ``force``."""
+
+
+class DeadlineDiffers(Exception):
+    """The round is open already with another deadline; moving it is `fko cycle deadline`."""
+
+    def __init__(self, current: dt.date) -> None:
+        super().__init__(f"deadline is {current}")
+        self.current = current
+
+
+class RoundEnded(Exception):
+    """The round is closed or its version published: its deadline no longer moves."""
 
 
 @dataclass
@@ -80,7 +106,7 @@ def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Re
 
 
 def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: dt.date, now: dt.datetime,
-               progress: Callable[[int, int], None] | None = None) -> OpenResult:
+               progress: Callable[[int, int], None] | None = None, force: bool = False) -> OpenResult:
     """Create the cycle (if new), a request per active institution (if new), and queue invitations.
 
     Safe to run again: nothing that exists is created or queued twice. Sending is a separate step
@@ -91,7 +117,7 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle, created = _cycle_of(session, region, year=year, deadline=deadline or default_deadline(today), now=now)
+        cycle, created = _cycle_of(session, region, year=year, deadline=deadline, today=today, now=now, force=force)
         base_version = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
         if cycle.base_version_id and base_version is None:
             raise NoBaseVersion("the cycle's base version is gone")
@@ -120,12 +146,23 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     return result
 
 
-def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date, now: dt.datetime,
-              ) -> tuple[Cycle, bool]:
-    """The year's cycle, created from the newest published version if it does not exist; True if created."""
+def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date | None, today: dt.date,
+              now: dt.datetime, force: bool) -> tuple[Cycle, bool]:
+    """The year's cycle, created from the newest published version if it does not exist; True if created.
+    Refused: another round still running, an implausible year (unless ``force``), another deadline for a
+    round that is open already."""
     cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
     if cycle is not None:
+        if deadline is not None and deadline != cycle.deadline:
+            raise DeadlineDiffers(cycle.deadline)
         return cycle, False
+    running = [c for c in open_cycles(session=session, region_id=region.id or 0)
+               if not _published(session, region, c.year)]
+    if running:
+        raise OtherRoundOpen(running[0].year, running[0].deadline)
+    if not force and not plausible_year(year, today=today):
+        raise ImplausibleYear(str(year))
+    deadline = deadline or default_deadline(today)
     base = latest_published(session=session, region_id=region.id or 0)  # None: the region's first round
     cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline, base_version_id=base.id if base else None,
                   opened_at=now)
@@ -164,7 +201,7 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
     The old link shows the neutral page from now on; with ``send`` the institution's contacts get a
     fresh invitation with the new link (through the outbox).
     """
-    from storage.institutions import contacts_of, get_institution
+    from storage.institutions import get_institution
     from storage.requests import request_for
 
     with session_scope(ctx.engine) as session:
@@ -202,7 +239,7 @@ def close_cycle(ctx: AppContext, *, year: int, now: dt.datetime) -> bool:
         if cycle is None:
             raise LookupError(f"no cycle {year}")
         if cycle.state == "closed":
-            return False
+            return False  # a published round closes here too: its links stop working
         cycle.state, cycle.closed_at = "closed", now
         for request, _ in requests_with_institutions(session=session, cycle_id=cycle.id or 0):
             request.token_expires_at = now
@@ -222,3 +259,72 @@ def year_to_process(ctx: AppContext, year: int | None) -> int | None:
     """The open cycle's year when ``year`` is None or names it; None when there is nothing to do."""
     open_year = open_cycle_year(ctx)
     return open_year if year in (None, open_year) else None
+
+
+def _published(session: Session, region: Region, year: int) -> bool:
+    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id,
+                                                        ConceptVersion.label == str(year))).first()
+    return version is not None and version.status == "published"
+
+
+def check_deadline(ctx: AppContext, deadline: dt.date, *, today: dt.date) -> list[str]:
+    """What staff should confirm about a deadline (weekend, the region's public holiday, too soon); German."""
+    with session_scope(ctx.engine) as session:
+        state = get_region(session=session, code=ctx.settings.region).holiday_state
+    return deadline_concerns(deadline, today=today, is_holiday=public_holidays(state))
+
+
+@dataclass
+class MoveResult:
+    year: int
+    old: dt.date
+    new: dt.date
+    notices_queued: int = 0
+    not_answered: list[str] = field(default_factory=list)
+
+
+def move_deadline(ctx: AppContext, *, year: int, deadline: dt.date, now: dt.datetime,
+                  notice: bool = True) -> MoveResult:
+    """Move a running round's deadline: the reminder ladder counts from the new date (steps already carried
+    out stay done), links live as long as the new date asks, and institutions that have not answered get a
+    short notice (through the outbox, once per new date)."""
+    require_current_schema(ctx.engine)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
+        if cycle is None:
+            raise LookupError(f"no cycle {year}")
+        if cycle.state != "open":
+            raise RoundEnded(str(year))
+        result = MoveResult(year=year, old=cycle.deadline, new=deadline)
+        if deadline == cycle.deadline:
+            return result
+        cycle.deadline = deadline
+        rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
+        for request, institution in rows:
+            if request.token_revoked_at is None:
+                request.token_expires_at = link_expiry(deadline)
+            if request.answered_at is None and institution.active:
+                result.not_answered.append(institution.code)
+        record_event(session=session, region_id=region.id, actor="staff", action="cycle.deadline_moved",
+                     subject=str(year), details={"from": result.old.isoformat(), "to": deadline.isoformat(),
+                                                 "notice": notice})
+        if not notice:
+            return result
+        context = {**base_context(region, year=year, deadline=deadline), "old_deadline_text": german_date(result.old)}
+        for request, institution in rows:
+            if request.answered_at is not None or not institution.active:
+                continue
+            recipients = pick_recipients(contacts_of(session=session, institution_id=institution.id or 0),
+                                         ("primary", "deputy", "head"), cc_roles=("deputy",))
+            if recipients is None:
+                continue
+            key = f"{region.code}:{year}:{institution.code}:deadline:{deadline.isoformat()}"
+            composed = institution_mail(ctx, kind="deadline_moved", key=key, region=region, institution=institution,
+                                        recipients=recipients, now=now,
+                                        context={**context, "link": personal_link(ctx, request)})
+            to, cc = recipients.addresses
+            _, created = queue_message(ctx, session, key=key, kind="deadline_moved", composed=composed, to=to, cc=cc,
+                                       cycle_id=cycle.id, institution_id=institution.id)
+            result.notices_queued += int(created)
+    return result

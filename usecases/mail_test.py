@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.dates import BERLIN
+from core.dates import BERLIN, german_date
 from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
 from mail.sink import EmlSink
 from mail.templates import KINDS, Rendered
@@ -32,7 +32,8 @@ HTML_MARK = ('<p style="border:2px solid #b00; padding:.5em; color:#b00; font-we
              "hat sie erhalten.</p>")
 KIND_NAMES = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
               "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
-              "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“"}
+              "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“",
+              "deadline_moved": "Neue Frist"}
 
 
 @dataclass
@@ -45,7 +46,8 @@ def sample_context(ctx: AppContext, *, year: int, today: dt.date, region: Any, n
     """Every value the mail templates use, filled with plainly invented sample data of this region."""
     deadline = today + dt.timedelta(weeks=6)
     return {
-        **base_context(region, year=year, deadline=deadline),
+        **base_context(region, year=year, deadline=deadline, today=today),
+        "old_deadline_text": german_date(today + dt.timedelta(weeks=4)),
         "institution_name": "Beispiel-Institution (Test)", "institution_code": "TEST",
         "recipient_name": "Erika Mustermann", "link": f"{ctx.settings.base_url.rstrip('/')}/r/BEISPIEL-LINK",
         "filename": sheet_filename(region.code, year, "TEST"), "received_text": received_text(now),

@@ -50,8 +50,11 @@ def renderer_for(templates_dir: Path) -> MailRenderer:
     return MailRenderer(templates_dir)
 
 
-def base_context(region: Region, *, year: int, deadline: dt.date) -> dict[str, Any]:
+def base_context(region: Region, *, year: int, deadline: dt.date, today: dt.date | None = None) -> dict[str, Any]:
+    """What every mail of a round says; with ``today`` (the day it is sent) also how far the deadline is, so a
+    mail never calls a past day "heute"."""
     return {
+        "days_to_deadline": (deadline - today).days if today else None,
         "region_name": region.name, "agency_name": region.agency_name, "agency_email": region.agency_email,
         "agency_phone": region.agency_phone, "agency_address": region.agency_address, "year": year,
         "funding_line": region.funding_line,

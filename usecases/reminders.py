@@ -30,6 +30,7 @@ class RemindReport:
     planned: list[PlannedStep] = field(default_factory=list)
     mails_queued: int = 0
     phone_tasks: int = 0
+    rounds: list[int] = field(default_factory=list)  # the years of the running rounds looked at
 
 
 def step_key(region_code: str, year: int, institution_code: str, step_name: str) -> str:
@@ -50,6 +51,7 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
         region = get_region(session=session, code=ctx.settings.region)
         is_holiday = public_holidays(region.holiday_state)
         for cycle in open_cycles(session=session, region_id=region.id or 0):
+            report.rounds.append(cycle.year)
             rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
             contacts = {i.id: contacts_of(session=session, institution_id=i.id or 0) for _, i in rows}
             states = [LadderState(request_id=r.id or 0, institution_code=i.code, deadline=cycle.deadline,
@@ -57,7 +59,7 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
                                   reachable_roles=reachable_roles(contacts[i.id]))
                       for r, i in rows if i.active]
             by_request = {r.id: (r, i) for r, i in rows}
-            context = base_context(region, year=cycle.year, deadline=cycle.deadline)
+            context = base_context(region, year=cycle.year, deadline=cycle.deadline, today=today)
             for due in due_steps(states, policy, today, is_holiday):
                 request, institution = by_request[due.request_id]
                 step = due.step

@@ -161,9 +161,39 @@ def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label:
         if draft is None or draft.status != "draft":
             raise NoDraft(label)
         publish_version(session=session, version=draft, approved_by=approved_by, at=now)
+        cycle = session.exec(select(Cycle).where(Cycle.draft_version_id == draft.id)).first()
+        if cycle is not None and cycle.state == "open":
+            cycle.state = "published"  # the round ends with it: no more answers taken, no more reminders
         record_event(session=session, region_id=region.id, actor=f"staff:{approved_by}", action="version.published",
                      subject=draft.label)
         return draft
+
+
+@dataclass
+class PublishGate:
+    """Whether the round behind a draft is still taking answers, and who has not answered yet."""
+
+    year: int | None = None
+    open_until: dt.date | None = None     # the last day returns are accepted (deadline + late days)
+    not_answered: list[str] = field(default_factory=list)
+
+    def waiting(self, today: dt.date) -> bool:
+        return self.open_until is not None and today <= self.open_until and bool(self.not_answered)
+
+
+def publish_gate(ctx: AppContext, *, label: str) -> PublishGate:
+    """The round whose draft ``label`` is: until its deadline plus the late-return window is over and while
+    institutions have not answered, publishing waits (staff may publish early on purpose)."""
+    late = dt.timedelta(days=ctx.policy().accept_late_days)
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        version = find_version(session=session, region_id=region.id or 0, label=label)
+        cycle = session.exec(select(Cycle).where(Cycle.draft_version_id == version.id)).first()
+        if cycle is None or cycle.state != "open":
+            return PublishGate()
+        rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
+        return PublishGate(year=cycle.year, open_until=cycle.deadline + late,
+                           not_answered=sorted(i.code for r, i in rows if r.answered_at is None and i.active))
 
 
 @dataclass

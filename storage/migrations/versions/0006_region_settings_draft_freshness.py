@@ -1,6 +1,7 @@
 """region: holiday calendar, funding line and logo, set by `fko init --region-file` (they were read from region.toml);
 concept_version.built_from: what a draft was built from, so a stale draft is rebuilt before anyone reads it;
-cycle.base_version_id nullable: a region's first round starts without a published concept
+cycle.base_version_id nullable: a region's first round starts without a published concept;
+cycle.state "published" for a round whose version is adopted
 
 Revision ID: 0006
 Revises: 0005
@@ -30,6 +31,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("built_from", sa.String(length=64), nullable=False, server_default=""))
     with op.batch_alter_table("cycle", schema=None) as batch_op:
         batch_op.alter_column("base_version_id", existing_type=sa.Integer(), nullable=True)
+    # A round whose version was published ended with it (no reminders, no more answers): state "published".
+    op.execute(sa.text("UPDATE cycle SET state = 'published' WHERE state = 'open' AND draft_version_id IN "
+                       "(SELECT id FROM concept_version WHERE status = 'published')"))
     # Existing regions were set up with the default funding line shown nowhere yet: give them the default.
     op.execute(sa.text("UPDATE region SET funding_line = :funding").bindparams(funding=FUNDING))
 
