@@ -10,7 +10,7 @@ from rich.table import Table
 from cli.output import console, fail, print_json
 from core.dates import BERLIN, german_date
 from usecases.context import app_context
-from usecases.status import STATE_LABELS, NoCycle, cycle_status
+from usecases.status import HELD_LABEL, SOURCE_LABELS, STATE_LABELS, NoCycle, cycle_status
 
 
 def status(
@@ -27,10 +27,12 @@ def status(
             raise typer.Exit(2) from None
     totals = result.totals
     if as_json:
-        print_json({"year": result.year, "deadline": result.deadline.isoformat(), "totals": totals,
-                    "institutions": [r.as_json() for r in result.rows]})
+        print_json({"year": result.year, "deadline": result.deadline.isoformat(), "state": result.state,
+                    "totals": totals, "institutions": [r.as_json() for r in result.rows],
+                    "held": [h.as_json() for h in result.held]})
         return
-    table = Table(title=f"Abfrage {result.year} · Frist {german_date(result.deadline)}", title_justify="left")
+    adopted = f" · Version {result.year} veröffentlicht" if result.state == "published" else ""
+    table = Table(title=f"Abfrage {result.year} · Frist {german_date(result.deadline)}{adopted}", title_justify="left")
     for column in ("Kürzel", "Institution", "Stand", "Erinnerungen", "Eskaliert", "Telefon", "Letzte Aktion"):
         table.add_column(column, overflow="fold")
     for row in result.rows:
@@ -43,3 +45,10 @@ def status(
     out.print(table)
     out.print(f"Rückmeldungen: {totals['answered']} von {totals['institutions']} "
               f"({totals['response_rate']:.0%}); offen: {totals['open']}; Telefonaufgaben: {totals['phone_tasks']}.")
+    if result.held:
+        out.print(f"\n{HELD_LABEL[0].upper()}{HELD_LABEL[1:]} ({len(result.held)}):")
+        for held in result.held:
+            when = held.received_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+            out.print(f"  • {held.code} ({held.name}): {held.filename or 'ohne Dateiname'}, {when}, "
+                      f"über {SOURCE_LABELS.get(held.source, held.source)} (Eingang Nr. {held.submission})",
+                      soft_wrap=True)

@@ -32,6 +32,7 @@ from usecases.returns import (
     LinkInvalid,
     LinkView,
     ReturnResult,
+    RoundPublished,
     accept_return,
     confirm_no_changes,
     resolve_link,
@@ -85,12 +86,17 @@ class PortalDeps:
         except LinkInvalid:
             return None
 
-    def open_link(self, token: str, closed_status: int = 200) -> LinkView | HTMLResponse:
-        """The link, or the page instead of it: neutral for an unknown link, closed after the late period."""
+    def open_link(self, token: str, closed_status: int = 200, keep_after_publish: bool = False,
+                  ) -> LinkView | HTMLResponse:
+        """The link, or the page instead of it: neutral for an unknown link, closed after the late period,
+        "adopted" once the round's version is published (``keep_after_publish``: an upload that still comes
+        then goes on, to be kept for staff)."""
         link = self.resolve(token)
         if link is None:
             return self.page.neutral()
-        if not link.open:
+        if link.published and not keep_after_publish:
+            return self.page.published(self.link_values(link, token), status=closed_status)
+        if not link.open and not link.published:
             return self.page.closed(self.link_values(link, token), status=closed_status)
         return link
 
@@ -180,9 +186,10 @@ def result(token: str, submission_id: int, portal: Portal) -> HTMLResponse:
     return result_page(portal.page, view, portal.link_values(link, token), portal.labels)
 
 
-async def posted_link(portal: PortalDeps, token: str, request: Request) -> LinkView | Response:
+async def posted_link(portal: PortalDeps, token: str, request: Request,
+                      keep_after_publish: bool = False) -> LinkView | Response:
     """The link behind a posted form, or the page that refuses the form (unknown link, closed, foreign)."""
-    link = await run_in_threadpool(portal.open_link, token, 409)
+    link = await run_in_threadpool(portal.open_link, token, 409, keep_after_publish)
     if isinstance(link, HTMLResponse):
         return link
     if cross_site({k.lower(): v for k, v in request.headers.items()}):
@@ -212,7 +219,7 @@ async def uploaded_file(portal: PortalDeps, link: LinkView, token: str,
 
 
 async def upload(token: str, request: Request, portal: Portal) -> Response:
-    link = await posted_link(portal, token, request)
+    link = await posted_link(portal, token, request, keep_after_publish=True)
     if isinstance(link, Response):
         return link
     received = await uploaded_file(portal, link, token, request)
@@ -248,15 +255,19 @@ async def no_changes(token: str, request: Request, portal: Portal) -> Response:
     try:
         outcome = await run_in_threadpool(confirm_no_changes, portal.ctx, request_id=link.request_id,
                                           now=portal.clock())
+    except RoundPublished:
+        return portal.page.published(portal.link_values(link, token), status=409)
     except CycleClosed:
         return portal.page.closed(portal.link_values(link, token), status=409)
     return returned(portal, token, outcome)
 
 
 def returned(portal: PortalDeps, token: str, outcome: ReturnResult) -> Response:
-    """After a recorded return: receipts go out and the orchestration hears of it, while the browser moves on."""
-    asyncio.get_running_loop().create_task(send_pending(portal))
-    asyncio.get_running_loop().create_task(report_return(portal, outcome.institution_code, outcome.outcome))
+    """After a recorded return: receipts go out and the orchestration hears of it, while the browser moves on.
+    (A file kept after publication sends no mail and starts nothing.)"""
+    if outcome.outcome != "held":
+        asyncio.get_running_loop().create_task(send_pending(portal))
+        asyncio.get_running_loop().create_task(report_return(portal, outcome.institution_code, outcome.outcome))
     return RedirectResponse(f"/r/{token}/rueckmeldung/{outcome.submission_id}", status_code=303)
 
 

@@ -47,6 +47,13 @@ class Page:
     def closed(self, values: dict[str, Any], status: int) -> HTMLResponse:
         return self.render("closed.html.j2", "Die Frist ist abgelaufen", status=status, **values)
 
+    def published(self, values: dict[str, Any], status: int, held_filename: str = "",
+                  received_text: str = "") -> HTMLResponse:
+        """The round's version is adopted: the page says so and takes nothing more (a file that still came
+        is named: it was kept)."""
+        return self.render("published.html.j2", "Das Handlungskonzept ist beschlossen", status=status,
+                           held_filename=held_filename, received_text=received_text, **values)
+
     def too_large(self) -> bytes:
         return bytes(self.error("Datei zu groß", status=413, message=(
             f"Die Datei ist zu groß; erlaubt sind höchstens {self.site['max_mb']} MB. Bitte Bilder und leere "
@@ -57,7 +64,7 @@ def link_values(link: LinkView, token: str, csrf: str) -> dict[str, Any]:
     """What every page behind a personal link shows about it."""
     answered = link.answered_at.astimezone(BERLIN) if link.answered_at else None
     return {"link": link, "institution_name": link.institution_name, "base_path": f"/r/{token}",
-            "deadline_text": german_date(link.deadline),
+            "deadline_text": german_date(link.deadline), "open_until_text": german_date(link.open_until),
             "answered_text": german_datetime(answered) if answered else "", "csrf": csrf}
 
 
@@ -71,6 +78,8 @@ def changed_rows(diff: ActivityDiff, labels: dict[str, str]) -> list[dict[str, A
 def result_page(page: Page, view: SubmissionView, values: dict[str, Any], labels: dict[str, str]) -> HTMLResponse:
     """A return's outcome: confirmed without changes, refused with its problems, or accepted with its changes."""
     received = german_datetime(view.received_at.astimezone(BERLIN))
+    if view.outcome == "held":
+        return page.published(values, status=200, held_filename=view.filename, received_text=received)
     if view.outcome == "no_changes":
         return page.render("no_changes.html.j2", "Keine Änderungen – bestätigt", received_text=received, **values)
     if view.outcome == "refused" or view.diff is None:

@@ -1,4 +1,8 @@
-"""The drop folder (``var/inbox/``): returns staff put there by hand are recorded like uploads."""
+"""The drop folder (``var/inbox/``): returns staff put there by hand are recorded like uploads.
+
+Like `fko ingest` without ``--notify`` it sends no mail: it is how staff file sheets that came by mail, and
+they answer those themselves (the flow's log and `fko cycle status` show what came of each file).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from usecases.context import AppContext
-from usecases.returns import NotIngestible, ingest_file
+from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
 
 SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 
@@ -16,28 +20,36 @@ SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 class InboxReport:
     accepted: list[str] = field(default_factory=list)   # "IHK: Rueckmeldung.xlsx"
     refused: list[str] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)       # came after the version was published: kept for staff
     unknown: list[str] = field(default_factory=list)    # file names that name no institution of the cycle
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"accepted": self.accepted, "refused": self.refused, "unknown": self.unknown}
+        return {"accepted": self.accepted, "refused": self.refused, "held": self.held, "unknown": self.unknown}
 
 
-def ingest_drop_folder(ctx: AppContext, *, year: int, now: dt.datetime) -> InboxReport:
-    """Each spreadsheet in the inbox is recorded (accepted or refused) and moved to inbox/done, or to
-    inbox/unknown when it names no institution of this cycle. Its raw bytes stay in the file store."""
+def drop_folder_year(ctx: AppContext) -> int | None:
+    """The round the drop folder files into (``latest_round_year``)."""
+    return latest_round_year(ctx)
+
+
+def ingest_drop_folder(ctx: AppContext, *, year: int, now: dt.datetime, notify: bool = False) -> InboxReport:
+    """Each spreadsheet in the inbox is recorded (accepted, refused, or held after publication) and moved to
+    inbox/done, or to inbox/unknown when it is no sheet of an invited institution of this round (then
+    nothing is recorded). Raw bytes of recorded files stay in the file store. Mail only with ``notify``."""
     inbox = ctx.settings.data_dir / "inbox"
     report = InboxReport()
     if not inbox.is_dir():
         return report
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES):
         try:
-            result = ingest_file(ctx, data=path.read_bytes(), filename=path.name, source="inbox", year=year, now=now)
-        except NotIngestible:
+            result = ingest_file(ctx, data=path.read_bytes(), filename=path.name, source="inbox", year=year, now=now,
+                                 notify=notify)
+        except (NotIngestible, Misfiled):
             report.unknown.append(path.name)
             target = inbox / "unknown"
         else:
-            (report.accepted if result.outcome == "accepted" else report.refused).append(
-                f"{result.institution_code}: {path.name}")
+            kind = {"accepted": report.accepted, "held": report.held}.get(result.outcome, report.refused)
+            kind.append(f"{result.institution_code}: {path.name}")
             target = inbox / "done"
         target.mkdir(parents=True, exist_ok=True)
         shutil.move(str(path), target / path.name)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from core.activity import Activity, activity_from_dict, activity_key, activity_to_dict
+from core.dates import german_date
 from core.deadline import is_late, returns_closed
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
@@ -23,27 +24,23 @@ from core.grid import Grid, GridError
 from core.ownership import check_return, keys_of_returns
 from core.problem import Problem
 from core.receipt import change_lines
-from core.sheet_check import Expected, SheetResult, check_meta
+from core.sheet_check import Expected, SheetResult
 from core.token import looks_like_token, token_hash
 from storage.concepts import list_activities
-from storage.cycles import cycle_of_year
 from storage.database import session_scope
-from storage.errors import NotFound
 from storage.events import record_event
 from storage.filestore import StoredFile
-from storage.institutions import contacts_of, get_institution
+from storage.institutions import contacts_of
 from storage.models import ConceptVersion, Cycle, Institution, Region, Request, Submission
-from storage.regions import get_region
 from storage.requests import (
     find_request_by_token_hash,
     latest_answer,
     list_submissions,
-    request_for,
     request_parts,
 )
 from usecases.context import AppContext
 from usecases.cycle import personal_link
-from usecases.messages import base_context, institution_mail, pick_recipients, received_text
+from usecases.messages import Recipients, base_context, institution_mail, pick_recipients, received_text
 from usecases.outbox import queue_message
 from usecases.sandbox import read_grid_isolated
 from usecases.sheets import personal_sheet, sheet_filename
@@ -57,13 +54,19 @@ class CycleClosed(Exception):
     """The deadline has passed or staff closed the cycle."""
 
 
+class RoundPublished(CycleClosed):
+    """The round's version is adopted: nothing more is taken into it."""
+
+
 @dataclass(frozen=True)
 class LinkView:
     request_id: int
     year: int
     deadline: dt.date
-    open: bool
+    open: bool                  # returns are taken (not closed, not published)
     late: bool
+    published: bool             # the round's version is adopted: the page says so, nothing more is taken
+    open_until: dt.date         # the last day of the late period
     institution_code: str
     institution_name: str
     region_name: str
@@ -77,9 +80,15 @@ class LinkView:
 
 @dataclass
 class ReturnResult:
-    outcome: Literal["accepted", "refused", "no_changes"]
+    """``held``: came after the round's version was published; kept for staff, not taken into the round.
+    ``recorded`` False: a dry run (``submission_id`` 0); ``recipients``: who gets (or would get) the mail."""
+
+    outcome: Literal["accepted", "refused", "no_changes", "held"]
     submission_id: int
     institution_code: str
+    year: int = 0
+    recorded: bool = True
+    recipients: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     diff: ActivityDiff | None = None
     activities: list[Activity] = field(default_factory=list)
@@ -90,6 +99,30 @@ class ReturnResult:
 def _closed(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> bool:
     return returns_closed(cycle_open=cycle.state == "open", deadline=cycle.deadline, now=now,
                           late_days=ctx.policy().accept_late_days)
+
+
+def _open_until(ctx: AppContext, cycle: Cycle) -> dt.date:
+    return cycle.deadline + dt.timedelta(days=ctx.policy().accept_late_days)
+
+
+def round_published(session: Session, cycle: Cycle) -> bool:
+    """The round's version is adopted (as ``usecases.versions.published_already`` says; read in this session,
+    so a return recorded in it sees a publication that came first)."""
+    if cycle.state == "published":
+        return True
+    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == cycle.region_id,
+                                                        ConceptVersion.label == str(cycle.year))).first()
+    return version is not None and version.status == "published"
+
+
+def _upload_again(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> dict[str, str]:
+    """What a receipt or refusal may promise about uploading (again) through the link: until the deadline;
+    after it, in the late period, only until the version is adopted; afterwards nothing."""
+    if _closed(ctx, cycle, now):
+        return {"again": "none", "again_until_text": ""}
+    if is_late(cycle.deadline, now):
+        return {"again": "late", "again_until_text": german_date(_open_until(ctx, cycle))}
+    return {"again": "deadline", "again_until_text": german_date(cycle.deadline)}
 
 
 def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
@@ -104,9 +137,11 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
             raise LinkInvalid
         cycle, institution, region = request_parts(session=session, request=request)
         answer = latest_answer(session=session, request_id=request.id or 0)
+        published = round_published(session, cycle)
         return LinkView(
             request_id=request.id or 0, year=cycle.year, deadline=cycle.deadline,
-            open=not _closed(ctx, cycle, now), late=is_late(cycle.deadline, now),
+            open=not published and not _closed(ctx, cycle, now), late=is_late(cycle.deadline, now),
+            published=published, open_until=_open_until(ctx, cycle),
             institution_code=institution.code,
             institution_name=institution.name, region_name=region.name, agency_name=region.agency_name,
             agency_email=region.agency_email, agency_phone=region.agency_phone, state=request.state,
@@ -178,52 +213,83 @@ def _load(session: Session, request_id: int) -> tuple[Request, Cycle, Institutio
     return request, cycle, institution, region
 
 
+def _recipients(session: Session, institution: Institution) -> Recipients | None:
+    contacts = contacts_of(session=session, institution_id=institution.id or 0)
+    return pick_recipients(contacts, ("primary", "deputy", "head"), ("deputy",))
+
+
+def _addresses(recipients: Recipients | None) -> list[str]:
+    if recipients is None:
+        return []
+    to, cc = recipients.addresses
+    return [to, *cc]
+
+
 def _queue_institution_mail(ctx: AppContext, session: Session, *, kind: str, submission: Submission,
                             request: Request, cycle: Cycle, institution: Institution, region: Region,
-                            context: dict[str, object], now: dt.datetime) -> None:
-    contacts = contacts_of(session=session, institution_id=institution.id or 0)
-    recipients = pick_recipients(contacts, ("primary", "deputy", "head"), ("deputy",))
+                            context: dict[str, object], now: dt.datetime) -> list[str]:
+    """Queue the receipt or refusal; the addresses it goes to (none: nobody reachable)."""
+    recipients = _recipients(session, institution)
     if recipients is None:
-        return  # nobody reachable: staff see it in the institution list
+        return []  # nobody reachable: staff see it in the institution list
     key = f"{region.code}:{cycle.year}:{institution.code}:{kind}:{submission.id}"
     composed = institution_mail(ctx, kind=kind, key=key, region=region, institution=institution,
                                 recipients=recipients, now=now, context={
                                     **base_context(region, year=cycle.year, deadline=cycle.deadline),
+                                    **_upload_again(ctx, cycle, now),
                                     "link": personal_link(ctx, request), **context})
     to, cc = recipients.addresses
     queue_message(ctx, session, key=key, kind=kind, composed=composed, to=to, cc=cc, cycle_id=cycle.id,
                   institution_id=institution.id)
+    return _addresses(recipients)
 
 
 @dataclass(frozen=True)
 class _Upload:
-    """A returned file as received: its name, where its raw bytes are kept, how and when it came."""
+    """A returned file as received: its name, where its raw bytes are kept, how and when it came.
+
+    ``stored`` None: a dry run, nothing is kept or recorded. ``notify``: the institution gets the receipt or
+    the refusal by mail (the page always; `fko ingest` only when staff ask)."""
 
     filename: str
-    stored: StoredFile
+    stored: StoredFile | None
     source: str
     now: dt.datetime
+    notify: bool = True
 
     def submission(self, request: Request, **fields: object) -> Submission:
+        stored = self.stored
         return Submission(request_id=request.id or 0, received_at=self.now, source=self.source,
-                          filename=self.filename[:255], raw_sha256=self.stored.sha256, raw_path=str(self.stored.path),
-                          size=self.stored.size, **fields)
+                          filename=self.filename[:255], raw_sha256=stored.sha256 if stored else None,
+                          raw_path=str(stored.path) if stored else None, size=stored.size if stored else 0,
+                          **fields)
 
 
 def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: str, source: str, now: dt.datetime,
                   enforce_deadline: bool = True, limits: Limits | None = None, grid: Grid | None = None,
-                  ) -> ReturnResult:
+                  notify: bool = True, dry_run: bool = False) -> ReturnResult:
     """Check a returned workbook and record it, accepted or refused; the raw bytes are always kept.
 
+    Once the round's version is published the file is kept and recorded as ``held`` (for staff, for the
+    next round), not checked, not taken into the round, and no mail goes out.
     ``grid``: the file already read (in the sandbox) by a caller that had to look into it first.
+    ``dry_run``: decide only; nothing is stored, recorded or sent.
     """
-    upload = _Upload(filename, ctx.files.put(data, kind="upload"), source, now)  # before parsing can go wrong
+    stored = None if dry_run else ctx.files.put(data, kind="upload")  # before parsing can go wrong
+    upload = _Upload(filename, stored, source, now, notify)
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
-        if enforce_deadline and _closed(ctx, cycle, now):
+        published = round_published(session, cycle)
+        if not published and enforce_deadline and _closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
         returned_keys = _returned_keys(session, request)
+        recipients = _addresses(_recipients(session, institution))
+    if published:
+        if dry_run:
+            return ReturnResult("held", 0, institution.code, year=cycle.year, recorded=False)
+        with session_scope(ctx.engine) as session:
+            return _record_held(session, request_id, upload)
     try:
         if grid is None:
             grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
@@ -233,10 +299,38 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
                               returned_keys=returned_keys)
     except (FileRefused, GridError) as exc:
         result = SheetResult(institution_code=institution.code, problems=[Problem(None, None, str(exc))])
+    if dry_run:
+        return _planned(ctx, result, base, institution.code, cycle.year, recipients if notify else [])
     with session_scope(ctx.engine) as session:
+        if round_published(session, _load(session, request_id)[1]):  # published while the file was read
+            return _record_held(session, request_id, upload)
         if not result.ok:
             return _record_refused(ctx, session, request_id, upload, result.problems, rows=len(result.activities))
         return _record_accepted(ctx, session, request_id, upload, result, base)
+
+
+def _planned(ctx: AppContext, result: SheetResult, base: list[Activity], code: str, year: int,
+             recipients: list[str]) -> ReturnResult:
+    """What recording the checked file would do (a dry run): new rows are shown without their future IDs."""
+    if not result.ok:
+        return ReturnResult("refused", 0, code, year=year, recorded=False, recipients=recipients,
+                            problems=result.problems, rows=len(result.activities))
+    diff = diff_activities(base, result.activities, ending_statuses=ctx.catalogs().ending_statuses)
+    return ReturnResult("accepted", 0, code, year=year, recorded=False, recipients=recipients, diff=diff,
+                        activities=result.activities, missing=result.missing, rows=len(result.activities))
+
+
+def _record_held(session: Session, request_id: int, upload: _Upload) -> ReturnResult:
+    """After publication: the file is kept and listed for staff; the request, the draft and the mail stay as
+    they are (the page tells the institution; staff answer a mailed sheet themselves)."""
+    request, cycle, institution, region = _load(session, request_id)
+    submission = upload.submission(request, outcome="held")
+    session.add(submission)
+    session.flush()
+    record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.held",
+                 subject=institution.code, details={"submission": submission.id, "year": cycle.year,
+                                                    "filename": upload.filename})
+    return ReturnResult("held", submission.id or 0, institution.code, year=cycle.year)
 
 
 def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: _Upload,
@@ -247,14 +341,16 @@ def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: 
     session.flush()
     if request.answered_at is None:
         request.state = "refused"
-    _queue_institution_mail(ctx, session, kind="refusal", submission=submission, request=request, cycle=cycle,
-                            institution=institution, region=region, now=upload.now,
-                            context={"filename": upload.filename, "received_text": received_text(upload.now),
-                                     "problems": [p.as_dict() for p in problems[:50]]})
+    recipients = _queue_institution_mail(
+        ctx, session, kind="refusal", submission=submission, request=request, cycle=cycle,
+        institution=institution, region=region, now=upload.now,
+        context={"filename": upload.filename, "received_text": received_text(upload.now),
+                 "problems": [p.as_dict() for p in problems[:50]]}) if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.refused",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,
-                                                    "problems": len(problems)})
-    return ReturnResult("refused", submission.id or 0, institution.code, problems=problems, rows=rows)
+                                                    "problems": len(problems), "notified": bool(recipients)})
+    return ReturnResult("refused", submission.id or 0, institution.code, year=cycle.year, recipients=recipients,
+                        problems=problems, rows=rows)
 
 
 def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload: _Upload, result: SheetResult,
@@ -268,15 +364,17 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     session.add(submission)
     session.flush()
     request.state, request.answered_at = "answered", upload.now
-    _queue_institution_mail(ctx, session, kind="receipt", submission=submission, request=request, cycle=cycle,
-                            institution=institution, region=region, now=upload.now, context={
-                                "filename": upload.filename, "received_text": received_text(upload.now),
-                                "changes": diff.counts(), "change_lines": change_lines(diff, ctx.spec().field_labels()),
-                                "base_label": base_version.label if base_version else ""})
+    recipients = _queue_institution_mail(
+        ctx, session, kind="receipt", submission=submission, request=request, cycle=cycle,
+        institution=institution, region=region, now=upload.now, context={
+            "filename": upload.filename, "received_text": received_text(upload.now),
+            "changes": diff.counts(), "change_lines": change_lines(diff, ctx.spec().field_labels()),
+            "base_label": base_version.label if base_version else ""}) if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.accepted",
-                 subject=institution.code, details={"submission": submission.id, "year": cycle.year, **diff.counts()})
-    return ReturnResult("accepted", submission.id or 0, institution.code, diff=diff, activities=activities,
-                        missing=result.missing, rows=len(activities))
+                 subject=institution.code, details={"submission": submission.id, "year": cycle.year,
+                                                    "notified": bool(recipients), **diff.counts()})
+    return ReturnResult("accepted", submission.id or 0, institution.code, year=cycle.year, recipients=recipients,
+                        diff=diff, activities=activities, missing=result.missing, rows=len(activities))
 
 
 def _actor(upload: _Upload, institution: Institution) -> str:
@@ -288,6 +386,8 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
     """The one-click answer: this year nothing changed. Replaces an earlier return, like an upload does."""
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
+        if round_published(session, cycle):
+            raise RoundPublished
         if enforce_deadline and _closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
@@ -298,51 +398,12 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         session.add(submission)
         session.flush()
         request.state, request.answered_at = "answered", now
-        _queue_institution_mail(ctx, session, kind="no_changes", submission=submission, request=request, cycle=cycle,
-                                institution=institution, region=region, now=now, context={
-                                    "received_text": received_text(now),
-                                    "base_label": base_version.label if base_version else ""})
+        recipients = _queue_institution_mail(
+            ctx, session, kind="no_changes", submission=submission, request=request, cycle=cycle,
+            institution=institution, region=region, now=now, context={
+                "received_text": received_text(now), "base_label": base_version.label if base_version else ""})
         record_event(session=session, region_id=region.id, actor=f"institution:{institution.code}",
                      action="return.no_changes", subject=institution.code,
                      details={"submission": submission.id, "year": cycle.year})
-        return ReturnResult("no_changes", submission.id or 0, institution.code, activities=base, rows=len(base))
-
-
-class NotIngestible(Exception):
-    """A file that cannot be assigned to an invited institution; ``str(exc)`` says why, in German."""
-
-
-def ingest_file(ctx: AppContext, *, data: bytes, filename: str, source: str, year: int, now: dt.datetime,
-                institution_code: str | None = None, limits: Limits | None = None) -> ReturnResult:
-    """A return that came without a personal link (by mail, into the drop folder, through the CLI).
-
-    Its institution is ``institution_code`` or the one the signed ``_meta`` sheet names; the file is read
-    once, then recorded like an upload (also after the deadline: staff accept late returns).
-    """
-    grid: Grid | None = None
-    try:
-        grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
-    except (FileRefused, GridError):
-        grid = None  # recorded as refused below, if we know whose file it is
-    with session_scope(ctx.engine) as session:
-        region = get_region(session=session, code=ctx.settings.region)
-        code = institution_code.upper() if institution_code else None
-        if code is None and grid is not None:
-            meta, _ = check_meta(grid, ctx.spec(), Expected(region.code, year, ctx.settings.secret()))
-            code = meta.institution if meta else None
-        if code is None:
-            raise NotIngestible("Die Datei nennt keine Institution (Blatt _meta fehlt oder ist verändert). "
-                                "Bitte die Institution angeben.")
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        if cycle is None:
-            raise NotIngestible(f"Es gibt keine Abfrage {year}. `fko cycle open --year {year}` eröffnet sie.")
-        try:
-            institution = get_institution(session=session, region_id=region.id or 0, code=code)
-        except NotFound:
-            raise NotIngestible(f"Es gibt keine Institution mit dem Kürzel „{code}“.") from None
-        request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
-        if request is None:
-            raise NotIngestible(f"{code} ist in der Abfrage {year} nicht eingeladen.")
-        request_id = request.id or 0
-    return accept_return(ctx, request_id=request_id, data=data, filename=filename, source=source, now=now,
-                         enforce_deadline=False, limits=limits, grid=grid)
+        return ReturnResult("no_changes", submission.id or 0, institution.code, year=cycle.year,
+                            recipients=recipients, activities=base, rows=len(base))

@@ -13,12 +13,16 @@ from storage.database import require_current_schema, session_scope
 from storage.models import EventLog, Submission
 from storage.regions import get_region
 from usecases.context import AppContext
+from usecases.returns import round_published
 
 STATE_LABELS = {"invited": "eingeladen", "downloaded": "heruntergeladen", "refused": "Upload abgelehnt",
                 "answered": "beantwortet"}
 ACTION_LABELS = {"sheet.downloaded": "Tabelle heruntergeladen", "return.accepted": "Tabelle angenommen",
                  "return.refused": "Upload abgelehnt", "return.no_changes": "Keine Änderungen bestätigt",
-                 "reminder.sent": "erinnert", "reminder.phone_task": "Telefonaufgabe", "link.renewed": "neuer Link"}
+                 "reminder.sent": "erinnert", "reminder.phone_task": "Telefonaufgabe", "link.renewed": "neuer Link",
+                 "return.held": "nach der Veröffentlichung eingegangen"}
+HELD_LABEL = "nach der Veröffentlichung eingegangen, für die nächste Abfrage aufbewahrt"
+SOURCE_LABELS = {"portal": "Seite", "cli": "fko ingest", "inbox": "Eingangsordner", "mail": "E-Mail"}
 
 
 @dataclass
@@ -41,10 +45,28 @@ class InstitutionStatus:
 
 
 @dataclass
+class HeldReturn:
+    """A file that came after the round's version was published: kept, not taken in; staff decide."""
+
+    code: str
+    name: str
+    filename: str
+    received_at: dt.datetime
+    source: str
+    submission: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "filename": self.filename,
+                "received_at": self.received_at.isoformat(), "source": self.source, "submission": self.submission}
+
+
+@dataclass
 class CycleStatus:
     year: int
     deadline: dt.date
+    state: str = "open"          # open | published | closed
     rows: list[InstitutionStatus] = field(default_factory=list)
+    held: list[HeldReturn] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -86,7 +108,15 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
             select(Submission).where(col(Submission.outcome).in_(("accepted", "no_changes")),
                                      col(Submission.request_id).in_([r.id for r, _ in rows]))
             .order_by(col(Submission.received_at))).all()}
-        status = CycleStatus(year=cycle.year, deadline=cycle.deadline)
+        status = CycleStatus(year=cycle.year, deadline=cycle.deadline,
+                             state="published" if round_published(session, cycle) else cycle.state)
+        by_request = {request.id: institution for request, institution in rows}
+        for held in session.exec(select(Submission).where(Submission.outcome == "held",
+                                                          col(Submission.request_id).in_(list(by_request)))
+                                 .order_by(col(Submission.received_at), col(Submission.id))).all():
+            institution = by_request[held.request_id]
+            status.held.append(HeldReturn(code=institution.code, name=institution.name, filename=held.filename,
+                                          received_at=held.received_at, source=held.source, submission=held.id or 0))
         for request, institution in rows:
             last = events.get(institution.code)
             status.rows.append(InstitutionStatus(

@@ -60,7 +60,7 @@ def test_ingest_records_a_return_from_a_file(run_fko, tmp_path: Path) -> None:  
     sheet = tmp_path / "Abfrage-2027-aachen-IHK.xlsx"
     sheet.write_bytes(edit_sheet(sheet.read_bytes(), {"B9": "Neu per Post", "D9": "Duale Ausbildung stärken",
                                                       "E9": "geplant"}))
-    result = run_fko("ingest", str(sheet), "--json")
+    result = run_fko("ingest", str(sheet), "--json", "--notify")  # the receipt only when staff ask for it
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert (report["ok"], report["institution"], report["changes"]["new"]) == (True, "IHK", 1)
