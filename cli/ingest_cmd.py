@@ -116,7 +116,8 @@ def report(result: ReturnResult, name: str, *, notify: bool, dry_run: bool) -> N
         verb = "[green]würde angenommen:[/]" if dry_run else "[green]Angenommen:[/]"
         say(f"{would}{verb} {name} für {code} ({len(result.activities)} Aktivitäten; "
             f"neu {counts['new']}, geändert {counts['changed']}, beendet {counts['ended']}, "
-            f"fehlend {counts['missing']}). {mail}")
+            f"fehlend {counts['missing']}).")
+        say(mail)
     else:
         state = "würde abgelehnt" if dry_run else "abgelehnt (gespeichert)"
         print_problems(result.problems, title=f"{would}{name} für {code} {state}")
