@@ -10,13 +10,15 @@ from typing import Annotated
 
 import typer
 
+from cli.options import output_folder
 from cli.output import console, fail, print_json, say
 from core.dates import BERLIN, german_date
 from core.diff import CHANGE_LABELS
-from usecases.context import app_context
+from usecases.context import AppContext, app_context
 from usecases.documents import render_version
-from usecases.errors import NotFound
+from usecases.errors import Conflict, NotFound
 from usecases.versions import (
+    DraftResult,
     NoDraft,
     current_drafts,
     diff_versions,
@@ -78,6 +80,18 @@ def diff(
         out.print(f"Ohne Rückmeldung (unverändert übernommen): {', '.join(result.not_confirmed)}", soft_wrap=True)
 
 
+def rebuild_year(ctx: AppContext, year: int) -> DraftResult:
+    """The year's draft rebuilt in full; one German line when there is no such round or it is published."""
+    try:
+        return rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
+    except LookupError:
+        fail(f"Es gibt keine Abfrage {year}; --year nennt das Jahr einer eröffneten Abfrage.")
+        raise typer.Exit(2) from None
+    except Conflict:
+        fail(f"Version {year} ist bereits veröffentlicht; ihr Stand bleibt, wie er freigegeben wurde.")
+        raise typer.Exit(2) from None
+
+
 def render(
     out: Annotated[Path, typer.Option("--out", "-o", help="Zielordner für die Dokumente.")],
     version: Annotated[str | None, typer.Option("--version", help="Version (Standard: der neueste Stand).")] = None,
@@ -86,10 +100,11 @@ def render(
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Auch PDF erzeugen (Chromium/LibreOffice).")] = True,
 ) -> None:
     """Das Handlungskonzept als HTML, Word, Markdown, Excel-Übersicht und Änderungsbericht (und PDF)."""
+    output_folder(out)
     with app_context() as ctx:
         current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         if year is not None:
-            draft = rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
+            draft = rebuild_year(ctx, year)
             say(f"Entwurf {draft.label} neu aufgebaut: {draft.activities} Aktivitäten, Rückmeldungen von "
                 f"{len(draft.answered)} Institutionen, ohne Rückmeldung: {len(draft.not_answered)}.")
         try:
@@ -117,7 +132,7 @@ def publish(
     with app_context() as ctx:
         current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         if year is not None:
-            rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
+            rebuild_year(ctx, year)
         try:
             old, new = version_pair(ctx, from_label=None, to_label=None, draft_only=True)
             result = diff_versions(ctx, from_label=old, to_label=new)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli.output import console, fail, print_problems, read_input, say
+from cli.output import console, fail, os_reason, print_problems, read_input, say
 from core.dates import BERLIN
 from usecases.errors import NotFound
 
@@ -35,7 +35,7 @@ def export(
             fail(f"{exc} `fko render` zeigt die vorhandenen Versionen.")
             raise typer.Exit(2) from None
         except OSError as exc:
-            fail(f"Die Datei {out} kann nicht geschrieben werden: {exc.strerror or exc}")
+            fail(f"Die Datei {out} kann nicht geschrieben werden ({os_reason(exc)}).")
             raise typer.Exit(2) from None
     source = (f"Version {result.label} ({'Entwurf' if result.status == 'draft' else 'veröffentlicht'})"
               if result.label else "noch keine Version (leere Abschnitte)")

@@ -49,7 +49,7 @@ def read_input(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        fail(f"Die Datei {path} kann nicht gelesen werden: {exc.strerror}")
+        fail(f"Die Datei {path} kann nicht gelesen werden ({os_reason(exc)}).")
         raise SystemExit(2) from None
 
 
@@ -75,3 +75,14 @@ def report_delivery(report: DeliveryReport, smtp_host: str | None, sink: Path) -
     if report.failed:
         fail(f"{report.failed} E-Mails vorerst nicht versandt ({report.errors[0]}); "
              "`fko mail send` versucht es erneut.")
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in German."""
+    reasons = {FileNotFoundError: "nicht gefunden", IsADirectoryError: "ist ein Ordner",
+               NotADirectoryError: "ein Teil des Pfads ist kein Ordner", PermissionError: "keine Berechtigung",
+               FileExistsError: "gibt es bereits"}
+    for kind, reason in reasons.items():
+        if isinstance(exc, kind):
+            return reason
+    return "nicht beschreibbar" if exc.errno in (30, 28) else (exc.strerror or type(exc).__name__)

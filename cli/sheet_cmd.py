@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cli.options import parse_date
-from cli.output import console, fail, print_json, print_problems, read_input, say
+from cli.output import console, fail, os_reason, print_json, print_problems, read_input, say
 from core.dates import BERLIN
 from core.diff import CHANGE_LABELS
 from usecases.context import app_context
@@ -47,7 +47,7 @@ def build(
     try:
         target.write_bytes(data)
     except OSError as exc:
-        fail(f"{target} kann nicht geschrieben werden: {exc.strerror}")
+        fail(f"{target} kann nicht geschrieben werden ({os_reason(exc)}).")
         raise typer.Exit(2) from None
     say(f"Tabelle für {institution.upper()} (Abfrage {cycle_year}) geschrieben: {target}")
 
