@@ -193,7 +193,7 @@ def test_a_first_round_without_any_concept_starts_from_empty_sheets(run_fko, tmp
     first = run_fko("diff", cwd=folder)
     assert first.exit_code == 0 and "Version 2027 (erste Fassung" in first.stdout and "neu 0" in first.stdout
     (folder / "IHK.xlsx").write_bytes(edit_sheet(sheet, {"B2": "Ausbildungsmesse", "D2": DUAL, "E2": "geplant"}))
-    taken = run_fko("ingest", "IHK.xlsx", cwd=folder)
+    taken = run_fko("ingest", "IHK.xlsx", "--notify", cwd=folder)  # the receipt only on request
     assert taken.exit_code == 0 and "Angenommen" in taken.stdout, taken.stderr
     diff = run_fko("diff", cwd=folder)
     assert "Version 2027 (erste Fassung" in diff.stdout and "neu 1" in diff.stdout and "Ausbildungsmesse" in diff.stdout
