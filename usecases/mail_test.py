@@ -47,7 +47,7 @@ def sample_context(ctx: AppContext, *, year: int, today: dt.date, region: Any, n
     deadline = today + dt.timedelta(weeks=6)
     return {
         **base_context(region, year=year, deadline=deadline, today=today),
-        "old_deadline_text": german_date(today + dt.timedelta(weeks=4)),
+        "old_deadline_text": german_date(today + dt.timedelta(weeks=4)), "again": "deadline",
         "institution_name": "Beispiel-Institution (Test)", "institution_code": "TEST",
         "recipient_name": "Erika Mustermann", "link": f"{ctx.settings.base_url.rstrip('/')}/r/BEISPIEL-LINK",
         "filename": sheet_filename(region.code, year, "TEST"), "received_text": received_text(now),

@@ -107,9 +107,11 @@ def test_the_round_through_the_flows(prefect_server: str, env: AppContext, smtp_
     reminded = asyncio.run(escalate_reminders_flow(today=dt.date(2026, 10, 8)))
     assert reminded["planned"] == 19 and reminded["sent"] == 19
 
-    published = asyncio.run(publish_concept_flow(year=2026, today=dt.date(2026, 11, 2), approved_by="Frau Beispiel"))
+    waiting = asyncio.run(publish_concept_flow(year=2026, today=dt.date(2026, 11, 2), approved_by="Frau Beispiel"))
+    assert waiting["published"] is None and waiting["open_until"] == "2026-11-05"  # the late window still runs
+    published = asyncio.run(publish_concept_flow(year=2026, today=dt.date(2026, 11, 6), approved_by="Frau Beispiel"))
     assert published == {"published": "2026", "approved_by": "Frau Beispiel"}
-    closed = asyncio.run(close_cycle_flow(year=2026, today=dt.date(2026, 11, 3)))
+    closed = asyncio.run(close_cycle_flow(year=2026, today=dt.date(2026, 11, 7)))
     assert closed["closed"] is True and closed["totals"]["answered"] == 3
 
     with session_scope(env.engine) as session:

@@ -105,9 +105,9 @@ def test_render_diff_publish_from_the_command_line(run_fko, tmp_path: Path) -> N
     changes = json.loads(run_fko("diff", "--json").stdout)
     assert (changes["from"], changes["to"], changes["counts"]["unchanged"]) == ("2025", "2027", demo.ACTIVITIES)
     assert len(changes["not_confirmed"]) == demo.INSTITUTIONS
-    unconfirmed = run_fko("publish")  # no terminal, no --yes: asks for confirmation, publishes nothing
+    unconfirmed = run_fko("publish", "--early")  # no terminal, no --yes: asks for confirmation, publishes nothing
     assert unconfirmed.exit_code == 2 and "Bestätigung nötig" in unconfirmed.stderr
-    published = run_fko("publish", "--yes", "--approved-by", "Frau Beispiel")
+    published = run_fko("publish", "--yes", "--early", "--approved-by", "Frau Beispiel")
     assert published.exit_code == 0 and "Version 2027 veröffentlicht (freigegeben von Frau Beispiel)" in (
         published.stdout)
     again = run_fko("render", "--year", "2027", "--out", str(tmp_path / "docs"), "--no-pdf")

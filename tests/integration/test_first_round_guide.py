@@ -19,6 +19,7 @@ from pathlib import Path
 
 import openpyxl
 
+from mail.templates import KINDS
 from tests.support.factories import VALID_ROWS, edit_sheet, institutions_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,15 @@ def mailed_back_sheet(run_fko, env: dict[str, str], folder: Path) -> None:  # ty
     (folder / "Rueckmeldung-IHK.xlsx").write_bytes(data)
 
 
+def kdn_confirms(run_fko, env: dict[str, str], folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The last institution answers "no changes" (its unchanged sheet): the round is complete, publishing may go."""
+    built = run_fko("sheet", "build", "--institution", "KDN", "--year", "2027", "--out", str(folder / "kdn.xlsx"),
+                    env=env, cwd=folder)
+    assert built.exit_code == 0, built.stderr
+    taken = run_fko("ingest", "kdn.xlsx", env=env, cwd=folder)
+    assert taken.exit_code == 0, taken.stderr
+
+
 def write_texts_in_writer(path: Path) -> None:
     subprocess.run(["/usr/bin/python3", str(FIXTURES / "lo_write_texts.py"), str(path),
                     *(f"{name}={words}" for name, words in WRITTEN.items())], check=True, timeout=300)
@@ -115,6 +125,7 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
     before: dict[str, Callable[[], None]] = {
         "concept texts import": lambda: write_texts_in_writer(folder / "Texte-2027.docx"),
         "ingest": lambda: mailed_back_sheet(run_fko, env, folder),
+        "publish": lambda: kdn_confirms(run_fko, env, folder),
     }
     outputs: dict[str, str] = {}
     commands = guide_commands()
@@ -136,7 +147,7 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
 
     # The test mails: one of each kind, to staff only, marked, with the region's agency and funding line.
     tests = [m for m in mails(sink) if m["Subject"].startswith("[TEST] ")]
-    assert len(tests) == 7 and {m["To"] for m in tests} == {"ich@regionalagentur.example.org"}
+    assert len(tests) == len(KINDS) and {m["To"] for m in tests} == {"ich@regionalagentur.example.org"}
     body = tests[0].get_body(("plain",)).get_content()
     assert "TESTNACHRICHT" in body and "Regionalagentur Region Köln" in body
     assert "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union." in body
@@ -206,5 +217,7 @@ def test_a_first_round_without_any_concept_starts_from_empty_sheets(run_fko, tmp
     report = (folder / "dokumente" / "Aenderungen-2027-erste-Fassung.md").read_text(encoding="utf-8")
     assert "Version 2027 (erste Fassung)" in report and "Ausbildungsmesse" in report
     assert "Ausbildungsmesse" in (folder / "dokumente" / "Handlungskonzept-2027.md").read_text(encoding="utf-8")
-    published = run_fko("publish", "--yes", cwd=folder)
+    waiting = run_fko("publish", "--yes", cwd=folder)
+    assert waiting.exit_code == 2 and "KDN" in waiting.stderr  # the round still runs: publishing waits
+    published = run_fko("publish", "--yes", "--early", cwd=folder)
     assert published.exit_code == 0 and "(erste Fassung:" in published.stdout
