@@ -30,6 +30,7 @@ from usecases.return_view import submission_view
 from usecases.returns import (
     CycleClosed,
     LinkInvalid,
+    LinkReplaced,
     LinkView,
     ReturnResult,
     RoundPublished,
@@ -88,11 +89,15 @@ class PortalDeps:
 
     def open_link(self, token: str, closed_status: int = 200, keep_after_publish: bool = False,
                   ) -> LinkView | HTMLResponse:
-        """The link, or the page instead of it: neutral for an unknown link, closed after the late period,
+        """The link, or the page instead of it: neutral for an unknown link, "replaced" for one staff renewed,
+        closed after the late period,
         "adopted" once the round's version is published (``keep_after_publish``: an upload that still comes
         then goes on, to be kept for staff)."""
-        link = self.resolve(token)
-        if link is None:
+        try:
+            link = resolve_link(self.ctx, token, now=self.clock())
+        except LinkReplaced:
+            return self.page.replaced()  # says a newer link was sent, nothing more
+        except LinkInvalid:
             return self.page.neutral()
         if link.published and not keep_after_publish:
             return self.page.published(self.link_values(link, token), status=closed_status)

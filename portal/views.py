@@ -44,6 +44,10 @@ class Page:
         """The same answer for every link that is not (or no longer) valid: it tells a guesser nothing."""
         return self.render("neutral.html.j2", "Link nicht gültig", status=404)
 
+    def replaced(self) -> HTMLResponse:
+        """A link staff replaced: it says a newer one was sent, and shows nothing of the institution."""
+        return self.render("replaced.html.j2", "Neuer Link verschickt", status=410)
+
     def closed(self, values: dict[str, Any], status: int) -> HTMLResponse:
         return self.render("closed.html.j2", "Die Frist ist abgelaufen", status=status, **values)
 

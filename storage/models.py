@@ -230,3 +230,13 @@ class EventLog(SQLModel, table=True):
     action: str = Field(max_length=100)
     subject: str = Field(default="", max_length=200)
     details: dict[str, Any] = _json(dict)
+
+
+class ReplacedLink(SQLModel, table=True):
+    """The hash of a personal link staff replaced (`fko cycle new-link`): its page says a newer one was sent."""
+
+    __tablename__ = "replaced_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    replaced_at: dt.datetime = _utc()

@@ -20,7 +20,7 @@ from storage.cycles import cycle_of_year, newest_cycle, open_cycles, requests_wi
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of, list_institutions
-from storage.models import ConceptVersion, Cycle, Institution, Region, Request
+from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request
 from storage.outbox import find_message
 from storage.regions import get_region
 from usecases.context import AppContext
@@ -213,6 +213,8 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
         request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
         if request is None:
             raise LookupError(f"{institution.code} has no request in {year}")
+        if request.token_hash:
+            session.add(ReplacedLink(token_hash=request.token_hash, request_id=request.id or 0, replaced_at=now))
         _new_token(ctx, request)
         request.token_revoked_at = None
         link = personal_link(ctx, request)

@@ -31,7 +31,7 @@ from storage.database import session_scope
 from storage.events import record_event
 from storage.filestore import StoredFile
 from storage.institutions import contacts_of
-from storage.models import ConceptVersion, Cycle, Institution, Region, Request, Submission
+from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request, Submission
 from storage.requests import (
     find_request_by_token_hash,
     latest_answer,
@@ -48,6 +48,10 @@ from usecases.sheets import personal_sheet, sheet_filename
 
 class LinkInvalid(Exception):
     """Unknown, expired or revoked link: every such case looks the same to the visitor."""
+
+
+class LinkReplaced(LinkInvalid):
+    """Staff replaced this link with a newer one (sent to the institution's contacts)."""
 
 
 class CycleClosed(Exception):
@@ -132,6 +136,8 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
     with session_scope(ctx.engine) as session:
         request = find_request_by_token_hash(session=session, token_hash=wanted)
         if request is None or not hmac.compare_digest(request.token_hash or "", wanted):
+            if session.get(ReplacedLink, wanted) is not None:
+                raise LinkReplaced
             raise LinkInvalid
         if request.token_revoked_at is not None or (request.token_expires_at and request.token_expires_at < now):
             raise LinkInvalid

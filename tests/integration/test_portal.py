@@ -307,7 +307,9 @@ def test_staff_can_replace_a_link_and_the_old_one_stops_working(portal) -> None:
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, deliver_pending(portal.ctx)).result()
     with client() as http:
-        assert http.get(old).status_code == 404
+        replaced = http.get(old)
+        assert replaced.status_code == 410 and "durch einen neueren ersetzt" in replaced.text
+        assert "IHK" not in main_text(replaced.text)
         assert "IHK Aachen" in main_text(http.get(new).text)
     assert links_from_mail(portal.smtp.recorder.messages(), portal.url) == {"IHK": new}
 

@@ -11,11 +11,14 @@ import re
 from pathlib import Path
 
 import holidays
+import httpx
 import pytest
 
 from core.dates import BERLIN
 from mail.templates import MailRenderer
 from tests.support import demo
+from tests.support.portal import PortalProcess, main_text
+from tests.support.smtp import free_port
 
 TODAY = dt.datetime.now(BERLIN).date()
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,14 +134,29 @@ def test_remind_without_a_round_exits_3(run_fko, demo_db: None) -> None:  # type
     assert result.stderr.count("\n") == 1
 
 
-def test_a_new_link_is_always_shown_to_staff(run_fko, demo_db: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_link_is_always_shown_to_staff_and_the_old_one_says_so(run_fko, demo_db: None, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                       fko_env: dict[str, str]) -> None:
     assert run_fko("cycle", "open", "--year", str(TODAY.year), "--deadline", d(weekday_after(30))).exit_code == 0
     sent = len(sink_mails(tmp_path))
+    invitation = next(m for m in sink_mails(tmp_path) if "IHK Aachen" in str(m["Subject"]))
+    old = re.search(r"http://127\.0\.0\.1:8000(/r/[A-Za-z0-9_-]{32})", invitation.get_body(("plain",)).get_content())
     result = run_fko("cycle", "new-link", "-i", "IHK", "--year", str(TODAY.year), "--no-send")
     assert result.exit_code == 0
-    assert re.search(r"http://127\.0\.0\.1:8000/r/[A-Za-z0-9_-]{20,}", result.stdout)
+    new = re.search(r"http://127\.0\.0\.1:8000(/r/[A-Za-z0-9_-]{32})", result.stdout)
+    assert old and new and old.group(1) != new.group(1)
     assert "bitte den neuen Link selbst weitergeben" in result.stdout
     assert len(sink_mails(tmp_path)) == sent
+
+    page = PortalProcess(fko_env, free_port(), tmp_path / "portal.log").start()
+    try:
+        replaced = httpx.get(page.url + old.group(1))
+        assert replaced.status_code == 410 and "durch einen neueren ersetzt" in replaced.text
+        assert "IHK" not in main_text(replaced.text) and new.group(1) not in replaced.text
+        assert httpx.get(page.url + new.group(1)).status_code == 200
+        unknown = httpx.get(page.url + "/r/" + "A" * 32)
+        assert unknown.status_code == 404 and "ersetzt" not in unknown.text  # a guess learns nothing
+    finally:
+        page.stop()
 
 
 @pytest.mark.parametrize(("days", "says"), [(0, "ist heute, "), (3, "war am "), (-2, "ist am ")])
