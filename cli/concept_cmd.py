@@ -148,6 +148,10 @@ def publish(
                  "Nach der Veröffentlichung wird nichts mehr übernommen. Jetzt trotzdem: fko publish --early. "
                  "Nichts wurde veröffentlicht.")
             raise typer.Exit(2)
+        if gate.open_until is not None and gate.waiting(today) and early:
+            say(f"Vorzeitig (--early): Die Abfrage {gate.year} lief noch bis {german_date(gate.open_until)}; danach "
+                f"wird nichts mehr übernommen, auch keine neue Fassung, die Eingangsbestätigungen bis zur Frist "
+                f"zugesagt haben. Ohne Rückmeldung: {', '.join(gate.not_answered)}.")
         counts = result.diff.counts()
         say(f"Veröffentlicht wird Version {new} ({f'gegenüber {old}' if old else 'erste Fassung'}: "
             f"{counts_text(counts)}).")
