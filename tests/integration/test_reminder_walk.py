@@ -23,7 +23,8 @@ from usecases.returns import confirm_no_changes, sheet_for_request
 from usecases.status import cycle_status
 
 DEADLINE = dt.date(2026, 10, 15)
-KINDS = {"Erinnerung:": "reminder", "Heute fällig:": "reminder_deputy", "Bitte um Unterstützung:": "escalation",
+KINDS = {"Erinnerung:": "reminder", "Heute fällig:": "reminder_deputy", "Frist abgelaufen:": "reminder_deputy",
+         "Fällig am ": "reminder_deputy", "Bitte um Unterstützung:": "escalation",
          "Abfrage 2026 zum": "invitation", "Eingangsbestätigung:": "receipt", "Bestätigt:": "no_changes"}
 BRL_PRIMARY = "tobias.bauer@arbeitsagentur-bruehl.example.org"
 
