@@ -26,6 +26,8 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	@touch $(AXE)
 
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: system-deps venv $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -29,7 +29,8 @@ def print_json(data: Any) -> None:
 
 
 def say(message: str) -> None:
-    console().print(message)
+    """One message for staff; never wrapped by us (the terminal wraps; logs and pipes keep whole lines)."""
+    console().print(message, soft_wrap=True)
 
 
 def fail(message: str) -> None:
@@ -38,7 +39,7 @@ def fail(message: str) -> None:
 
 def print_problems(problems: list[Problem], *, title: str) -> None:
     out = console(stderr=True)
-    out.print(f"[bold red]{title}[/] ({len(problems)} Problem{'e' if len(problems) != 1 else ''})")
+    out.print(f"[bold red]{title}[/] ({len(problems)} Problem{'e' if len(problems) != 1 else ''})", soft_wrap=True)
     for problem in problems:
         where = f"[dim]{problem.cell}[/] " if problem.cell else ""
         out.print(f"  • {where}{problem.message}", soft_wrap=True)
