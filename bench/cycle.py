@@ -34,6 +34,7 @@ OPENED, DEADLINE = dt.date(2027, 9, 1), dt.date(2027, 10, 14)
 
 def setup(data_dir: Path, port: int, institutions: int) -> None:
     os.environ.update({"FKO_DATA_DIR": str(data_dir), "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(port),
+                       "FKO_ALLOW_LOCAL_LINKS": "true",
                        "FKO_MAIL_FROM": "noreply@example.org"})
     ctx = AppContext.from_settings(load_settings())
     seed_region(ctx, [f"I{n:05d}" for n in range(institutions)], rows=5, label="2026", deputies=True)

@@ -26,6 +26,7 @@ from core.ladder import PolicyError
 from core.region import RegionConfigError
 from core.sheet_spec import SpecError
 from usecases.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
+from usecases.readiness import UnusableSetup
 from usecases.settings import SettingsError
 
 EXIT_USAGE = 2
@@ -63,6 +64,11 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
         app(prog_name="fko")
+    except UnusableSetup as exc:
+        fail("Nicht versandt, nichts Neues im Postausgang: " + "; ".join(exc.reasons) + ". Zum Testen auf diesem "
+             "Rechner: --allow-local (bei `fko cycle open`, `fko cycle new-link`, `fko mail send`) oder "
+             "FKO_ALLOW_LOCAL_LINKS=true.")
+        sys.exit(EXIT_USAGE)
     except SchemaOutdated as exc:
         if exc.current is None:
             fail("Die Datenbank ist noch nicht eingerichtet. Bitte zuerst `fko init` ausführen.")

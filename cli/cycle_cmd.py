@@ -44,6 +44,9 @@ def open_(
                                       "weniger als 14 Tagen ohne Rückfrage bestätigen.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Auch ein Jahr weiter als ein Jahr von heute "
                                         "eröffnen.")] = False,
+    allow_local: Annotated[bool, typer.Option("--allow-local", help="Auch mit Links auf diesen Rechner "
+                                              "(FKO_BASE_URL) oder Absender @localhost versenden (nur zum "
+                                              "Testen).")] = False,
 ) -> None:
     """Abfrage eröffnen: persönliche Links anlegen und alle aktiven Institutionen einladen.
 
@@ -57,7 +60,7 @@ def open_(
     if due is not None and due < today:
         fail(f"Die Frist {german_date(due)} liegt in der Vergangenheit.")
         raise typer.Exit(2)
-    with app_context() as ctx:
+    with app_context(allow_local_links=allow_local or None) as ctx:
         if open_cycle_year(ctx) is None:  # a new round: its deadline is checked before anything is sent
             confirm_deadline(ctx, due or default_deadline(today), today=today, yes=yes)
         try:
@@ -110,12 +113,15 @@ def new_link(
     institution: Annotated[str, typer.Option("--institution", "-i", help="Kürzel der Institution.")],
     year: Annotated[int, typer.Option("--year", help="Jahr der Abfrage.")],
     send: Annotated[bool, typer.Option("--send/--no-send", help="Neue Einladung mit dem neuen Link senden.")] = True,
+    allow_local: Annotated[bool, typer.Option("--allow-local", help="Auch mit Links auf diesen Rechner "
+                                              "(FKO_BASE_URL) oder Absender @localhost versenden (nur zum "
+                                              "Testen).")] = False,
 ) -> None:
     """Den persönlichen Link einer Institution sperren und einen neuen erzeugen (z. B. falsch weitergeleitet).
 
     Der alte Link zeigt ab sofort nur noch die neutrale Seite; Rückmeldungen bleiben erhalten.
     """
-    with app_context() as ctx:
+    with app_context(allow_local_links=allow_local or None) as ctx:
         try:
             link = renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
         except NotFound:

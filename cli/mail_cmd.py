@@ -25,9 +25,13 @@ STATES = {"pending": "wartet", "sending": "im Versand", "sent": "versandt", "fai
 
 
 @app.command("send")
-def send() -> None:
+def send(
+    allow_local: Annotated[bool, typer.Option("--allow-local", help="Auch mit Links auf diesen Rechner "
+                                              "(FKO_BASE_URL) oder Absender @localhost versenden (nur zum "
+                                              "Testen).")] = False,
+) -> None:
     """Wartende und fehlgeschlagene E-Mails (erneut) versenden; nichts wird doppelt versandt."""
-    with app_context() as ctx:
+    with app_context(allow_local_links=allow_local or None) as ctx:
         check_schema(ctx)
         report = asyncio.run(deliver_pending(ctx))
     report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)

@@ -58,9 +58,12 @@ class AppContext:
 
 
 @contextlib.contextmanager
-def app_context() -> Iterator[AppContext]:
-    """The context an entry point works with, built from the FKO_* settings now and closed on the way out."""
-    ctx = AppContext.from_settings(load_settings())
+def app_context(**overrides: object) -> Iterator[AppContext]:
+    """The context an entry point works with, built from the FKO_* settings now (``overrides``: what options of
+    the command change; None changes nothing) and closed on the way out."""
+    settings = load_settings()
+    overrides = {key: value for key, value in overrides.items() if value is not None}
+    ctx = AppContext.from_settings(settings.model_copy(update=overrides) if overrides else settings)
     try:
         yield ctx
     finally:

@@ -26,6 +26,7 @@ from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.messages import Recipients, base_context, institution_mail, pick_recipients
 from usecases.outbox import queue_message
+from usecases.readiness import ensure_mail_can_leave
 from usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
 from usecases.versions import published_already, rebuild_draft
 
@@ -115,6 +116,7 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     has one writer at a time), and a run cut off halfway keeps what it queued.
     """
     require_current_schema(ctx.engine)
+    ensure_mail_can_leave(ctx.settings)  # before any invitation is queued with a link nobody can open
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle, created = _cycle_of(session, region, year=year, deadline=deadline, today=today, now=now, force=force)
@@ -204,6 +206,8 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
     from storage.institutions import get_institution
     from storage.requests import request_for
 
+    if send:
+        ensure_mail_can_leave(ctx.settings)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
@@ -291,6 +295,8 @@ def move_deadline(ctx: AppContext, *, year: int, deadline: dt.date, now: dt.date
     out stay done), links live as long as the new date asks, and institutions that have not answered get a
     short notice (through the outbox, once per new date)."""
     require_current_schema(ctx.engine)
+    if notice:
+        ensure_mail_can_leave(ctx.settings)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)

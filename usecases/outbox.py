@@ -31,6 +31,7 @@ from storage.outbox import (
     release_claims,
 )
 from usecases.context import AppContext
+from usecases.readiness import ensure_mail_can_leave
 from usecases.sender_identity import is_gone, this_process
 from usecases.settings import Settings
 
@@ -78,6 +79,8 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
                           progress: Callable[[int, int], None] | None = None) -> DeliveryReport:
     """Send every queued message that is not sent yet. Without a relay, to the .eml sink in the data dir."""
     smtp = smtp or (smtp_settings(ctx.settings) if use_settings else None)
+    if smtp is not None and use_settings:
+        ensure_mail_can_leave(ctx.settings)
     report = DeliveryReport()
     jobs = _claim_jobs(ctx, report)
     if not jobs:

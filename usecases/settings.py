@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     smtp_concurrency: int = Field(default=5, ge=1, le=50, description="connections to the relay at once")
     mail_from: str = "fko-cycle@localhost"
     base_url: str = "http://127.0.0.1:8000"
+    # Mail through a relay with loopback links or an @localhost sender is refused unless this is set (tests, trials).
+    allow_local_links: bool = False
     secret_key: SecretStr | None = None
 
     @field_validator("base_url")

@@ -51,6 +51,7 @@ def prefect_server() -> Iterator[str]:
 def env(tmp_path: Path, smtp_server, monkeypatch: pytest.MonkeyPatch) -> AppContext:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("FKO_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("FKO_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("FKO_ALLOW_LOCAL_LINKS", "true")
     monkeypatch.setenv("FKO_SMTP_PORT", str(smtp_server.port))
     monkeypatch.setenv("FKO_MAIL_FROM", "noreply@regionalagentur.example.org")
     monkeypatch.setenv("FKO_BASE_URL", "https://fko.example.org")

@@ -327,7 +327,7 @@ def test_every_return_is_reported_for_the_orchestration(tmp_path, smtp_server) -
     from usecases.setup import init_database
 
     port = free_port()
-    ctx = AppContext.from_settings(Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1",
+    ctx = AppContext.from_settings(Settings(data_dir=tmp_path / "var", smtp_host="127.0.0.1", allow_local_links=True,
                                             smtp_port=smtp_server.port, base_url=f"http://127.0.0.1:{port}"))
     init_database(ctx, demo=True)
     clock = Clock()

@@ -64,7 +64,7 @@ def served_round(data_dir: Path, smtp_port: int, *, messages: Callable[[], list[
     from usecases.setup import init_database
 
     port = free_port()
-    settings = Settings(data_dir=data_dir, smtp_host="127.0.0.1", smtp_port=smtp_port,
+    settings = Settings(data_dir=data_dir, smtp_host="127.0.0.1", smtp_port=smtp_port, allow_local_links=True,
                         mail_from="noreply@regionalagentur.example.org", base_url=f"http://127.0.0.1:{port}",
                         secret_key=SecretStr(secret_key) if secret_key else None)
     ctx = AppContext.from_settings(settings)
