@@ -15,6 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 from storage.errors import DatabaseError, DatabaseUnreachable, SchemaOutdated, unavailable_reason
@@ -78,15 +79,48 @@ def _alembic_config() -> Config:
     return config
 
 
+def _sqlite_migration_engine(engine: Engine) -> Engine:
+    """For SQLite, an engine whose transactions include DDL and whose foreign keys are off while tables are
+    rebuilt (SQLite's ALTER works by copying a table and dropping the old one, which rows of other tables point
+    at). Python's sqlite3 would otherwise commit each DDL statement on its own, so a failed upgrade could leave
+    half a migration behind."""
+    migration = create_engine(engine.url, connect_args={"timeout": 30}, poolclass=NullPool)
+
+    @event.listens_for(migration, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves: DDL joins the transaction
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction; checked before commit below
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(migration, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return migration
+
+
 def migrate(engine: Engine, *, revision: str = "head") -> None:
-    """Bring the schema to the newest migration (creates it in an empty database), or to ``revision``."""
+    """Bring the schema to the newest migration (creates it in an empty database), or to ``revision``. All of
+    it or nothing: one transaction, also on SQLite, whose foreign keys are checked before it commits."""
     config = _alembic_config()
+    sqlite = engine.dialect.name == "sqlite"
+    target = _sqlite_migration_engine(engine) if sqlite else engine
     try:
-        with engine.begin() as connection:
+        with target.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise DatabaseError(f"Die Umstellung der Datenbank hätte Verweise zerstört ({broken[:3]}); "
+                                        "nichts wurde geändert.")
     except OperationalError as exc:
         raise DatabaseUnreachable(unavailable_reason(exc)) from exc
+    finally:
+        if sqlite:
+            target.dispose()
 
 
 def schema_revision(engine: Engine) -> str | None:

@@ -56,3 +56,40 @@ def test_migrate_twice_is_harmless(database_url: str) -> None:
     assert first is not None
     assert schema_revision(engine) == first
     engine.dispose()
+
+
+def test_a_database_in_the_middle_of_a_round_upgrades_with_every_row(database_url: str) -> None:
+    # The previous release (schema 0005) with a published version, an open round, requests and an answer: the
+    # upgrade rebuilds the cycle table on SQLite, which rows of other tables point at.
+    engine = make_engine(database_url)
+    migrate(engine, revision="0005")
+    statements = [
+        "INSERT INTO region (id, code, name, agency_name, agency_email, agency_phone, agency_address, sample_data, "
+        "created_at) VALUES (1, 'aachen', 'Region Aachen', 'Regionalagentur', 'ra@example.org', '', '', false, "
+        "'2025-09-01 08:00:00+00:00')",
+        "INSERT INTO institution (id, region_id, code, name, active, last_activity_number, created_at, updated_at) "
+        "VALUES (1, 1, 'IHK', 'IHK Aachen', true, 0, '2025-09-01 08:00:00+00:00', '2025-09-01 08:00:00+00:00')",
+        "INSERT INTO concept_version (id, region_id, label, status, note, created_at, published_at, sections, "
+        "documents) VALUES (1, 1, '2025', 'published', '', '2025-03-01 08:00:00+00:00', "
+        "'2025-03-31 10:00:00+00:00', '{}', '{}'), (2, 1, '2026', 'published', '', '2026-09-01 08:00:00+00:00', "
+        "'2026-11-20 10:00:00+00:00', '{}', '{}')",
+        "INSERT INTO cycle (id, region_id, year, opened_at, deadline, base_version_id, draft_version_id, state) "
+        "VALUES (1, 1, 2026, '2026-09-01 08:00:00+00:00', '2026-10-15', 1, 2, 'open')",
+    ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+        columns = {c["name"] for c in __import__("sqlalchemy").inspect(connection).get_columns("request")}
+        values = {"id": 1, "cycle_id": 1, "institution_id": 1, "state": "answered", "reminders_sent": 0,
+                  "token_nonce": "n", "token_hash": "h", "created_at": "2026-09-01 08:00:00+00:00"}
+        values = {k: v for k, v in values.items() if k in columns}
+        connection.execute(text(f"INSERT INTO request ({', '.join(values)}) VALUES "
+                                f"({', '.join(':' + k for k in values)})"), values)
+    migrate(engine)
+    require_current_schema(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, year, base_version_id, state FROM cycle")).all() == [
+            (1, 2026, 1, "published")]  # its version was published: the round ended with it
+        assert connection.execute(text("SELECT id, cycle_id FROM request")).all() == [(1, 1)]
+        assert connection.execute(text("SELECT holiday_state, funding_line FROM region")).one()[0] == "NW"
+    engine.dispose()
