@@ -19,7 +19,9 @@ from usecases.documents import render_version
 from usecases.errors import Conflict, NotFound
 from usecases.versions import (
     DraftResult,
+    DraftStale,
     NoDraft,
+    NoRound,
     current_drafts,
     diff_versions,
     publish_draft,
@@ -170,4 +172,13 @@ def publish(
         except NoDraft:
             fail(f"Version {new} ist kein Entwurf (schon veröffentlicht?).")
             raise typer.Exit(2) from None
+        except NoRound:
+            fail(f"Der Entwurf {new} gehört zu keiner Abfrage (bisher nur Texte); veröffentlicht wird der Entwurf "
+                 f"einer Abfrage, wenn sie vorbei ist. Eröffnen: fko cycle open --year {new}. Nichts veröffentlicht.")
+            raise typer.Exit(2) from None
+        except DraftStale:
+            current_drafts(ctx, now=dt.datetime.now(dt.UTC))
+            fail(f"Während der Rückfrage kam eine Rückmeldung; der Entwurf {new} ist jetzt aktualisiert. Bitte mit "
+                 "`fko diff` prüfen und erneut veröffentlichen. Nichts veröffentlicht.")
+            raise typer.Exit(1) from None
     say(f"Version {version.label} veröffentlicht (freigegeben von {version.approved_by}).")

@@ -81,6 +81,11 @@ def open_(
                  f"{today.year + 1}); Tippfehler? Mit --force trotzdem eröffnen. Nichts wurde angelegt oder "
                  "versandt.")
             raise typer.Exit(2) from None
+        except RoundEnded:
+            fail(f"Die Abfrage {year} ist beendet: das Handlungskonzept {year} (oder ein neueres) ist bereits "
+                 f"veröffentlicht. Die nächste Abfrage eröffnet `fko cycle open --year J` mit einem späteren Jahr. "
+                 "Nichts wurde angelegt oder versandt.")
+            raise typer.Exit(2) from None
         except DeadlineDiffers as exc:
             fail(f"Die Abfrage {year} läuft bereits mit der Frist {german_date(exc.current)}; --deadline ändert sie "
                  f"nicht. Verschieben mit: fko cycle deadline --year {year} {due:%d.%m.%Y}")
@@ -129,6 +134,10 @@ def new_link(
             raise typer.Exit(2) from None
         except LookupError:
             fail(f"{institution.upper()} hat in der Abfrage {year} keinen Link (Abfrage nicht eröffnet?).")
+            raise typer.Exit(2) from None
+        except RoundEnded:
+            fail(f"Die Abfrage {year} ist beendet (Konzept veröffentlicht oder Abfrage geschlossen); ein neuer Link "
+                 "hilft niemandem mehr. Nichts geändert.")
             raise typer.Exit(2) from None
         say(f"Der bisherige Link von {institution.upper()} ist gesperrt. Der neue Link:")
         say(f"  {link}")

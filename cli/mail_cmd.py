@@ -21,7 +21,7 @@ app = typer.Typer(help="Ausgehende E-Mails (Postausgang).", no_args_is_help=True
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 STATES = {"pending": "wartet", "sending": "im Versand", "sent": "versandt", "failed": "fehlgeschlagen",
-          "refused": "abgelehnt"}
+          "refused": "abgelehnt", "cancelled": "verworfen (Abfrage beendet)"}
 
 
 @app.command("send")

@@ -11,14 +11,17 @@ from flows import dashboard
 from flows.deployments import next_yearly_opening
 from flows.runtime import berlin_today, moment
 from usecases.context import app_context
-from usecases.cycle import open_cycle
+from usecases.cycle import RoundEnded, open_cycle
 from usecases.outbox import DeliveryReport, deliver_pending
 
 
 @task(name="open-requests", cache_policy=NO_CACHE)
 def open_requests(year: int, deadline: dt.date | None, today: dt.date | None) -> dict[str, object]:
     with app_context() as ctx:
-        result = open_cycle(ctx, year=year, deadline=deadline, today=berlin_today(today), now=moment(today))
+        try:
+            result = open_cycle(ctx, year=year, deadline=deadline, today=berlin_today(today), now=moment(today))
+        except RoundEnded:
+            return {"ended": True, "invitations": 0, "without_contact": []}
     return {"created": result.created, "requests": result.requests_created,
             "invitations": result.invitations_queued, "without_contact": result.without_contact,
             "deadline": result.deadline.isoformat()}
@@ -41,6 +44,9 @@ async def open_cycle_flow(year: int | None = None, deadline: dt.date | None = No
     logger = get_run_logger()
     year = year or berlin_today(today).year
     opened = open_requests(year, deadline, today)
+    if opened.get("ended"):
+        logger.info("Abfrage %s ist beendet (Konzept veröffentlicht): niemand wird eingeladen.", year)
+        return opened
     report = await deliver_mail()
     logger.info("Abfrage %s: %s Einladungen vorbereitet, %s E-Mails versandt", year, opened["invitations"],
                 report.sent)

@@ -16,7 +16,14 @@ from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
 from flows.runtime import berlin_today, moment, open_year
 from usecases.context import app_context
-from usecases.versions import diff_versions, publish_draft, publish_gate, published_already, version_pair
+from usecases.versions import (
+    DraftStale,
+    diff_versions,
+    publish_draft,
+    publish_gate,
+    published_already,
+    version_pair,
+)
 
 
 class Approval(RunInput):
@@ -92,6 +99,12 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     if not decision.approve:
         logger.info("Nicht freigegeben (%s): der Entwurf bleibt bestehen.", decision.comment or "ohne Anmerkung")
         return {"published": None, "comment": decision.comment}
-    published = publish(label, decision.approved_by, today)
+    try:
+        published = publish(label, decision.approved_by, today)
+    except DraftStale:
+        await regenerate_concept_flow(year=year, today=today, pdf=pdf)
+        logger.warning("Seit der Freigabe kam eine Rückmeldung: der Entwurf %s ist aktualisiert, aber nicht "
+                       "veröffentlicht. Bitte die Änderungen ansehen und erneut freigeben.", label)
+        return {"published": None, "stale": True}
     logger.info("Version %s veröffentlicht, freigegeben von %s", published, decision.approved_by)
     return {"published": published, "approved_by": decision.approved_by}

@@ -96,3 +96,17 @@ def list_messages(*, session: Session, cycle_id: int | None = None) -> list[Outb
     if cycle_id is not None:
         query = query.where(OutboundMessage.cycle_id == cycle_id)
     return list(session.exec(query.order_by(col(OutboundMessage.id))).all())
+
+
+ROUND_MAIL = ("invitation", "reminder", "reminder_deputy", "escalation", "deadline_moved")
+
+
+def cancel_round_mail(*, session: Session, cycle_id: int) -> int:
+    """Unsent invitations, reminders and notices of a round that has ended: never sent (state "cancelled")."""
+    messages = session.exec(select(OutboundMessage).where(OutboundMessage.cycle_id == cycle_id,
+                                                          col(OutboundMessage.kind).in_(ROUND_MAIL),
+                                                          col(OutboundMessage.state).in_(("pending", "failed")))).all()
+    for message in messages:
+        message.state, message.last_error = "cancelled", "Abfrage beendet (Konzept veröffentlicht)"
+        session.add(message)
+    return len(messages)

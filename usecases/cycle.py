@@ -15,7 +15,7 @@ from core.deadline import deadline_concerns, default_deadline, link_expiry, plau
 from core.token import link_token, token_hash
 from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment
-from storage.concepts import latest_published, list_activities
+from storage.concepts import latest_published, list_activities, list_versions
 from storage.cycles import cycle_of_year, newest_cycle, open_cycles, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
@@ -155,6 +155,8 @@ def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date 
     round that is open already."""
     cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
     if cycle is not None:
+        if cycle.state != "open" or _published(session, region, year):
+            raise RoundEnded(str(year))
         if deadline is not None and deadline != cycle.deadline:
             raise DeadlineDiffers(cycle.deadline)
         return cycle, False
@@ -164,6 +166,10 @@ def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date 
         raise OtherRoundOpen(running[0].year, running[0].deadline)
     if not force and not plausible_year(year, today=today):
         raise ImplausibleYear(str(year))
+    newest = max((int(v.label) for v in list_versions(session=session, region_id=region.id or 0)
+                  if v.status == "published" and v.label.isdigit()), default=None)
+    if newest is not None and year <= newest:
+        raise RoundEnded(str(year))  # that year's concept (or a later one) is adopted already
     deadline = deadline or default_deadline(today)
     base = latest_published(session=session, region_id=region.id or 0)  # None: the region's first round
     cycle = Cycle(region_id=region.id or 0, year=year, deadline=deadline, base_version_id=base.id if base else None,
@@ -217,6 +223,8 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
         request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
         if request is None:
             raise LookupError(f"{institution.code} has no request in {year}")
+        if cycle.state != "open" or _published(session, region, year):
+            raise RoundEnded(str(year))
         if request.token_hash:
             session.add(ReplacedLink(token_hash=request.token_hash, request_id=request.id or 0, replaced_at=now))
         _new_token(ctx, request)

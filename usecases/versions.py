@@ -27,6 +27,7 @@ from storage.database import require_current_schema, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
 from storage.models import ConceptVersion, Cycle, Institution, Submission
+from storage.outbox import cancel_round_mail
 from storage.regions import get_region
 from storage.requests import latest_answer
 from usecases.context import AppContext
@@ -34,6 +35,14 @@ from usecases.context import AppContext
 
 class NoDraft(Exception):
     """There is no draft to publish."""
+
+
+class NoRound(Exception):
+    """The draft belongs to no round (only texts written early): publishing it would adopt an empty concept."""
+
+
+class DraftStale(Exception):
+    """An answer came in after the draft was shown: it was rebuilt; staff look again before publishing."""
 
 
 @dataclass
@@ -160,10 +169,19 @@ def publish_draft(ctx: AppContext, *, approved_by: str, now: dt.datetime, label:
                                  .order_by(ConceptVersion.id.desc())).first()  # type: ignore[union-attr]
         if draft is None or draft.status != "draft":
             raise NoDraft(label)
-        publish_version(session=session, version=draft, approved_by=approved_by, at=now)
         cycle = session.exec(select(Cycle).where(Cycle.draft_version_id == draft.id)).first()
-        if cycle is not None and cycle.state == "open":
+        if cycle is None:
+            raise NoRound(draft.label)
+        session.refresh(cycle, with_for_update=True)  # no answer is taken into the round while it is published
+        base = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
+        rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
+        latest = {i.code: latest_answer(session=session, request_id=r.id or 0) for r, i in rows}
+        if draft.built_from != _fingerprint(base, latest):
+            raise DraftStale(draft.label)
+        publish_version(session=session, version=draft, approved_by=approved_by, at=now)
+        if cycle.state == "open":
             cycle.state = "published"  # the round ends with it: no more answers taken, no more reminders
+        cancel_round_mail(session=session, cycle_id=cycle.id or 0)
         record_event(session=session, region_id=region.id, actor=f"staff:{approved_by}", action="version.published",
                      subject=draft.label)
         return draft

@@ -115,3 +115,17 @@ def test_documents_read_right_as_pdf_and_pictures(answered, tmp_path: Path) -> N
         report)
     report_html = (docs / "Aenderungen-2025-2026.html").read_text(encoding="utf-8")
     assert "&lt;2026&gt;" in report_html and "<2026>" not in report_html
+
+
+def test_an_answer_after_the_draft_was_shown_stops_publishing_until_it_is_seen(answered) -> None:  # type: ignore[no-untyped-def]
+    from usecases.versions import DraftStale
+
+    rebuild_draft(answered, year=2026, now=NOW)  # what staff looked at
+    confirm_no_changes(answered, request_id=request_id(answered, "HWK"), now=NOW)  # meanwhile on the page
+    with pytest.raises(DraftStale):
+        publish_draft(answered, approved_by="Frau Beispiel", now=NOW, label="2026")
+    with session_scope(answered.engine) as session:
+        assert find_version(session=session, region_id=get_region(session=session).id or 0,
+                            label="2026").status == "draft"
+    rebuild_draft(answered, year=2026, now=NOW, only_if_stale=True)  # the draft now holds HWK's answer
+    assert publish_draft(answered, approved_by="Frau Beispiel", now=NOW, label="2026").status == "published"

@@ -124,6 +124,11 @@ def test_publishing_waits_for_the_round_and_a_published_round_is_over(run_fko, d
     assert len(sink_mails(tmp_path)) == sent
     moved = run_fko("cycle", "deadline", "--year", str(TODAY.year), d(weekday_after(40)))
     assert moved.exit_code == 2 and "veröffentlicht" in moved.stderr
+    reopened = run_fko("cycle", "open", "--year", str(TODAY.year), "--deadline", d(weekday_after(30)))
+    assert reopened.exit_code == 2 and "ist beendet" in reopened.stderr  # nobody is invited into an adopted round
+    relinked = run_fko("cycle", "new-link", "-i", "IHK", "--year", str(TODAY.year))
+    assert relinked.exit_code == 2 and "ist beendet" in relinked.stderr
+    assert len(sink_mails(tmp_path)) == sent
     nxt = run_fko("cycle", "open", "--year", str(TODAY.year + 1), "--deadline", d(weekday_after(30)))
     assert nxt.exit_code == 0, nxt.stderr  # the published round no longer blocks the next one
 
@@ -172,3 +177,21 @@ def test_a_reminder_never_calls_a_past_day_today(days: int, says: str) -> None:
     assert deadline.weekday() == 4
     if days:
         assert "heute" not in rendered.text.lower() and "heute" not in rendered.subject.lower()
+
+
+def test_unsent_invitations_of_a_published_round_are_never_sent(run_fko, demo_db: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    opened = run_fko("cycle", "open", "--year", str(TODAY.year), "--deadline", d(weekday_after(30)), "--no-send")
+    assert opened.exit_code == 0
+    assert run_fko("publish", "--yes", "--early").exit_code == 0
+    assert run_fko("mail", "send").exit_code == 0
+    assert sink_mails(tmp_path) == []
+    states = {m["state"] for m in json.loads(run_fko("mail", "outbox", "--json").stdout)}
+    assert states == {"cancelled"}
+    assert "verworfen (Abfrage beendet)" in run_fko("mail", "outbox").stdout
+
+
+def test_a_draft_of_texts_only_is_not_published(run_fko, demo_db: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("concept", "texts", "export", "--out", str(tmp_path / "t.docx")).exit_code == 0
+    assert run_fko("concept", "texts", "import", str(tmp_path / "t.docx")).exit_code == 0  # a draft with texts
+    result = run_fko("publish", "--yes")
+    assert result.exit_code == 2 and "gehört zu keiner Abfrage" in result.stderr
