@@ -5,6 +5,7 @@ with two sheets, the texts .docx written in a real LibreOffice Writer, and a she
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import io
@@ -19,10 +20,16 @@ from pathlib import Path
 
 import openpyxl
 
+from core.dates import BERLIN
 from mail.templates import KINDS
 from tests.support.factories import VALID_ROWS, edit_sheet, institutions_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
+# The README names concrete years (a concept of 2026, the round 2027); the test moves them along with the calendar,
+# so the guide's commands stay runnable in later years: the concept of this year, the round of the next.
+THIS = dt.datetime.now(BERLIN).year
+CONCEPT, ROUND = str(THIS), str(THIS + 1)
+README_YEARS = {"2026": CONCEPT, "2027": ROUND}
 FIXTURES = ROOT / "tests" / "fixtures"
 DUAL = "Duale Ausbildung stärken"
 ORIENTATION = "Berufsorientierung und Übergang Schule–Beruf"
@@ -52,7 +59,7 @@ def guide_commands() -> list[list[str]]:
     assert block is not None, "the guide has no command block"
     commands = [shlex.split(line, comments=True) for line in block.group(1).splitlines() if line.strip()]
     assert all(c[0] == "fko" for c in commands)
-    return [c[1:] for c in commands]
+    return [[re.sub(r"20(26|27)", lambda m: README_YEARS[m.group(0)], arg) for arg in c[1:]] for c in commands]
 
 
 def tiny_png() -> bytes:
@@ -83,7 +90,7 @@ def concept_xlsx(path: Path) -> None:
 
 def mailed_back_sheet(run_fko, env: dict[str, str], folder: Path) -> None:  # type: ignore[no-untyped-def]
     """IHK's personal sheet, as it came back by mail: one title changed, one activity added."""
-    built = run_fko("sheet", "build", "--institution", "IHK", "--year", "2027", "--out", str(folder / "built.xlsx"),
+    built = run_fko("sheet", "build", "--institution", "IHK", "--year", f"{ROUND}", "--out", str(folder / "built.xlsx"),
                     env=env, cwd=folder)
     assert built.exit_code == 0, built.stderr
     sheet = folder / "built.xlsx"
@@ -94,7 +101,7 @@ def mailed_back_sheet(run_fko, env: dict[str, str], folder: Path) -> None:  # ty
 
 def kdn_confirms(run_fko, env: dict[str, str], folder: Path) -> None:  # type: ignore[no-untyped-def]
     """The last institution answers "no changes" (its unchanged sheet): the round is complete, publishing may go."""
-    built = run_fko("sheet", "build", "--institution", "KDN", "--year", "2027", "--out", str(folder / "kdn.xlsx"),
+    built = run_fko("sheet", "build", "--institution", "KDN", "--year", f"{ROUND}", "--out", str(folder / "kdn.xlsx"),
                     env=env, cwd=folder)
     assert built.exit_code == 0, built.stderr
     taken = run_fko("ingest", "kdn.xlsx", env=env, cwd=folder)
@@ -123,7 +130,7 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
     concept_xlsx(folder / "konzept.xlsx")
 
     before: dict[str, Callable[[], None]] = {
-        "concept texts import": lambda: write_texts_in_writer(folder / "Texte-2027.docx"),
+        "concept texts import": lambda: write_texts_in_writer(folder / f"Texte-{ROUND}.docx"),
         "ingest": lambda: mailed_back_sheet(run_fko, env, folder),
         "publish": lambda: kdn_confirms(run_fko, env, folder),
     }
@@ -142,7 +149,7 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
         outputs[name] += result.stdout
 
     assert "Datenbank für Region Köln angelegt" in outputs["init"]
-    assert "3 Aktivitäten von 2 Institutionen, veröffentlicht als Version 2026" in outputs["concept import"]
+    assert f"3 Aktivitäten von 2 Institutionen, veröffentlicht als Version {CONCEPT}" in outputs["concept import"]
     assert "„Bestehend“ → „bestehend“" in outputs["concept import"]  # what was normalised, shown to staff
 
     # The test mails: one of each kind, to staff only, marked, with the region's agency and funding line.
@@ -159,21 +166,21 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
 
     # The draft is current after the mailed-back sheet, fields named by their German headers.
     diff = outputs["diff"]
-    assert "Version 2026 → 2027" in diff and "neu 1, geändert 1" in diff
+    assert f"Version {CONCEPT} → {ROUND}" in diff and "neu 1, geändert 1" in diff
     assert "Titel: „Azubi-Speed-Dating“ → „Azubi-Speed-Dating digital“" in diff
     assert "Girls' Day im Handwerk" in diff
 
     # The documents carry the texts written in Writer, the region's funding line and logo.
-    concept_md = (folder / "dokumente" / "Handlungskonzept-2027.md").read_text(encoding="utf-8")
+    concept_md = (folder / "dokumente" / f"Handlungskonzept-{ROUND}.md").read_text(encoding="utf-8")
     for words in WRITTEN.values():
         assert words in concept_md
     assert "Mit finanzieller Unterstützung des Landes Nordrhein" in concept_md
-    assert "data:image/png;base64," in (folder / "dokumente" / "Handlungskonzept-2027.html").read_text("utf-8")
-    report = (folder / "dokumente" / "Aenderungen-2026-2027.md").read_text(encoding="utf-8")
+    assert "data:image/png;base64," in (folder / "dokumente" / f"Handlungskonzept-{ROUND}.html").read_text("utf-8")
+    report = (folder / "dokumente" / f"Aenderungen-{CONCEPT}-{ROUND}.md").read_text(encoding="utf-8")
     assert "Girls' Day im Handwerk" in report and "Azubi-Speed-Dating digital" in report
 
-    assert "Version 2027 veröffentlicht (freigegeben von Lenkungskreis)" in outputs["publish"]
-    status = json.loads(run_fko("cycle", "status", "--json", "--year", "2027", env=env, cwd=folder).stdout)
+    assert f"Version {ROUND} veröffentlicht (freigegeben von Lenkungskreis)" in outputs["publish"]
+    status = json.loads(run_fko("cycle", "status", "--json", "--year", f"{ROUND}", env=env, cwd=folder).stdout)
     assert status, "the round's status is shown"
     again = run_fko("diff", env=env, cwd=folder)
     assert again.exit_code == 2 and "keine offene Abfrage und kein Entwurf" in again.stderr
@@ -191,7 +198,7 @@ def test_a_first_round_without_any_concept_starts_from_empty_sheets(run_fko, tmp
     assert nothing.exit_code == 2 and "keine offene Abfrage und kein Entwurf" in nothing.stderr
     assert run_fko("publish", "--yes", cwd=folder).exit_code == 2
 
-    opened = run_fko("cycle", "open", "--year", "2027", "--deadline", "15.10.2027", cwd=folder)
+    opened = run_fko("cycle", "open", "--year", f"{ROUND}", "--deadline", f"15.10.{ROUND}", cwd=folder)
     assert opened.exit_code == 0, opened.stderr
     invitation = next(m for m in mails(tmp_path / "var" / "mail") if "IHK" in str(m["Subject"]))
     sheet = next(invitation.iter_attachments()).get_content()
@@ -202,21 +209,22 @@ def test_a_first_round_without_any_concept_starts_from_empty_sheets(run_fko, tmp
     assert rows and all(not any(row) for row in rows)  # only the prepared empty rows
 
     first = run_fko("diff", cwd=folder)
-    assert first.exit_code == 0 and "Version 2027 (erste Fassung" in first.stdout and "neu 0" in first.stdout
+    assert first.exit_code == 0 and f"Version {ROUND} (erste Fassung" in first.stdout and "neu 0" in first.stdout
     (folder / "IHK.xlsx").write_bytes(edit_sheet(sheet, {"B2": "Ausbildungsmesse", "D2": DUAL, "E2": "geplant"}))
     taken = run_fko("ingest", "IHK.xlsx", "--notify", cwd=folder)  # the receipt only on request
     assert taken.exit_code == 0 and "Angenommen" in taken.stdout, taken.stderr
     diff = run_fko("diff", cwd=folder)
-    assert "Version 2027 (erste Fassung" in diff.stdout and "neu 1" in diff.stdout and "Ausbildungsmesse" in diff.stdout
+    assert f"Version {ROUND} (erste Fassung" in diff.stdout and "neu 1" in diff.stdout
+    assert "Ausbildungsmesse" in diff.stdout
     receipt = next(m for m in mails(tmp_path / "var" / "mail") if "Eingang" in str(m["Subject"]))
     assert "gegenüber dem bisherigen Stand (erste Fassung des Handlungskonzepts)" in \
         receipt.get_body(("plain",)).get_content()
 
     rendered = run_fko("render", "--out", "dokumente", "--no-pdf", cwd=folder)
     assert rendered.exit_code == 0, rendered.stderr
-    report = (folder / "dokumente" / "Aenderungen-2027-erste-Fassung.md").read_text(encoding="utf-8")
-    assert "Version 2027 (erste Fassung)" in report and "Ausbildungsmesse" in report
-    assert "Ausbildungsmesse" in (folder / "dokumente" / "Handlungskonzept-2027.md").read_text(encoding="utf-8")
+    report = (folder / "dokumente" / f"Aenderungen-{ROUND}-erste-Fassung.md").read_text(encoding="utf-8")
+    assert f"Version {ROUND} (erste Fassung)" in report and "Ausbildungsmesse" in report
+    assert "Ausbildungsmesse" in (folder / "dokumente" / f"Handlungskonzept-{ROUND}.md").read_text(encoding="utf-8")
     waiting = run_fko("publish", "--yes", cwd=folder)
     assert waiting.exit_code == 2 and "KDN" in waiting.stderr  # the round still runs: publishing waits
     published = run_fko("publish", "--yes", "--early", cwd=folder)
