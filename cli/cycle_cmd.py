@@ -206,7 +206,7 @@ def deadline_(
             say(f"Keine Nachricht an die Institutionen (--no-notice); ohne Rückmeldung: {len(result.not_answered)}.")
             return
         say(f"Nachricht an {len(result.not_answered)} Institutionen ohne Rückmeldung vorbereitet.")
-        report = asyncio.run(deliver_pending(ctx))
+        report = asyncio.run(deliver_pending(ctx, kinds=("deadline_moved",)))
         report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
         if report.failed:
             raise typer.Exit(1)

@@ -56,7 +56,9 @@ def ingest(
         except Misfiled as exc:
             misfiled(exc, file, institution, as_json)
             raise typer.Exit(1) from None
-        delivery = asyncio.run(deliver_pending(ctx)) if notify and not dry_run and result.recipients else None
+        own_mail = ("receipt", "refusal")  # not the mail staff held back elsewhere (e.g. cycle open --no-send)
+        delivery = (asyncio.run(deliver_pending(ctx, kinds=own_mail))
+                    if notify and not dry_run and result.recipients else None)
     if as_json:
         print_json(json_report(result, dry_run=dry_run))
     else:

@@ -34,12 +34,14 @@ def _claimable(now: dt.datetime, max_attempts: int):  # type: ignore[no-untyped-
 
 
 def claim_due_messages(*, session: Session, now: dt.datetime, lease: dt.timedelta, max_attempts: int,
-                       claimer: str | None = None) -> list[OutboundMessage]:
+                       claimer: str | None = None, kinds: tuple[str, ...] | None = None) -> list[OutboundMessage]:
     """Claim every message due for sending, each by a conditional update: two senders running at the
     same time (the page and a flow, say) never claim the same message. A claim lapses after ``lease``,
     so the messages of a sender that died are taken up again."""
-    candidates = session.exec(select(col(OutboundMessage.id)).where(_claimable(now, max_attempts))
-                              .order_by(col(OutboundMessage.id))).all()
+    query = select(col(OutboundMessage.id)).where(_claimable(now, max_attempts))
+    if kinds is not None:  # only what the command at hand queued (e.g. receipts), not mail held back elsewhere
+        query = query.where(col(OutboundMessage.kind).in_(kinds))
+    candidates = session.exec(query.order_by(col(OutboundMessage.id))).all()
     claimed: list[int] = []
     for message_id in candidates:
         result = session.execute(

@@ -76,13 +76,14 @@ class DeliveryReport:
 
 
 async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, use_settings: bool = True,
+                          kinds: tuple[str, ...] | None = None,
                           progress: Callable[[int, int], None] | None = None) -> DeliveryReport:
     """Send every queued message that is not sent yet. Without a relay, to the .eml sink in the data dir."""
     smtp = smtp or (smtp_settings(ctx.settings) if use_settings else None)
     if smtp is not None and use_settings:
         ensure_mail_can_leave(ctx.settings)
     report = DeliveryReport()
-    jobs = _claim_jobs(ctx, report)
+    jobs = _claim_jobs(ctx, report, kinds)
     if not jobs:
         return report
     done = 0
@@ -103,7 +104,7 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
     return report
 
 
-def _claim_jobs(ctx: AppContext, report: DeliveryReport) -> list[Job]:
+def _claim_jobs(ctx: AppContext, report: DeliveryReport, kinds: tuple[str, ...] | None = None) -> list[Job]:
     """Claim the due messages for this process (releasing those of senders that died); a message whose every
     recipient was refused before is marked refused instead of sent again."""
     jobs: list[Job] = []
@@ -116,7 +117,7 @@ def _claim_jobs(ctx: AppContext, report: DeliveryReport) -> list[Job]:
             record_event(session=session, region_id=None, actor="system", action="mail.claims_released",
                          subject=", ".join(sorted(gone))[:200], details={"messages": released})
         claimed = claim_due_messages(session=session, now=now, lease=CLAIM_LEASE, max_attempts=MAX_ATTEMPTS,
-                                     claimer=this_process())
+                                     claimer=this_process(), kinds=kinds)
         for message in claimed:
             recipients = [a for a in [message.recipient, *message.cc] if a.lower() not in blocked]
             if not recipients:

@@ -195,3 +195,25 @@ def test_a_draft_of_texts_only_is_not_published(run_fko, demo_db: None, tmp_path
     assert run_fko("concept", "texts", "import", str(tmp_path / "t.docx")).exit_code == 0  # a draft with texts
     result = run_fko("publish", "--yes")
     assert result.exit_code == 2 and "gehört zu keiner Abfrage" in result.stderr
+
+
+def test_a_deadline_notice_does_not_send_invitations_held_back(run_fko, demo_db: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    opened = run_fko("cycle", "open", "--year", str(TODAY.year), "--deadline", d(weekday_after(30)), "--no-send")
+    assert opened.exit_code == 0 and sink_mails(tmp_path) == []
+    moved = run_fko("cycle", "deadline", "--year", str(TODAY.year), d(weekday_after(40)))
+    assert moved.exit_code == 0, moved.stderr
+    subjects = {str(m["Subject"]).split(":")[0] for m in sink_mails(tmp_path)}
+    assert len(sink_mails(tmp_path)) == demo.INSTITUTIONS and all(s.startswith("Neue Frist") for s in subjects)
+    waiting = [m for m in json.loads(run_fko("mail", "outbox", "--json").stdout) if m["state"] == "pending"]
+    assert len(waiting) == demo.INSTITUTIONS and {m["kind"] for m in waiting} == {"invitation"}
+
+
+def test_a_receipt_does_not_send_invitations_held_back(run_fko, demo_db: None, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("cycle", "open", "--year", str(TODAY.year), "--deadline", d(weekday_after(30)),
+                   "--no-send").exit_code == 0
+    sheet = tmp_path / "ihk.xlsx"
+    built = run_fko("sheet", "build", "--institution", "IHK", "--year", str(TODAY.year), "--out", str(sheet))
+    assert built.exit_code == 0
+    taken = run_fko("ingest", str(sheet), "--notify")
+    assert taken.exit_code == 0, taken.stderr
+    assert [str(m["Subject"]).split(":")[0] for m in sink_mails(tmp_path)] == ["Eingangsbestätigung"]
