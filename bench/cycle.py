@@ -67,7 +67,7 @@ def flow_round() -> None:
 
     asyncio.run(open_cycle_flow(year=2027, deadline=DEADLINE, today=OPENED))
     asyncio.run(escalate_reminders_flow(today=DEADLINE))
-    asyncio.run(publish_concept_flow(year=2027, today=DEADLINE, approved_by="bench", pdf=False))
+    asyncio.run(publish_concept_flow(year=2027, today=DEADLINE, approved_by="bench", pdf=False, early=True))
 
 
 def timed(size: int, port: int, runner) -> float:  # type: ignore[no-untyped-def]
