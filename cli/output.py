@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from core.problem import Problem
+from core.text import os_reason
 
 if TYPE_CHECKING:
     from usecases.outbox import DeliveryReport
@@ -76,14 +77,3 @@ def report_delivery(report: DeliveryReport, smtp_host: str | None, sink: Path) -
     if report.failed:
         fail(f"{report.failed} E-Mails vorerst nicht versandt ({report.errors[0]}); "
              "`fko mail send` versucht es erneut.")
-
-
-def os_reason(exc: OSError) -> str:
-    """Why a file operation failed, in German."""
-    reasons = {FileNotFoundError: "nicht gefunden", IsADirectoryError: "ist ein Ordner",
-               NotADirectoryError: "ein Teil des Pfads ist kein Ordner", PermissionError: "keine Berechtigung",
-               FileExistsError: "gibt es bereits"}
-    for kind, reason in reasons.items():
-        if isinstance(exc, kind):
-            return reason
-    return "nicht beschreibbar" if exc.errno in (30, 28) else (exc.strerror or type(exc).__name__)

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from storage.models import Cycle, Institution, Request
+from storage.models import ConceptVersion, Cycle, Institution, Request
+
+
+def round_published(session: Session, cycle: Cycle) -> bool:
+    """The round's version is adopted: state "published", or (a round published by an earlier release) its
+    year's version is. Read in the caller's session, so a write in it sees a publication that came first."""
+    if cycle.state == "published":
+        return True
+    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == cycle.region_id,
+                                                        ConceptVersion.label == str(cycle.year))).first()
+    return version is not None and version.status == "published"
+
+
+def require_cycle(*, session: Session, region_id: int, year: int) -> Cycle:
+    """The year's cycle; LookupError (callers say "no such round") when there is none."""
+    cycle = cycle_of_year(session=session, region_id=region_id, year=year)
+    if cycle is None:
+        raise LookupError(f"no cycle {year}")
+    return cycle
 
 
 def cycle_of_year(*, session: Session, region_id: int, year: int) -> Cycle | None:

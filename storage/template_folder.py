@@ -14,6 +14,7 @@ from core.ladder import Policy, PolicyError, parse_policy
 from core.region import RegionConfigError, RegionProfile, logo_type, parse_region
 from core.section_list import SectionListError, SectionSpec, parse_section_list
 from core.sheet_spec import SheetSpec, SpecError, parse_spec
+from core.text import os_reason
 
 DEMO_FILE = Path("demo") / "region_aachen.toml"
 
@@ -50,7 +51,7 @@ def load_region_file(path: Path) -> tuple[RegionProfile, tuple[bytes, str] | Non
     except UnicodeDecodeError as exc:
         raise RegionConfigError(f"{path}: die Datei ist nicht in UTF-8 gespeichert.") from exc
     except OSError as exc:
-        raise RegionConfigError(f"{path}: die Datei kann nicht gelesen werden ({_reason(exc)}).") from exc
+        raise RegionConfigError(f"{path}: die Datei kann nicht gelesen werden ({os_reason(exc)}).") from exc
     profile = parse_region(text, file=str(path))
     if not profile.logo_file:
         return profile, None
@@ -58,19 +59,9 @@ def load_region_file(path: Path) -> tuple[RegionProfile, tuple[bytes, str] | Non
     try:
         data = logo_path.read_bytes()
     except OSError as exc:
-        raise RegionConfigError(f"{path}: region.logo: {logo_path} kann nicht gelesen werden ({_reason(exc)}).") \
+        raise RegionConfigError(f"{path}: region.logo: {logo_path} kann nicht gelesen werden ({os_reason(exc)}).") \
             from exc
     return profile, (data, logo_type(data, name=str(logo_path)))
-
-
-def _reason(exc: OSError) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "nicht gefunden"
-    if isinstance(exc, IsADirectoryError):
-        return "ist ein Ordner"
-    if isinstance(exc, PermissionError):
-        return "keine Leseberechtigung"
-    return exc.strerror or type(exc).__name__
 
 
 def load_demo(templates_dir: Path, catalogs: Catalogs) -> DemoData:

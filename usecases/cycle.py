@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.activity import Activity
 from core.dates import german_date
@@ -16,7 +16,14 @@ from core.token import link_token, token_hash
 from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment
 from storage.concepts import latest_published, list_activities, list_versions
-from storage.cycles import cycle_of_year, newest_cycle, open_cycles, requests_with_institutions
+from storage.cycles import (
+    cycle_of_year,
+    newest_cycle,
+    open_cycles,
+    requests_with_institutions,
+    require_cycle,
+    round_published,
+)
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of, list_institutions
@@ -155,13 +162,13 @@ def _cycle_of(session: Session, region: Region, *, year: int, deadline: dt.date 
     round that is open already."""
     cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
     if cycle is not None:
-        if cycle.state != "open" or _published(session, region, year):
+        if cycle.state != "open" or round_published(session, cycle):
             raise RoundEnded(str(year))
         if deadline is not None and deadline != cycle.deadline:
             raise DeadlineDiffers(cycle.deadline)
         return cycle, False
     running = [c for c in open_cycles(session=session, region_id=region.id or 0)
-               if not _published(session, region, c.year)]
+               if not round_published(session, c)]
     if running:
         raise OtherRoundOpen(running[0].year, running[0].deadline)
     if not force and not plausible_year(year, today=today):
@@ -216,14 +223,12 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
         ensure_mail_can_leave(ctx.settings)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        if cycle is None:
-            raise LookupError(f"no cycle {year}")
+        cycle = require_cycle(session=session, region_id=region.id or 0, year=year)
         institution = get_institution(session=session, region_id=region.id or 0, code=institution_code)
         request = request_for(session=session, cycle_id=cycle.id or 0, institution_id=institution.id or 0)
         if request is None:
             raise LookupError(f"{institution.code} has no request in {year}")
-        if cycle.state != "open" or _published(session, region, year):
+        if cycle.state != "open" or round_published(session, cycle):
             raise RoundEnded(str(year))
         if request.token_hash:
             session.add(ReplacedLink(token_hash=request.token_hash, request_id=request.id or 0, replaced_at=now))
@@ -249,9 +254,7 @@ def close_cycle(ctx: AppContext, *, year: int, now: dt.datetime) -> bool:
     """End a cycle: the page closes and every personal link of it stops working. False if closed already."""
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        if cycle is None:
-            raise LookupError(f"no cycle {year}")
+        cycle = require_cycle(session=session, region_id=region.id or 0, year=year)
         if cycle.state == "closed":
             return False  # a published round closes here too: its links stop working
         cycle.state, cycle.closed_at = "closed", now
@@ -273,12 +276,6 @@ def year_to_process(ctx: AppContext, year: int | None) -> int | None:
     """The open cycle's year when ``year`` is None or names it; None when there is nothing to do."""
     open_year = open_cycle_year(ctx)
     return open_year if year in (None, open_year) else None
-
-
-def _published(session: Session, region: Region, year: int) -> bool:
-    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == region.id,
-                                                        ConceptVersion.label == str(year))).first()
-    return version is not None and version.status == "published"
 
 
 def check_deadline(ctx: AppContext, deadline: dt.date, *, today: dt.date) -> list[str]:
@@ -307,9 +304,7 @@ def move_deadline(ctx: AppContext, *, year: int, deadline: dt.date, now: dt.date
         ensure_mail_can_leave(ctx.settings)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        if cycle is None:
-            raise LookupError(f"no cycle {year}")
+        cycle = require_cycle(session=session, region_id=region.id or 0, year=year)
         if cycle.state != "open":
             raise RoundEnded(str(year))
         result = MoveResult(year=year, old=cycle.deadline, new=deadline)

@@ -16,7 +16,7 @@ from core.grid import Grid, GridError
 from core.problem import Problem
 from core.sheet_check import Expected, check_meta
 from core.sheet_meta import SheetMeta
-from storage.cycles import cycle_of_year, newest_cycle
+from storage.cycles import cycle_of_year, newest_cycle, round_published
 from storage.database import session_scope
 from storage.errors import NotFound
 from storage.institutions import get_institution
@@ -24,7 +24,7 @@ from storage.models import Institution, Region
 from storage.regions import get_region
 from storage.requests import request_for
 from usecases.context import AppContext
-from usecases.returns import ReturnResult, accept_return, round_published
+from usecases.returns import ReturnResult, accept_return
 from usecases.sandbox import read_grid_isolated
 
 

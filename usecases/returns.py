@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from core.activity import Activity, activity_from_dict, activity_key, activity_to_dict
 from core.dates import german_date
@@ -27,6 +27,7 @@ from core.receipt import change_lines
 from core.sheet_check import Expected, SheetResult
 from core.token import looks_like_token, token_hash
 from storage.concepts import list_activities
+from storage.cycles import round_published
 from storage.database import session_scope
 from storage.events import record_event
 from storage.filestore import StoredFile
@@ -107,16 +108,6 @@ def _closed(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> bool:
 
 def _open_until(ctx: AppContext, cycle: Cycle) -> dt.date:
     return cycle.deadline + dt.timedelta(days=ctx.policy().accept_late_days)
-
-
-def round_published(session: Session, cycle: Cycle) -> bool:
-    """The round's version is adopted (as ``usecases.versions.published_already`` says; read in this session,
-    so a return recorded in it sees a publication that came first)."""
-    if cycle.state == "published":
-        return True
-    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == cycle.region_id,
-                                                        ConceptVersion.label == str(cycle.year))).first()
-    return version is not None and version.status == "published"
 
 
 def _upload_again(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> dict[str, str]:

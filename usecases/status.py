@@ -8,12 +8,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions
+from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions, round_published
 from storage.database import require_current_schema, session_scope
 from storage.models import EventLog, Submission
 from storage.regions import get_region
 from usecases.context import AppContext
-from usecases.returns import round_published
 
 STATE_LABELS = {"invited": "eingeladen", "downloaded": "heruntergeladen", "refused": "Upload abgelehnt",
                 "answered": "beantwortet"}

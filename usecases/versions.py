@@ -22,7 +22,7 @@ from storage.concepts import (
     list_versions,
     publish_version,
 )
-from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions
+from storage.cycles import newest_cycle, requests_with_institutions, require_cycle, round_published
 from storage.database import require_current_schema, session_scope
 from storage.errors import Conflict
 from storage.events import record_event
@@ -61,9 +61,7 @@ def rebuild_draft(ctx: AppContext, *, year: int, now: dt.datetime, only_if_stale
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year)
-        if cycle is None:
-            raise LookupError(f"no cycle {year}")
+        cycle = require_cycle(session=session, region_id=region.id or 0, year=year)
         session.refresh(cycle, with_for_update=True)  # one rebuild of a round at a time (PostgreSQL)
         base = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
         if cycle.base_version_id and base is None:
@@ -105,11 +103,10 @@ def current_drafts(ctx: AppContext, *, now: dt.datetime) -> list[str]:
     require_current_schema(ctx.engine)
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
-        years = [c.year for c in session.exec(select(Cycle).where(Cycle.region_id == region.id)).all()]
+        years = [c.year for c in session.exec(select(Cycle).where(Cycle.region_id == region.id)).all()
+                 if not round_published(session, c)]
     rebuilt = []
     for year in sorted(years):
-        if published_already(ctx, year=year):
-            continue
         result = rebuild_draft(ctx, year=year, now=now, only_if_stale=True)
         if result.activities >= 0:
             rebuilt.append(result.label)

@@ -142,3 +142,24 @@ def test_the_same_keys_through_an_own_templates_folder(run_fko, fko_env: dict[st
                                            .replace("0221 12345-0", "0221 888"), encoding="utf-8")
     updated = run_fko("init", env=env)
     assert updated.exit_code == 0 and "Telefon: „0221 12345-0“ → „0221 888“" in updated.stdout
+
+
+def test_the_regions_holiday_calendar_is_the_one_its_deadlines_are_checked_with(run_fko, region_file: Path,  # type: ignore[no-untyped-def]
+                                                                                tmp_path: Path) -> None:
+    import datetime as dt
+
+    from core.dates import BERLIN
+
+    today = dt.datetime.now(BERLIN).date()
+    epiphany = next(day for day in (dt.date(year, 1, 6) for year in range(today.year, today.year + 3))
+                    if day.weekday() < 5 and (day - today).days >= 14)  # a holiday in Bavaria, not in NRW
+    region_file.write_text(REGION.replace('logo = "logo.svg"', 'holidays = "BY"'), encoding="utf-8")
+    assert run_fko("init", "--region-file", str(region_file)).exit_code == 0
+    (tmp_path / "i.xlsx").write_bytes(institutions_xlsx(VALID_ROWS))
+    assert run_fko("institutions", "import", str(tmp_path / "i.xlsx")).exit_code == 0
+    args = ("cycle", "open", "--year", str(epiphany.year), "--deadline", f"{epiphany:%d.%m.%Y}", "--force")
+    bavarian = run_fko(*args)
+    assert bavarian.exit_code == 2 and f"der {epiphany:%d.%m.%Y} ist ein Feiertag" in bavarian.stderr
+    region_file.write_text(REGION.replace('logo = "logo.svg"', 'holidays = "NW"'), encoding="utf-8")
+    assert run_fko("init", "--region-file", str(region_file)).exit_code == 0
+    assert run_fko(*args).exit_code == 0  # in NRW it is a working day
