@@ -55,6 +55,10 @@ class Region(SQLModel, table=True):
     # The region's logo (PNG or SVG) for pages and documents; kept in the database so backups hold it.
     logo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     logo_type: str = Field(default="", max_length=40)
+    # The last year the action concept plans for; a later year in a sheet is a notice (None: survey year + 3).
+    concept_horizon: int | None = Field(default=None)
+    # The latest year a sheet accepts at all (None: concept horizon + 5).
+    sheet_max_year: int | None = Field(default=None)
     sample_data: bool = Field(default=False)
     created_at: dt.datetime = _utc()
 
@@ -81,6 +85,9 @@ class Contact(SQLModel, table=True):
     name: str = Field(max_length=200)
     email: str = Field(max_length=320)
     role: str = Field(max_length=10)  # primary | deputy | head
+    # Optional "Anrede" (e.g. "Frau Dr.") and "Telefon" columns of the institutions file.
+    salutation: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=100)
     active: bool = Field(default=True)
     # Set when the mail server refused the address for good (5xx): no more mail to it.
     refused_at: dt.datetime | None = _utc(nullable=True)
