@@ -11,6 +11,7 @@ from cli import (
     concept_app,
     concept_cmd,
     cycle_cmd,
+    german,
     ingest_cmd,
     institutions_cmd,
     mail_cmd,
@@ -63,7 +64,7 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
-        app(prog_name="fko")
+        code = german.run(app, prog_name="fko", say_error=fail)
     except UnusableSetup as exc:
         fail("Nicht versandt, nichts Neues im Postausgang: " + "; ".join(exc.reasons) + ". Zum Testen auf diesem "
              "Rechner: --allow-local (bei `fko cycle open`, `fko cycle new-link`, `fko mail send`) oder "
@@ -85,3 +86,4 @@ def main() -> None:
             raise
         fail(f"{exc}")
         sys.exit(EXIT_USAGE)
+    sys.exit(code)

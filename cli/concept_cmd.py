@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from cli.options import output_folder
-from cli.output import console, fail, print_json, say
+from cli.output import confirm, console, fail, print_json, say
 from core.dates import BERLIN, german_date
 from core.diff import CHANGE_LABELS
 from usecases.context import AppContext, app_context
@@ -163,7 +163,7 @@ def publish(
             if not sys.stdin.isatty():
                 fail("Bestätigung nötig: mit --yes veröffentlichen, oder im Terminal aufrufen.")
                 raise typer.Exit(2)
-            if not typer.confirm(f"Version {new} jetzt veröffentlichen?"):
+            if not confirm(f"Version {new} jetzt veröffentlichen?"):
                 fail("Abgebrochen: nichts veröffentlicht.")
                 raise typer.Exit(1)
         try:

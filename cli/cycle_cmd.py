@@ -11,7 +11,7 @@ import typer
 
 from cli import status_cmd
 from cli.options import parse_date
-from cli.output import fail, progress_bar, report_delivery, say
+from cli.output import confirm, fail, progress_bar, report_delivery, say
 from core.dates import BERLIN, german_date
 from core.deadline import default_deadline
 from usecases.context import AppContext, app_context
@@ -156,7 +156,7 @@ def confirm_deadline(ctx: AppContext, deadline: dt.date, *, today: dt.date, yes:
     text = f"Frist {german_date(deadline)}: " + "; ".join(concerns) + "."
     if sys.stdin.isatty():
         say(text)
-        if typer.confirm("Diese Frist trotzdem verwenden?"):
+        if confirm("Diese Frist trotzdem verwenden?"):
             return
         fail("Abgebrochen: nichts wurde angelegt, geändert oder versandt.")
         raise typer.Exit(1)

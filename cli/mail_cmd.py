@@ -12,6 +12,7 @@ from rich.table import Table
 
 from cli.output import console, fail, print_json, report_delivery, say
 from core.dates import BERLIN
+from mail.templates import KIND_LABELS
 from usecases.context import app_context
 from usecases.mail_test import send_test_mails
 from usecases.outbox import deliver_pending, outbox_messages
@@ -52,7 +53,8 @@ def outbox(as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeb
     for column in ("Art", "An", "Stand", "Versuche", "Fehler"):
         table.add_column(column, overflow="fold")
     for m in messages:
-        table.add_row(m.kind, m.recipient, STATES.get(m.state, m.state), str(m.attempts), m.last_error or "")
+        table.add_row(KIND_LABELS.get(m.kind, m.kind), m.recipient, STATES.get(m.state, m.state), str(m.attempts),
+                      m.last_error or "")
     console().print(table)
 
 

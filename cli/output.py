@@ -46,6 +46,18 @@ def print_problems(problems: list[Problem], *, title: str) -> None:
         out.print(f"  • {where}{problem.message}", soft_wrap=True)
 
 
+YES_ANSWERS = {"j", "ja", "y", "yes"}
+
+
+def confirm(question: str) -> bool:
+    """A yes/no question at the terminal, „[j/N]“: j, ja, y and yes mean yes; anything else, or no answer, no."""
+    try:
+        answer = console().input(f"{question} [j/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in YES_ANSWERS
+
+
 def read_input(path: Path) -> bytes:
     """The bytes of a file staff named, or one clear line and exit code 2."""
     try:

@@ -12,6 +12,11 @@ from core.text import squash_spaces
 
 KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
          "deadline_moved")
+# What staff read for each kind (outbox, test report, status).
+KIND_LABELS = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
+               "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
+               "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“",
+               "deadline_moved": "Neue Frist"}
 
 
 class MailTemplateError(Exception):
