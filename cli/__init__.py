@@ -28,7 +28,7 @@ from core.region import RegionConfigError
 from core.sheet_spec import SpecError
 from usecases.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
 from usecases.readiness import UnusableSetup
-from usecases.settings import SettingsError
+from usecases.settings import SettingsError, load_settings
 
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3  # the database is away for the moment: try again later
@@ -57,6 +57,14 @@ app.add_typer(concept_app.app, name="concept")
 app.command("serve")(serve_cmd.serve)
 
 
+def _where() -> str:
+    """Which data folder, database and config files a command looked at."""
+    try:
+        return load_settings().where()
+    except SettingsError:
+        return "Einstellungen nicht lesbar"
+
+
 def main() -> None:
     """Console-script entry: expected failures become one German line and exit code 2 (3: database away
     for now), never a traceback."""
@@ -71,10 +79,12 @@ def main() -> None:
              "FKO_ALLOW_LOCAL_LINKS=true.")
         sys.exit(EXIT_USAGE)
     except SchemaOutdated as exc:
+        where = _where()
         if exc.current is None:
-            fail("Die Datenbank ist noch nicht eingerichtet. Bitte zuerst `fko init` ausführen.")
+            fail(f"Nicht eingerichtet: {where}. Bitte zuerst `fko init` ausführen, oder FKO_DATA_DIR bzw. "
+                 "FKO_DATABASE_URL auf die vorhandenen Daten zeigen lassen.")
         else:
-            fail(f"Die Datenbank hat einen älteren Stand ({exc.current}). Bitte `fko init` ausführen.")
+            fail(f"Die Datenbank hat einen älteren Stand ({exc.current}): {where}. Bitte `fko init` ausführen.")
         sys.exit(EXIT_USAGE)
     except Exception as exc:
         if is_database_unreachable(exc):

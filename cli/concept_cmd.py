@@ -14,6 +14,7 @@ from cli.options import output_folder
 from cli.output import confirm, console, fail, print_json, say
 from core.dates import BERLIN, german_date
 from core.diff import CHANGE_LABELS
+from core.text import counted
 from usecases.context import AppContext, app_context
 from usecases.documents import render_version
 from usecases.errors import Conflict, NotFound
@@ -107,8 +108,9 @@ def render(
         current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         if year is not None:
             draft = rebuild_year(ctx, year)
-            say(f"Entwurf {draft.label} neu aufgebaut: {draft.activities} Aktivitäten, Rückmeldungen von "
-                f"{len(draft.answered)} Institutionen, ohne Rückmeldung: {len(draft.not_answered)}.")
+            say(f"Entwurf {draft.label} neu aufgebaut: {counted(draft.activities, 'Aktivität', 'Aktivitäten')}, "
+                f"Rückmeldungen von {counted(len(draft.answered), 'Institution', 'Institutionen')}, ohne "
+                f"Rückmeldung: {len(draft.not_answered)}.")
         try:
             result = render_version(ctx, out_dir=out, label=version, pdf=pdf)
         except (LookupError, NotFound) as exc:

@@ -14,6 +14,7 @@ from cli.options import parse_date
 from cli.output import confirm, fail, progress_bar, report_delivery, say
 from core.dates import BERLIN, german_date
 from core.deadline import default_deadline
+from core.text import counted
 from usecases.context import AppContext, app_context
 from usecases.cycle import (
     DeadlineDiffers,
@@ -205,7 +206,8 @@ def deadline_(
         if not notice:
             say(f"Keine Nachricht an die Institutionen (--no-notice); ohne Rückmeldung: {len(result.not_answered)}.")
             return
-        say(f"Nachricht an {len(result.not_answered)} Institutionen ohne Rückmeldung vorbereitet.")
+        say(f"Nachricht an {counted(len(result.not_answered), 'Institution', 'Institutionen')} ohne Rückmeldung "
+            "vorbereitet.")
         report = asyncio.run(deliver_pending(ctx, kinds=("deadline_moved",)))
         report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
         if report.failed:

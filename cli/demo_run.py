@@ -22,6 +22,7 @@ import httpx
 import uvicorn
 
 from core.dates import BERLIN
+from core.text import counted
 from usecases.context import AppContext
 from usecases.demo_round import edited_sheet
 from usecases.settings import Settings
@@ -125,7 +126,8 @@ def play_institutions(links: dict[str, str], say: Callable[[str], None]) -> int:
                 page = http.post(f"{link}/hochladen", data={"csrf": _csrf(http.get(link).text)},
                                  files={"datei": (f"{code}.xlsx", wrong)})
                 problems = page.text.count("<li><strong>Zelle")
-                say(f"  {code}: Tabelle mit Fehlern hochgeladen → abgelehnt, {problems} Probleme je Zelle genannt")
+                say(f"  {code}: Tabelle mit Fehlern hochgeladen → abgelehnt, "
+                    f"{counted(problems, 'Problem', 'Probleme')} je Zelle genannt")
             changed = edited_sheet(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität ({code})",
                                       "D40": "Weiterbildung und Qualifizierung", "E40": "geplant",
                                       "F40": dt.date.today().year + 1, "I40": "gesamte Region"})
@@ -176,14 +178,16 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoSummary:
             say(f"Flow open-cycle: {opened['invitations']} Einladungen versandt (Frist {deadline:%d.%m.%Y}).")
             links = _links(settings.mail_sink_dir, base_url)
             answered = play_institutions(links, say)
-            say(f"{answered} Institutionen haben über die Seite geantwortet, {len(links) - answered} nicht.")
+            say(f"{counted(answered, 'Institution hat', 'Institutionen haben')} über die Seite geantwortet, "
+                f"{len(links) - answered} nicht.")
             time.sleep(1)  # receipts go out in the background of the page
             asyncio.run(ingest_returns_flow(year=today.year, today=today))
             for offset, step in ((-7, "Erinnerung"), (0, "Erinnerung mit Vertretung"), (7, "Eskalation"),
                                  (14, "Telefonaufgaben")):
                 day = deadline + dt.timedelta(days=offset)
                 result = asyncio.run(escalate_reminders_flow(today=day))
-                say(f"Flow escalate-reminders am {day:%d.%m.%Y} ({step}): {result['planned']} Institutionen")
+                planned = counted(result["planned"], "Institution", "Institutionen")
+                say(f"Flow escalate-reminders am {day:%d.%m.%Y} ({step}): {planned}")
             published = asyncio.run(publish_concept_flow(year=today.year, today=deadline + dt.timedelta(days=22),
                                                          approved_by="Demo (Regionalagentur)"))
             say(f"Flow publish-concept: Version {published['published']} freigegeben und veröffentlicht.")

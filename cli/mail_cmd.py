@@ -12,10 +12,9 @@ from rich.table import Table
 
 from cli.output import console, fail, print_json, report_delivery, say
 from core.dates import BERLIN
-from mail.templates import KIND_LABELS
 from usecases.context import app_context
 from usecases.mail_test import send_test_mails
-from usecases.outbox import deliver_pending, outbox_messages
+from usecases.outbox import KIND_LABELS, deliver_pending, outbox_messages
 from usecases.schema import check_schema
 
 app = typer.Typer(help="Ausgehende E-Mails (Postausgang).", no_args_is_help=True)

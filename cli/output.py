@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from core.problem import Problem
-from core.text import os_reason
+from core.text import counted, os_reason
 
 if TYPE_CHECKING:
     from usecases.outbox import DeliveryReport
@@ -81,11 +81,11 @@ def report_delivery(report: DeliveryReport, smtp_host: str | None, sink: Path) -
         say("Keine E-Mails zu versenden.")
         return
     where = smtp_host or f"lokale Ablage {sink} (.eml-Dateien; FKO_SMTP_HOST ist nicht gesetzt)"
-    say(f"{report.sent} E-Mails versandt über {where}.")
+    say(f"{counted(report.sent, 'E-Mail', 'E-Mails')} versandt über {where}.")
     for address in report.refused_addresses:
         fail(f"Adresse abgelehnt, keine weiteren E-Mails dorthin: {address}")
     if report.refused:
-        fail(f"{report.refused} E-Mails konnten an keine Adresse zugestellt werden.")
+        fail(f"{counted(report.refused, 'E-Mail konnte', 'E-Mails konnten')} an keine Adresse zugestellt werden.")
     if report.failed:
-        fail(f"{report.failed} E-Mails vorerst nicht versandt ({report.errors[0]}); "
+        fail(f"{counted(report.failed, 'E-Mail', 'E-Mails')} vorerst nicht versandt ({report.errors[0]}); "
              "`fko mail send` versucht es erneut.")

@@ -1,6 +1,8 @@
-"""Whitespace as readers see it: runs of spaces, tabs and line breaks count as one space."""
+"""Text as readers see it: whitespace, counts with their noun, German reasons for file errors, masked URLs."""
 
 from __future__ import annotations
+
+import re
 
 
 def squash_spaces(text: str) -> str:
@@ -22,3 +24,13 @@ def os_reason(exc: OSError) -> str:
         if isinstance(exc, kind):
             return reason
     return "nicht beschreibbar" if exc.errno in (30, 28) else (exc.strerror or type(exc).__name__)
+
+
+def counted(number: int, one: str, many: str) -> str:
+    """A number with its noun in the right form: ``counted(1, "E-Mail", "E-Mails")`` → ``"1 E-Mail"``."""
+    return f"{number} {one if number == 1 else many}"
+
+
+def masked(url: str) -> str:
+    """A URL fit for a message: any password replaced by ***."""
+    return re.sub(r"([^:/@\s]+):[^@/\s]*@", r"\1:***@", url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,14 +17,10 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
+from core.text import masked
 from storage.errors import DatabaseError, DatabaseUnreachable, SchemaOutdated, unavailable_reason
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def masked(url: str) -> str:
-    """The URL fit for a message: any password replaced by ***."""
-    return re.sub(r"([^:/@\s]+):[^@/\s]*@", r"\1:***@", url)
 
 
 def normalise_url(url: str) -> URL:
@@ -50,11 +45,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; for a SQLite file its folder is created."""
+    """An engine for ``url``. Nothing is created yet: a SQLite file and its folder come with `migrate`."""
     parsed = normalise_url(url)
     if parsed.drivername.startswith("sqlite"):
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -106,6 +99,8 @@ def migrate(engine: Engine, *, revision: str = "head") -> None:
     it or nothing: one transaction, also on SQLite, whose foreign keys are checked before it commits."""
     config = _alembic_config()
     sqlite = engine.dialect.name == "sqlite"
+    if sqlite and (path := sqlite_file(engine)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     target = _sqlite_migration_engine(engine) if sqlite else engine
     try:
         with target.begin() as connection:
@@ -128,9 +123,21 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database (None for PostgreSQL or an in-memory database)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
 def require_current_schema(engine: Engine) -> None:
-    """Refuse to work on a database that is missing or older than this code."""
+    """Refuse to work on a database that is missing or older than this code (a missing SQLite file is not
+    created by asking)."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    path = sqlite_file(engine)
+    if path is not None and not path.exists():
+        raise SchemaOutdated(None, head)
     try:
         current = schema_revision(engine)
     except OperationalError as exc:

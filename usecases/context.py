@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from core.catalog import Catalogs
 from core.ladder import Policy
 from core.sheet_spec import SheetSpec
-from storage.database import make_engine
+from storage.database import make_engine, require_current_schema
 from storage.filestore import FileStore
 from storage.template_folder import load_catalogs, load_policy, load_spec
 from usecases.settings import Settings, load_settings
@@ -60,11 +60,13 @@ class AppContext:
 @contextlib.contextmanager
 def app_context(**overrides: object) -> Iterator[AppContext]:
     """The context an entry point works with, built from the FKO_* settings now (``overrides``: what options of
-    the command change; None changes nothing) and closed on the way out."""
+    the command change; None changes nothing), on a database that is set up (else SchemaOutdated), and closed on
+    the way out."""
     settings = load_settings()
     overrides = {key: value for key, value in overrides.items() if value is not None}
     ctx = AppContext.from_settings(settings.model_copy(update=overrides) if overrides else settings)
     try:
+        require_current_schema(ctx.engine)
         yield ctx
     finally:
         ctx.close()

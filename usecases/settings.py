@@ -1,16 +1,39 @@
-"""Settings from ``FKO_*`` environment variables and ``.env`` (DESIGN §9); built in entrypoints only."""
+"""Settings from ``FKO_*`` environment variables and the config files (DESIGN §9); built in entrypoints only.
+
+Where they come from, later ones winning: ``/etc/fko-cycle/fko.env``, the user's ``~/.config/fko-cycle/fko.env``,
+``./.env``, then the environment. ``FKO_CONFIG=FILE`` reads that one file instead of the three. A relative path
+in a config file counts from that file's folder.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.text import masked, os_reason
 
 BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "survey_templates"
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
+SYSTEM_CONFIG = Path("/etc/fko-cycle/fko.env")
+CONFIG_NAME = "fko.env"
+PATH_SETTINGS = ("data_dir", "templates_dir", "smtp_ca_file")
+_LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
+
+
+def default_data_dir() -> Path:
+    """Where the data lives when nothing says otherwise: /var/lib/fko-cycle for root (a service), else the
+    user's data folder — the same from every working folder."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        return Path("/var/lib/fko-cycle")
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "fko-cycle"
 
 
 class SettingsError(Exception):
@@ -18,9 +41,9 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FKO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="FKO_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="database file, uploads, documents, mail sink")
+    data_dir: Path = Field(default_factory=default_data_dir, description="database, files, documents, mail sink")
     database_url: str | None = Field(default=None, description="default: SQLite file in the data dir")
     templates_dir: Path = Field(default=BUNDLED_TEMPLATES, description="survey_templates folder to use")
     region: str | None = Field(default=None, description="region code when a database holds several")
@@ -36,13 +59,32 @@ class Settings(BaseSettings):
     # Mail through a relay with loopback links or an @localhost sender is refused unless this is set (tests, trials).
     allow_local_links: bool = False
     secret_key: SecretStr | None = None
+    # Where each setting came from ("Voreinstellung", "Umgebungsvariable", "FILE, Zeile N") and the files read.
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+    _files: tuple[Path, ...] = PrivateAttr(default=())
 
     @field_validator("base_url")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+            raise ValueError("muss mit http:// oder https:// beginnen")
         return value.rstrip("/")
+
+    def origin(self, name: str) -> str:
+        """Where a setting's value came from, for messages."""
+        return self._origins.get(name, "Voreinstellung")
+
+    @property
+    def config_files(self) -> tuple[Path, ...]:
+        """The config files that were read (lowest priority first)."""
+        return self._files
+
+    def where(self) -> str:
+        """One sentence for a "not set up" message: the data folder and database looked at, and why."""
+        files = ", ".join(str(path) for path in self._files) or "keine gefunden"
+        database = (self.database_url and masked(self.database_url)) or str((self.data_dir / "fko.db").resolve())
+        return (f"Datenordner {self.data_dir.resolve()} ({self.origin('data_dir')}), Datenbank {database}; "
+                f"Einstellungsdateien: {files}")
 
     @property
     def effective_database_url(self) -> str:
@@ -78,10 +120,102 @@ class Settings(BaseSettings):
         return True
 
 
-def load_settings() -> Settings:
-    """Read the settings now (env vars, then ``.env``); a bad value becomes one SettingsError line."""
+@dataclass(frozen=True)
+class _Value:
+    text: str
+    origin: str
+
+
+def config_candidates(environ: dict[str, str] | None = None) -> list[Path]:
+    """The config files looked for, lowest priority first."""
+    environ = dict(os.environ) if environ is None else environ
+    if environ.get("FKO_CONFIG"):
+        return [Path(environ["FKO_CONFIG"])]
+    user = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "fko-cycle" / CONFIG_NAME
+    return [SYSTEM_CONFIG, user, Path.cwd() / ".env"]
+
+
+def read_config_file(path: Path) -> dict[str, _Value]:
+    """The FKO_* settings of one file (NAME=Wert per line, # comments, optional quotes and `export`)."""
     try:
-        return Settings()
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"Die Einstellungsdatei {path} ist kein UTF-8-Text.") from exc
+    except OSError as exc:
+        raise SettingsError(f"Die Einstellungsdatei {path} kann nicht gelesen werden ({os_reason(exc)}).") from exc
+    values: dict[str, _Value] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        where = f"{path}, Zeile {number}"
+        if match is None:
+            raise SettingsError(f"{where}: „{line[:60]}“ ist keine Einstellung der Form NAME=Wert.")
+        key, value = match.group(1), _unquote(match.group(2), where)
+        if not key.startswith("FKO_"):
+            continue  # other programs' settings (e.g. PREFECT_API_URL for a service's environment)
+        name = key[4:].lower()
+        if name == "config" or name not in Settings.model_fields:
+            known = [f"FKO_{field.upper()}" for field in Settings.model_fields]
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" Gemeint ist vielleicht {close[0]}." if close else ""
+            raise SettingsError(f"{where}: unbekannte Einstellung {key}.{hint}")
+        if name in PATH_SETTINGS and value and not Path(value).expanduser().is_absolute():
+            value = str(path.parent.resolve() / value)
+        values[name] = _Value(value, where)
+    return values
+
+
+def _unquote(value: str, where: str) -> str:
+    value = value.strip()
+    if value[:1] in ("'", '"'):
+        quote = value[0]
+        end = value.find(quote, 1)
+        if end == -1:
+            raise SettingsError(f"{where}: das schließende {quote} fehlt.")
+        rest = value[end + 1:].strip()
+        if rest and not rest.startswith("#"):
+            raise SettingsError(f"{where}: nach dem schließenden {quote} steht noch „{rest}“.")
+        return value[1:end]
+    return re.split(r"\s+#", value, maxsplit=1)[0].strip()
+
+
+def load_settings() -> Settings:
+    """Read the settings now (config files, then the environment); a bad value becomes one SettingsError line
+    naming the file and line, or the environment variable."""
+    values: dict[str, _Value] = {}
+    files = [path for path in config_candidates() if path.is_file()]
+    if os.environ.get("FKO_CONFIG") and not files:
+        raise SettingsError(f"FKO_CONFIG nennt {os.environ['FKO_CONFIG']}, diese Datei gibt es nicht.")
+    for path in files:
+        values.update(read_config_file(path))
+    for key, text in os.environ.items():
+        name = key[4:].lower() if key.startswith("FKO_") else ""
+        if name in Settings.model_fields:
+            values[name] = _Value(text, f"Umgebungsvariable {key}")
+    try:
+        settings = Settings(**{name: value.text for name, value in values.items()})  # type: ignore[arg-type]
     except ValidationError as exc:
-        parts = [f"FKO_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()]
+        parts = []
+        for err in exc.errors():
+            name = "_".join(str(p) for p in err["loc"])
+            origin = values[name].origin if name in values else "Voreinstellung"
+            parts.append(f"FKO_{name.upper()} ({origin}): {_german_reason(err)}")
         raise SettingsError("; ".join(parts)) from exc
+    settings._origins = {name: value.origin for name, value in values.items()}
+    settings._files = tuple(files)
+    return settings
+
+
+def _german_reason(error: dict[str, object]) -> str:
+    kind = str(error.get("type", ""))
+    given = error.get("input")
+    reasons = {"int_parsing": f"„{given}“ ist keine ganze Zahl", "bool_parsing": f"„{given}“ ist weder true noch false",
+               "literal_error": f"„{given}“ ist nicht erlaubt (erlaubt: "
+                                f"{str((error.get('ctx') or {}).get('expected', '')).replace(' or ', ' oder ')})",
+               "greater_than_equal": f"„{given}“ ist zu klein", "less_than_equal": f"„{given}“ ist zu groß"}
+    if kind in reasons:
+        return reasons[kind]
+    message = str(error.get("msg", ""))
+    return message.removeprefix("Value error, ")
