@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from mail.compose import Composed
 from mail.sink import EmlSink
+from mail.templates import KIND_LABELS  # noqa: F401  (German names of mail kinds, for the entry points)
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
