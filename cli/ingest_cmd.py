@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.output import console, fail, print_json, print_problems, read_input, report_delivery, say
+from cli.sheet_cmd import print_notices
 from core.dates import BERLIN
 from usecases.context import app_context
 from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
@@ -96,6 +97,7 @@ def json_report(result: ReturnResult, *, dry_run: bool) -> dict[str, Any]:
              "wird nicht übernommen, sondern für die nächste Abfrage aufbewahrt."}] if result.outcome == "held" else []
     return {"ok": result.outcome == "accepted", "institution": result.institution_code, "rows": result.rows,
             "problems": [p.as_dict() for p in result.problems] + held,
+            "notices": [n.as_dict() for n in result.notices],
             "changes": result.diff.counts() if result.diff else {}, "submission": result.submission_id or None,
             "outcome": result.outcome, "year": result.year, "recorded": result.recorded,
             "notified": bool(result.recipients) and not dry_run, "dry_run": dry_run,
@@ -119,6 +121,7 @@ def report(result: ReturnResult, name: str, *, notify: bool, dry_run: bool) -> N
         say(f"{would}{verb} {name} für {code} ({len(result.activities)} Aktivitäten; "
             f"neu {counts['new']}, geändert {counts['changed']}, beendet {counts['ended']}, "
             f"fehlend {counts['missing']}).")
+        print_notices(result.notices)
         say(mail)
     else:
         state = "würde abgelehnt" if dry_run else "abgelehnt (gespeichert)"

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from cli.options import parse_date
 from cli.output import console, fail, os_reason, print_json, print_problems, read_input, say
 from core.dates import BERLIN
 from core.diff import CHANGE_LABELS
+from core.problem import Problem
 from usecases.context import app_context
 from usecases.errors import NotFound
 from usecases.sheets import NoBaseVersion, build_sheet, check_returned_sheet, default_cycle_year
@@ -52,6 +54,18 @@ def build(
     say(f"Tabelle für {institution.upper()} (Abfrage {cycle_year}) geschrieben: {target}")
 
 
+def print_notices(notices: list[Problem]) -> None:
+    """What a sheet says that is taken but worth a second look (a year after the concept's horizon)."""
+    if not notices:
+        return
+    out = console()
+    count = f"{len(notices)} Hinweis{'e' if len(notices) != 1 else ''}"
+    out.print(f"[bold yellow]Bitte prüfen[/] ({count}; die Angaben werden übernommen):", soft_wrap=True)
+    for notice in notices:
+        where = f"[dim]{notice.cell}[/] " if notice.cell else ""
+        out.print(f"  • {where}{escape(notice.message)}", soft_wrap=True)
+
+
 @app.command("check")
 def check(
     file: Annotated[Path, typer.Argument(help="Zurückgeschickte Tabelle (.xlsx, .xlsm, .ods, .xls).")],
@@ -87,5 +101,7 @@ def check(
                       soft_wrap=True)
     else:
         print_problems(report.result.problems, title=f"{file.name} würde abgelehnt")
+    if not as_json:
+        print_notices(report.result.notices)
     if not report.ok:
         raise typer.Exit(1)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
+from core.sheet_spec import HORIZON_AHEAD, LAST_AFTER_HORIZON, LATEST_YEAR
 from core.toml_text import parse_toml
 from core.workdays import known_states
 
@@ -14,8 +16,11 @@ MAX_LOGO_BYTES = 1_000_000
 _KEYS = {
     "region": {"code", "name", "holidays", "funding_line", "logo"},
     "agency": {"name", "email", "phone", "address"},
+    "concept": {"horizon", "sheet_max_year"},
 }
-_REQUIRED = {"region": ("code", "name"), "agency": ("name", "email")}
+_REQUIRED: dict[str, tuple[str, ...]] = {"region": ("code", "name"), "agency": ("name", "email"), "concept": ()}
+_YEARS = {"concept.horizon", "concept.sheet_max_year"}  # numbers; every other entry is a text
+EARLIEST_YEAR = 2000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # What staff read when a re-run changes a field (German, like every staff message).
@@ -23,7 +28,11 @@ FIELD_LABELS = {
     "name": "Name der Region", "agency_name": "Name der Regionalagentur", "agency_email": "E-Mail der Regionalagentur",
     "agency_phone": "Telefon", "agency_address": "Anschrift", "holiday_state": "Feiertage (Bundesland)",
     "funding_line": "Förderhinweis", "logo": "Logo",
+    "concept_horizon": "Handlungskonzept plant bis (Jahr)", "sheet_max_year": "Spätestes Jahr in der Tabelle",
 }
+# What an unset year means, as a re-run lists it.
+UNSET = {"concept_horizon": f"nicht gesetzt (Jahr der Abfrage + {HORIZON_AHEAD})",
+         "sheet_max_year": f"nicht gesetzt (Handlungskonzept + {LAST_AFTER_HORIZON})"}
 
 
 class RegionConfigError(ValueError):
@@ -41,6 +50,8 @@ class RegionProfile:
     holiday_state: str = "NW"  # whose public holidays move reminders (German federal state code)
     funding_line: str = DEFAULT_FUNDING_LINE
     logo_file: str = ""        # as written in the file (relative to it); the adapter reads the bytes
+    concept_horizon: int | None = None  # the last year the concept plans for (None: the round's year + 3)
+    sheet_max_year: int | None = None   # the latest year a sheet takes at all (None: horizon + 5)
 
 
 def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
@@ -62,6 +73,8 @@ def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
     for table, keys in _KEYS.items():
         for key in keys:
             value = data.get(table, {}).get(key)
+            if f"{table}.{key}" in _YEARS:
+                continue
             if value is None:
                 if key in _REQUIRED[table]:
                     raise bad(f"{table}.{key}", "fehlt (Pflichtangabe).")
@@ -81,6 +94,8 @@ def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
         holiday_state=texts.get("region.holidays", "NW").upper(),
         funding_line=texts.get("region.funding_line", DEFAULT_FUNDING_LINE),
         logo_file=texts.get("region.logo", ""),
+        concept_horizon=_year(data, "horizon", bad),
+        sheet_max_year=_year(data, "sheet_max_year", bad),
     )
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
         raise bad("region.code", f"„{profile.code}“ ist kein gültiges Kürzel: nur Kleinbuchstaben (a–z), Ziffern und "
@@ -90,7 +105,26 @@ def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
     if profile.holiday_state not in known_states():
         raise bad("region.holidays", f"„{profile.holiday_state}“ ist kein Kürzel eines Bundeslandes "
                                      f"({', '.join(known_states())}).")
+    horizon, last = profile.concept_horizon, profile.sheet_max_year
+    if horizon is not None and last is not None and last < horizon:
+        raise bad("concept.sheet_max_year", f"{last} liegt vor dem letzten Jahr des Handlungskonzepts "
+                                            f"(concept.horizon = {horizon}); eine Tabelle muss mindestens die "
+                                            "Jahre des Handlungskonzepts annehmen.")
     return profile
+
+
+def _year(data: dict[str, object], key: str, bad: Callable[[str, str], RegionConfigError]) -> int | None:
+    """A year entry of [concept]: a plain number in a plausible range, or None when left out."""
+    table = data.get("concept", {})
+    value = table.get(key) if isinstance(table, dict) else None
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad(f"concept.{key}", "muss eine Jahreszahl ohne Anführungszeichen sein, z. B. 2027.")
+    if not EARLIEST_YEAR <= value <= LATEST_YEAR:
+        raise bad(f"concept.{key}", f"{value} ist keine plausible Jahreszahl (erlaubt: {EARLIEST_YEAR} bis "
+                                    f"{LATEST_YEAR}).")
+    return value
 
 
 def logo_type(data: bytes, *, name: str) -> str:
@@ -108,7 +142,12 @@ def logo_type(data: bytes, *, name: str) -> str:
 
 
 def profile_changes(old: RegionProfile, new: RegionProfile) -> list[tuple[str, str, str]]:
-    """(German field label, old, new) for every field that differs, logo by its file name."""
-    return [(FIELD_LABELS.get(f.name, f.name), str(getattr(old, f.name)), str(getattr(new, f.name)))
+    """(German field label, old, new) for every field that differs, logo by its file name; an unset year
+    says what it means."""
+    def shown(profile: RegionProfile, name: str) -> str:
+        value = getattr(profile, name)
+        return UNSET[name] if value is None and name in UNSET else str(value)
+
+    return [(FIELD_LABELS.get(f.name, f.name), shown(old, f.name), shown(new, f.name))
             for f in fields(RegionProfile)
             if f.name not in ("code", "logo_file") and getattr(old, f.name) != getattr(new, f.name)]

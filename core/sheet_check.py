@@ -12,7 +12,7 @@ from core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds
 from core.grid import HEADER_SEARCH_ROWS, MAX_COLUMNS, Grid, Value
 from core.problem import Problem, cell_address, column_letter
 from core.sheet_meta import MetaInvalid, SheetMeta, read_meta
-from core.sheet_spec import Column, SheetSpec
+from core.sheet_spec import Column, SheetSpec, YearRange
 from core.text import fold, squash_spaces
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]{2,}$")
@@ -21,12 +21,14 @@ URL = re.compile(r"^(https?://|www\.)[^\s<>\"]+$", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Expected:
-    """What the sheet must match: the link's institution (None: take it from ``_meta``) and cycle."""
+    """What the sheet must match: the link's institution (None: take it from ``_meta``) and cycle, and the
+    years the round takes (None: the defaults of ``SheetSpec.round_years``)."""
 
     region_code: str
     cycle_year: int
     secret: bytes
     institution_code: str | None = None
+    years: YearRange | None = None
 
 
 @dataclass
@@ -36,6 +38,8 @@ class SheetResult:
     activities: list[Activity] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)  # sheet row of each activity
     problems: list[Problem] = field(default_factory=list)
+    # Shaped like problems but taken as they are: worth a second look (a year after the concept's horizon).
+    notices: list[Problem] = field(default_factory=list)
     # Base activities missing from the sheet (or cleared) without an ending status: kept and flagged.
     missing: list[Activity] = field(default_factory=list)
 
@@ -131,23 +135,31 @@ class Adjustment:
 
 
 class RowChecker:
-    """Checks the cells of one row and collects problems addressed by cell.
+    """Checks the cells of one row and collects problems and notices addressed by cell.
 
     ``key`` turns a text into its lookup key (default ``normalise``); values matched although written
-    differently from the catalog are noted in ``adjusted``.
+    differently from the catalog are noted in ``adjusted``. ``years``: what Beginn and Ende take (default:
+    every plausible year, as for an imported concept).
     """
 
     def __init__(self, spec: SheetSpec, catalogs: Catalogs, number: int, positions: dict[str, int],
-                 lookups: dict[str, dict[str, str]], key: Callable[[str], str] = normalise) -> None:
+                 lookups: dict[str, dict[str, str]], key: Callable[[str], str] = normalise,
+                 years: YearRange | None = None) -> None:
         self.spec, self.catalogs, self.number, self.positions = spec, catalogs, number, positions
         self.lookups = lookups  # column key → key(catalog value) → catalog value
         self.key = key
+        self.years = years or spec.any_years()
         self.problems: list[Problem] = []
+        self.notices: list[Problem] = []
         self.adjusted: list[Adjustment] = []
 
     def problem(self, column: Column, message: str) -> None:
         self.problems.append(Problem(cell_address(self.positions[column.key], self.number), column.header,
                                      f"Zeile {self.number}, {column.header}: {message}"))
+
+    def notice(self, column: Column, message: str) -> None:
+        self.notices.append(Problem(cell_address(self.positions[column.key], self.number), column.header,
+                                    f"Zeile {self.number}, {column.header}: {message}"))
 
     def value(self, column: Column, raw: Value) -> str:
         if column.kind == "date":
@@ -157,9 +169,8 @@ class RowChecker:
                 self.problem(column, f"„{cell_to_text(raw)}“ ist kein gültiges Datum. Bitte ein Datum "
                                      "(TT.MM.JJJJ), einen Monat (MM.JJJJ) oder eine Jahreszahl (JJJJ) eintragen.")
                 return ""
-            if period and not self.spec.min_year <= int(period[:4]) <= self.spec.max_year:
-                self.problem(column, f"{period_text(period)} liegt außerhalb des Zeitraums des Handlungskonzepts "
-                                     f"({self.spec.min_year} bis {self.spec.max_year}).")
+            if period:
+                self._year(column, period)
             return period
         text = shown = cell_to_text(raw)
         if column.kind != "text" or "\n" not in text:
@@ -181,6 +192,15 @@ class RowChecker:
         if column.kind == "url" and not URL.match(text):
             self.problem(column, f"„{text}“ ist keine gültige Internetadresse. Bitte mit https:// beginnen.")
         return text
+
+    def _year(self, column: Column, period: str) -> None:
+        years, year = self.years, int(period[:4])
+        if not years.first <= year <= years.last:
+            self.problem(column, f"{period_text(period)} liegt außerhalb der zulässigen Jahre ({years.first} bis "
+                                 f"{years.last}). Bitte die Jahreszahl prüfen.")
+        elif year > years.horizon:
+            self.notice(column, f"{period_text(period)} liegt nach dem Zeitraum des Handlungskonzepts (bis "
+                                f"{years.horizon}). Bitte prüfen; die Angabe wird übernommen.")
 
     def _choice(self, column: Column, text: str, shown: str) -> str:
         match = self.lookups[column.key].get(self.key(text))
@@ -228,7 +248,8 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
     if header_row < 0 or table_problems:
         return result
 
-    table = _Table.build(spec, catalogs, positions, base, code or "")
+    years = expected.years or spec.round_years(expected.cycle_year)
+    table = _Table.build(spec, catalogs, positions, base, code or "", years)
     data_rows = 0
     for index in range(header_row + 1, len(grid.rows)):
         row = grid.rows[index]
@@ -278,13 +299,14 @@ class _Table:
     institution_code: str
     lookups: dict[str, dict[str, str]]  # column key → normalised catalog value → catalog value
     core_fields: set[str]
+    years: YearRange
     checked: list[Column]  # columns present in the sheet
     dropped: list[Column]  # optional columns the program dropped: they keep the base value
     seen: dict[str, int] = field(default_factory=dict)  # ID → first row it stands in
 
     @classmethod
     def build(cls, spec: SheetSpec, catalogs: Catalogs, positions: dict[str, int], base: list[Activity],
-              institution_code: str) -> _Table:
+              institution_code: str, years: YearRange) -> _Table:
         return cls(
             spec=spec,
             catalogs=catalogs,
@@ -293,6 +315,7 @@ class _Table:
             institution_code=institution_code,
             lookups={c.key: {normalise(v): v for v in spec.choices(c, catalogs)} for c in spec.columns if c.catalog},
             core_fields={c.key for c in spec.columns if c.is_core_field},
+            years=years,
             checked=[c for c in spec.columns if c.kind != "id" and c.key in positions],
             dropped=[c for c in spec.columns if c.kind != "id" and c.key not in positions],
         )
@@ -301,7 +324,7 @@ class _Table:
 def _check_row(table: _Table, result: SheetResult, number: int, cells: dict[str, Value]) -> None:
     """Check one non-empty data row; add its problems and, unless it was cleared, its activity to ``result``."""
     id_column = table.spec.id_column
-    checker = RowChecker(table.spec, table.catalogs, number, table.positions, table.lookups)
+    checker = RowChecker(table.spec, table.catalogs, number, table.positions, table.lookups, years=table.years)
     key = squash_spaces(cell_to_text(cells[id_column.key])).upper() or None
     content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
     if key is not None:
@@ -322,6 +345,7 @@ def _check_row(table: _Table, result: SheetResult, number: int, cells: dict[str,
         values[column.key] = _field(previous, column) if previous else ""
     check_order(checker, table.spec, values)
     result.problems.extend(checker.problems)
+    result.notices.extend(checker.notices)
     core = {k: v for k, v in values.items() if k in table.core_fields}
     extra = {k: v for k, v in values.items() if k not in table.core_fields and v}
     result.activities.append(Activity(key=key, institution_code=table.institution_code, extra=extra, **core))

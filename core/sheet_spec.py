@@ -10,6 +10,9 @@ from core.toml_text import parse_toml
 
 KINDS = ("text", "id", "choice", "multi", "date", "email", "url")
 CATALOG_NAMES = ("fields_of_action", "statuses", "areas", "target_groups")
+LATEST_YEAR = 2100       # no sheet, import or region setting takes a later year: it is a typo
+HORIZON_AHEAD = 3        # no horizon set: the concept plans this many years beyond the round's year
+LAST_AFTER_HORIZON = 5   # no latest year set: a sheet takes years this far beyond the horizon
 
 
 class SpecError(ValueError):
@@ -34,6 +37,16 @@ class Column:
 
 
 @dataclass(frozen=True)
+class YearRange:
+    """The years Beginn and Ende take: ``first`` to ``last``; a year after ``horizon`` (the last year the
+    action concept plans for) is taken with a notice to check it."""
+
+    first: int
+    horizon: int
+    last: int
+
+
+@dataclass(frozen=True)
 class SheetSpec:
     format_version: int
     sheet_name: str
@@ -42,8 +55,7 @@ class SheetSpec:
     meta_sheet_name: str
     new_rows: int
     max_rows: int
-    min_year: int
-    max_year: int
+    min_year: int  # earlier years are typos; the later bounds are the round's (``round_years``)
     header_color: str
     locked_color: str
     columns: tuple[Column, ...]
@@ -56,6 +68,18 @@ class SheetSpec:
     def field_labels(self) -> dict[str, str]:
         """Column key → header, for naming changed fields to people."""
         return {c.key: c.header for c in self.columns}
+
+    def round_years(self, cycle_year: int, *, horizon: int | None = None, last: int | None = None) -> YearRange:
+        """The years the sheets of the round ``cycle_year`` take: the region's ``horizon`` and ``last`` year
+        when set, else horizon = the round's year + 3 and last = horizon + 5. The defaults move on with every
+        round, so a region that never sets them is never refused next year's plans."""
+        if horizon is None:
+            horizon = cycle_year + HORIZON_AHEAD if last is None else min(cycle_year + HORIZON_AHEAD, last)
+        return YearRange(self.min_year, horizon, horizon + LAST_AFTER_HORIZON if last is None else last)
+
+    def any_years(self) -> YearRange:
+        """Without a round (an imported concept): every plausible year, none of them a notice."""
+        return YearRange(self.min_year, LATEST_YEAR, LATEST_YEAR)
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -90,6 +114,9 @@ def parse_spec(text: str, hints_template: str) -> SheetSpec:
         raise SpecError(f"sheet spec: columns {sorted(missing)} are required by the concept")
     if len({c.header.casefold() for c in columns}) != len(columns):
         raise SpecError("sheet spec: two columns share a header")
+    if "max_year" in data:  # an older copy of the templates folder: the bound it meant would be ignored
+        raise SpecError("sheet spec: max_year is a region setting now: remove it here and set [concept] "
+                        "horizon / sheet_max_year in region.toml (`fko init --region-file`)")
     try:
         return SheetSpec(
             format_version=int(data["format_version"]),
@@ -100,7 +127,6 @@ def parse_spec(text: str, hints_template: str) -> SheetSpec:
             new_rows=int(data["new_rows"]),
             max_rows=int(data["max_rows"]),
             min_year=int(data["min_year"]),
-            max_year=int(data["max_year"]),
             header_color=str(data.get("header_color", "1F4E79")),
             locked_color=str(data.get("locked_color", "E7E6E6")),
             columns=tuple(columns),

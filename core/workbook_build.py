@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from core.activity import Activity
 from core.catalog import Catalogs
 from core.sheet_meta import NO_BASE, SheetMeta
-from core.sheet_spec import Column, SheetSpec
+from core.sheet_spec import Column, SheetSpec, YearRange
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 ESCAPE_LOOKALIKE = re.compile(r"(_x[0-9A-Fa-f]{4}_)")
@@ -44,6 +44,10 @@ class SheetInfo:
     agency_email: str
     agency_phone: str = ""
     deadline: dt.date | None = None
+    years: YearRange | None = None  # what Beginn/Ende take (None: the defaults of ``SheetSpec.round_years``)
+
+    def year_range(self, spec: SheetSpec) -> YearRange:
+        return self.years or spec.round_years(self.cycle_year)
 
     def meta(self, spec: SheetSpec) -> SheetMeta:
         return SheetMeta(spec.format_version, self.region_code, self.cycle_year, self.institution_code,
@@ -89,6 +93,8 @@ def _render_hints(spec: SheetSpec, catalogs: Catalogs, info: SheetInfo) -> list[
         agency_name=info.agency_name,
         agency_email=info.agency_email,
         agency_phone=info.agency_phone,
+        horizon=info.year_range(spec).horizon,
+        last_year=info.year_range(spec).last,
     )
     return text.splitlines()
 
@@ -113,7 +119,9 @@ def _lists_sheet(workbook: Workbook, spec: SheetSpec, catalogs: Catalogs) -> dic
     return ranges
 
 
-def _validations(sheet: Worksheet, spec: SheetSpec, ranges: dict[str, str], last_row: int) -> None:
+def _validations(sheet: Worksheet, spec: SheetSpec, ranges: dict[str, str], last_row: int,
+                 years: YearRange) -> None:
+    first, last = years.first, years.last  # a year after the horizon is allowed: the check only notes it
     for index, column in enumerate(spec.columns, start=1):
         letter = get_column_letter(index)
         area = f"{letter}2:{letter}{last_row}"
@@ -124,12 +132,12 @@ def _validations(sheet: Worksheet, spec: SheetSpec, ranges: dict[str, str], last
         elif column.kind == "date":
             cell = f"{letter}2"
             # A year or a date in range, or a month typed as text ("03.2027" stays text in a German office).
-            formula = (f"OR(AND(ISNUMBER({cell}),OR(AND({cell}>={spec.min_year},{cell}<={spec.max_year}),"
-                       f"AND({cell}>=DATE({spec.min_year},1,1),{cell}<=DATE({spec.max_year},12,31)))),"
+            formula = (f"OR(AND(ISNUMBER({cell}),OR(AND({cell}>={first},{cell}<={last}),"
+                       f"AND({cell}>=DATE({first},1,1),{cell}<=DATE({last},12,31)))),"
                        f"AND(ISTEXT({cell}),LEN({cell})=7,MID({cell},3,1)=\".\"))")
             validation = DataValidation(type="custom", formula1=formula, allow_blank=True)
             validation.error = (f"Bitte ein Datum (TT.MM.JJJJ), einen Monat (MM.JJJJ) oder ein Jahr (JJJJ) "
-                                f"zwischen {spec.min_year} und {spec.max_year} eintragen.")
+                                f"zwischen {first} und {last} eintragen.")
         elif column.max_length:
             validation = DataValidation(type="textLength", operator="lessThanOrEqual",
                                         formula1=str(column.max_length), allow_blank=True)
@@ -233,7 +241,7 @@ def build_workbook(
             hints.row_dimensions[row].height = LINE_HEIGHT * -(-len(line) // HINT_LINE_CHARS)
 
     ranges = _lists_sheet(workbook, spec, catalogs)
-    _validations(sheet, spec, ranges, last_row)
+    _validations(sheet, spec, ranges, last_row, info.year_range(spec))
 
     meta = workbook.create_sheet(spec.meta_sheet_name)
     meta.sheet_state = "veryHidden"

@@ -80,7 +80,8 @@ def changed_rows(diff: ActivityDiff, labels: dict[str, str]) -> list[dict[str, A
 
 
 def result_page(page: Page, view: SubmissionView, values: dict[str, Any], labels: dict[str, str]) -> HTMLResponse:
-    """A return's outcome: confirmed without changes, refused with its problems, or accepted with its changes."""
+    """A return's outcome: confirmed without changes, refused with its problems, or accepted with its changes
+    (and what it asks the institution to check)."""
     received = german_datetime(view.received_at.astimezone(BERLIN))
     if view.outcome == "held":
         return page.published(values, status=200, held_filename=view.filename, received_text=received)
@@ -92,4 +93,5 @@ def result_page(page: Page, view: SubmissionView, values: dict[str, Any], labels
     diff = view.diff
     return page.render("result.html.j2", "Rückmeldung angenommen", accepted=True, filename=view.filename,
                        received_text=received, base_label=view.base_label, counts=diff.counts(), new=diff.new,
-                       changed=changed_rows(diff, labels), ended=diff.ended, missing=diff.missing, **values)
+                       changed=changed_rows(diff, labels), ended=diff.ended, missing=diff.missing,
+                       notices=view.notices, **values)

@@ -17,6 +17,8 @@ def _apply(region: Region, profile: RegionProfile) -> None:
     region.agency_address = profile.agency_address
     region.holiday_state = profile.holiday_state
     region.funding_line = profile.funding_line
+    region.concept_horizon = profile.concept_horizon
+    region.sheet_max_year = profile.sheet_max_year
 
 
 def create_region(*, session: Session, profile: RegionProfile, sample_data: bool = False,
@@ -43,7 +45,8 @@ def profile_of(region: Region) -> RegionProfile:
     return RegionProfile(code=region.code, name=region.name, agency_name=region.agency_name,
                          agency_email=region.agency_email, agency_phone=region.agency_phone,
                          agency_address=region.agency_address, holiday_state=region.holiday_state,
-                         funding_line=region.funding_line)
+                         funding_line=region.funding_line, concept_horizon=region.concept_horizon,
+                         sheet_max_year=region.sheet_max_year)
 
 
 def get_region(*, session: Session, code: str | None = None) -> Region:

@@ -44,7 +44,10 @@ from usecases.cycle import personal_link
 from usecases.messages import Recipients, base_context, institution_mail, pick_recipients, received_text
 from usecases.outbox import queue_message
 from usecases.sandbox import read_grid_isolated
-from usecases.sheets import personal_sheet, sheet_filename
+from usecases.sheets import personal_sheet, sheet_filename, sheet_years
+
+NOTICE = "notice"    # the key that marks a stored notice among a submission's problems
+MAILED_NOTICES = 50  # as many as the refusal mail lists problems
 
 
 class LinkInvalid(Exception):
@@ -95,6 +98,7 @@ class ReturnResult:
     recorded: bool = True
     recipients: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    notices: list[Problem] = field(default_factory=list)  # taken as they are, worth a second look
     diff: ActivityDiff | None = None
     activities: list[Activity] = field(default_factory=list)
     missing: list[Activity] = field(default_factory=list)
@@ -291,7 +295,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
         if grid is None:
             grid = read_grid_isolated(data, templates_dir=ctx.templates_dir, limits=limits or Limits())
         expected = Expected(region_code=region.code, cycle_year=cycle.year, secret=ctx.settings.secret(),
-                            institution_code=institution.code)
+                            institution_code=institution.code, years=sheet_years(ctx, region, cycle.year))
         result = check_return(grid, spec=ctx.spec(), catalogs=ctx.catalogs(), expected=expected, base=base,
                               returned_keys=returned_keys)
     except (FileRefused, GridError) as exc:
@@ -314,7 +318,8 @@ def _planned(ctx: AppContext, result: SheetResult, base: list[Activity], code: s
                             problems=result.problems, rows=len(result.activities))
     diff = diff_activities(base, result.activities, ending_statuses=ctx.catalogs().ending_statuses)
     return ReturnResult("accepted", 0, code, year=year, recorded=False, recipients=recipients, diff=diff,
-                        activities=result.activities, missing=result.missing, rows=len(result.activities))
+                        activities=result.activities, missing=result.missing, rows=len(result.activities),
+                        notices=result.notices)
 
 
 def _record_held(session: Session, request_id: int, upload: _Upload) -> ReturnResult:
@@ -356,7 +361,9 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     activities = _assign_keys(session, institution, result.activities)
     diff = diff_activities(base, activities, ending_statuses=ctx.catalogs().ending_statuses)
     base_version = _base_version(session, cycle)
+    # An accepted return has no problems: its list keeps the notices, each marked as one (NOTICE).
     submission = upload.submission(request, outcome="accepted", changes=diff.counts(),
+                                   problems=[{**n.as_dict(), NOTICE: True} for n in result.notices],
                                    activities=[activity_to_dict(a) for a in activities])
     session.add(submission)
     session.flush()
@@ -366,12 +373,14 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
         institution=institution, region=region, now=upload.now, context={
             "filename": upload.filename, "received_text": received_text(upload.now),
             "changes": diff.counts(), "change_lines": change_lines(diff, ctx.spec().field_labels()),
-            "base_label": base_version.label if base_version else ""}) if upload.notify else []
+            "base_label": base_version.label if base_version else "",
+            "notices": [n.as_dict() for n in result.notices[:MAILED_NOTICES]]}) if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.accepted",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,
                                                     "notified": bool(recipients), **diff.counts()})
     return ReturnResult("accepted", submission.id or 0, institution.code, year=cycle.year, recipients=recipients,
-                        diff=diff, activities=activities, missing=result.missing, rows=len(activities))
+                        diff=diff, activities=activities, missing=result.missing, rows=len(activities),
+                        notices=result.notices)
 
 
 def _actor(upload: _Upload, institution: Institution) -> str:

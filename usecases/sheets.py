@@ -15,7 +15,7 @@ from core.grid import GridError
 from core.ownership import check_return, keys_of_returns
 from core.problem import Problem
 from core.sheet_check import Expected, SheetResult, check_meta
-from core.sheet_spec import SheetSpec
+from core.sheet_spec import SheetSpec, YearRange
 from core.workbook_build import SheetInfo, build_workbook
 from storage.concepts import latest_published, list_activities
 from storage.cycles import cycle_of_year, newest_cycle
@@ -66,6 +66,12 @@ def _returned_keys(session: Session, region: Region, year: int, institution: Ins
                            if s.outcome == "accepted")
 
 
+def sheet_years(ctx: AppContext, region: Region, year: int) -> YearRange:
+    """The years the round's sheets take in Beginn/Ende: the region's settings (`fko init --region-file`,
+    [concept]), else the defaults, which move on with the round's year."""
+    return ctx.spec().round_years(year, horizon=region.concept_horizon, last=region.sheet_max_year)
+
+
 def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
     return f"Abfrage-{year}-{region_code}-{institution_code}.xlsx"
 
@@ -76,7 +82,7 @@ def personal_sheet(ctx: AppContext, *, region: Region, institution: Institution,
     info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
                      institution_code=institution.code, institution_name=institution.name, base_label=base_label,
                      agency_name=region.agency_name, agency_email=region.agency_email,
-                     agency_phone=region.agency_phone, deadline=deadline)
+                     agency_phone=region.agency_phone, deadline=deadline, years=sheet_years(ctx, region, year))
     return build_workbook(spec=ctx.spec(), catalogs=ctx.catalogs(), info=info,
                           activities=activities, secret=ctx.settings.secret())
 
@@ -107,7 +113,7 @@ class SheetCheck:
         return self.result.ok
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON shape of DESIGN §9."""
+        """The JSON shape of DESIGN §9, plus ``notices``: what was taken but is worth a second look."""
         changes: dict[str, Any] = {}
         if self.diff is not None:
             changes = self.diff.counts()
@@ -123,6 +129,7 @@ class SheetCheck:
             "institution": self.result.institution_code,
             "rows": len(self.result.activities),
             "problems": [p.as_dict() for p in self.result.problems],
+            "notices": [n.as_dict() for n in self.result.notices],
             "changes": changes,
         }
 
@@ -141,7 +148,7 @@ def check_returned_sheet(ctx: AppContext, *, data: bytes, cycle_year: int,
     with session_scope(ctx.engine) as session:
         region = get_region(session=session, code=ctx.settings.region)
         expected = Expected(region_code=region.code, cycle_year=cycle_year, secret=ctx.settings.secret(),
-                            institution_code=institution_code)
+                            institution_code=institution_code, years=sheet_years(ctx, region, cycle_year))
         meta, _ = check_meta(grid, spec, expected)
         code = institution_code or (meta.institution if meta else None)
         base: list[Activity] = []

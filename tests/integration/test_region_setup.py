@@ -79,6 +79,8 @@ def test_rerun_with_a_changed_file_lists_what_changed(run_fko, region_file: Path
                                                                       "(nicht gefunden)"),
     (lambda t: t.replace('logo = "logo.svg"', 'logo = "region.toml"'), "ist weder PNG noch SVG"),
     (lambda t: t.replace('name = "Region Köln"', "name = Region Köln"), "Zeile 4, Spalte 8: kein gültiges TOML"),
+    (lambda t: t + '[concept]\nhorizon = "2027"\n', "concept.horizon: muss eine Jahreszahl ohne Anführungszeichen"),
+    (lambda t: t + "[concept]\nsheet_max_year = 1970\n", "concept.sheet_max_year: 1970 ist keine plausible Jahreszahl"),
 ])
 def test_a_bad_region_file_is_refused_with_key_and_reason_and_nothing_stored(  # type: ignore[no-untyped-def]
         run_fko, region_file: Path, tmp_path: Path, edit, says: str) -> None:

@@ -13,13 +13,20 @@ from typing import Any
 import pytest
 
 from tests.support.factories import edit_sheet
+from usecases.settings import BUNDLED_TEMPLATES
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 YEAR = "2027"
 
 
-def open_round_and_build(run_fko, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+def open_round_and_build(run_fko, tmp_path: Path, *, concept: str = "") -> Path:  # type: ignore[no-untyped-def]
+    """The demo's round 2027 open and IHK's sheet built; ``concept``: [concept] entries of the region file."""
     assert run_fko("init", "--demo").exit_code == 0
+    if concept:
+        region = tmp_path / "region.toml"
+        region.write_text((BUNDLED_TEMPLATES / "region.toml").read_text(encoding="utf-8")
+                          .replace("[concept]\n", f"[concept]\n{concept}\n"), encoding="utf-8")
+        assert run_fko("init", "--region-file", str(region)).exit_code == 0
     opened = run_fko("cycle", "open", "--year", YEAR, "--deadline", "15.10.2027")
     assert opened.exit_code == 0, opened.stderr
     built = run_fko("sheet", "build", "-i", "IHK", "-o", str(tmp_path), "--year", YEAR)
@@ -55,7 +62,7 @@ def stored_activity_rows(tmp_path: Path) -> int:
 
 
 def test_sheet_editing_in_libreoffice_with_protection_on(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    sheet = open_round_and_build(run_fko, tmp_path)
+    sheet = open_round_and_build(run_fko, tmp_path, concept="horizon = 2027")  # the sheet takes 2000 to 2032
     report = edit_in_libreoffice(sheet, tmp_path / "lo")
 
     assert report["protected"] is True
@@ -82,20 +89,34 @@ def test_sheet_editing_in_libreoffice_with_protection_on(run_fko, tmp_path: Path
     fields = {(c["key"], f["field"]): (f["old"], f["new"]) for c in changes["details"] for f in c["fields"]}
     assert fields == {("IHK-0001", "start"): ("2016", "2027-03-15"), ("IHK-0002", "end"): ("2027", "2027-03")}
 
-    # The same sheet with a year beyond the horizon: shown as typed, refused alike by both commands.
-    assert report["beyond_horizon"]["shown"] == "2028"
-    beyond = tmp_path / "lo" / "beyond_horizon.xlsx"
+    # The same sheet with a year beyond the latest the round takes: shown as typed, refused alike by both commands.
+    assert report["beyond_latest"]["shown"] == "2040"
+    beyond = tmp_path / "lo" / "beyond_latest.xlsx"
     activities_before = stored_activity_rows(tmp_path)
     checked = run_fko("sheet", "check", str(beyond), "--year", YEAR, "--json")
     ingested = run_fko("ingest", str(beyond), "--year", YEAR, "--json")
     assert (checked.exit_code, ingested.exit_code) == (1, 1)
     check_report, ingest_report = json_of(checked), json_of(ingested)
-    assert check_report["problems"] == [{"cell": "G2", "column": "Ende", "message": "Zeile 2, Ende: 2028 liegt "
-                                         "außerhalb des Zeitraums des Handlungskonzepts (2000 bis 2027)."}]
+    assert check_report["problems"] == [{"cell": "G2", "column": "Ende", "message": "Zeile 2, Ende: 2040 liegt "
+                                         "außerhalb der zulässigen Jahre (2000 bis 2032). Bitte die Jahreszahl "
+                                         "prüfen."}]
     for key in ("ok", "institution", "rows", "problems"):
         assert check_report[key] == ingest_report[key], key
     assert check_report["rows"] == 7
     assert stored_activity_rows(tmp_path) == activities_before  # nothing of the refused file stored
+
+    # A year after the concept's horizon (2027) is what next year's plans look like: taken, with a notice.
+    assert report["after_horizon"]["shown"] == "2028"
+    after = tmp_path / "lo" / "after_horizon.xlsx"
+    checked = run_fko("sheet", "check", str(after), "--year", YEAR, "--json")
+    ingested = run_fko("ingest", str(after), "--year", YEAR, "--json", "--dry-run")
+    assert (checked.exit_code, ingested.exit_code) == (0, 0)
+    check_report, ingest_report = json_of(checked), json_of(ingested)
+    assert check_report["notices"] == [{"cell": "G2", "column": "Ende", "message": "Zeile 2, Ende: 2028 liegt nach "
+                                        "dem Zeitraum des Handlungskonzepts (bis 2027). Bitte prüfen; die Angabe "
+                                        "wird übernommen."}]
+    for key in ("ok", "institution", "rows", "problems", "notices"):
+        assert check_report[key] == ingest_report[key], key
 
 
 def test_sheet_editing_refused_file_same_rows_and_problems_in_check_and_ingest(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

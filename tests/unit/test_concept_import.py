@@ -78,7 +78,7 @@ def test_concept_every_problem_is_located_by_sheet_and_cell() -> None:
         sheet("Fehler", [["HWK", "Meisterkurse", DUAL, "bestehend", "", "", "", ""],
                          ["", "Ohne Institution", DUAL, "geplant", "", "", "", ""],
                          ["IHK", "azubi-speed-dating", DUAL, "bestehend", "", "", "", ""],
-                         ["KDN", "Berufe-Tag", "Ausbildung", "vielleicht", "31.02.2026", 2030, "Kinder", "Köln"],
+                         ["KDN", "Berufe-Tag", "Ausbildung", "vielleicht", "31.02.2026", 2130, "Kinder", "Köln"],
                          ["KDN", "", DUAL, "geplant", 2026, 2025, "", ""]]))
     assert [(p.sheet, p.cell, p.column) for p in result.problems] == [
         ("Fehler", "A2", "Institution"), ("Fehler", "A3", "Institution"), ("Fehler", "B4", "Titel"),
@@ -96,8 +96,9 @@ def test_concept_every_problem_is_located_by_sheet_and_cell() -> None:
     assert text[4] == ("Blatt „Fehler“, Zelle D5 (Status): „vielleicht“ ist kein zulässiger Wert. Zulässig sind: "
                        "bestehend, geplant, abgeschlossen, entfällt.")
     assert text[5].startswith("Blatt „Fehler“, Zelle E5 (Beginn): „31.02.2026“ ist kein gültiges Datum.")
-    assert text[6] == ("Blatt „Fehler“, Zelle F5 (Ende): 2030 liegt außerhalb des Zeitraums des Handlungskonzepts "
-                       "(2000 bis 2027).")
+    # Without a round the import takes every plausible year (an existing concept may plan beyond 2027).
+    assert text[6] == ("Blatt „Fehler“, Zelle F5 (Ende): 2130 liegt außerhalb der zulässigen Jahre (2000 bis 2100). "
+                       "Bitte die Jahreszahl prüfen.")
     assert text[9] == "Blatt „Fehler“, Zelle B6 (Titel): Dieses Pflichtfeld ist leer. Bitte ausfüllen."
     assert text[10] == "Blatt „Fehler“, Zelle F6 (Ende): Das Ende (2025) liegt vor dem Beginn (2026)."
 

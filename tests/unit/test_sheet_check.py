@@ -7,7 +7,17 @@ import io
 from openpyxl import load_workbook
 
 from core.activity import Activity
-from tests.support.factories import build_sheet_bytes, check_bytes, demo_activities, edit_sheet
+from core.sheet_check import Expected
+from core.sheet_spec import YearRange
+from core.workbook_read import read_workbook
+from tests.support.factories import (
+    SHEET_SECRET,
+    build_sheet_bytes,
+    check_bytes,
+    demo_activities,
+    edit_sheet,
+    templates,
+)
 
 
 def messages(result) -> list[str]:  # type: ignore[no-untyped-def]
@@ -46,7 +56,7 @@ def test_all_problems_are_reported_at_once() -> None:
         "C3": "x" * 2001,                    # too long
         "F4": "irgendwann",                  # not a date
         "F5": 2026, "G5": 2024,              # ends before it starts
-        "G6": 2031,                          # beyond the planning horizon
+        "G6": 2040,                          # beyond the latest year a sheet of 2026 takes
         "H7": "Jugendliche; Auszubildende",  # unknown target group
         "M7": "keine-mail",
         "N7": "javascript:alert(1)",
@@ -61,7 +71,9 @@ def test_all_problems_are_reported_at_once() -> None:
                        "Bitte kürzen.")
     assert "„irgendwann“ ist kein gültiges Datum" in text[2]
     assert text[3] == "Zeile 5, Ende: Das Ende (2024) liegt vor dem Beginn (2026)."
-    assert "2031 liegt außerhalb des Zeitraums des Handlungskonzepts (2000 bis 2027)" in text[4]
+    assert text[4] == "Zeile 6, Ende: 2040 liegt außerhalb der zulässigen Jahre (2000 bis 2034). Bitte die " \
+                      "Jahreszahl prüfen."
+    assert result.notices == []
     assert "„Jugendliche“ ist kein zulässiger Wert" in text[5]
 
 
@@ -171,3 +183,33 @@ def test_not_our_sheet_at_all() -> None:
     text = messages(check_bytes(buffer.getvalue()))
     assert text[0].startswith("Die Datei ist nicht die persönliche Tabelle aus unserer Abfrage")
     assert text[1].startswith("Im Blatt „Sheet“ wurde keine Kopfzeile mit den Spalten ID, Titel")
+
+
+def check_with_years(data: bytes, years: YearRange, year: int = 2026):  # type: ignore[no-untyped-def]
+    spec, catalogs = templates()
+    return read_workbook(data, spec=spec, catalogs=catalogs, base=demo_activities(),
+                         expected=Expected("aachen", year, SHEET_SECRET, "IHK", years=years))
+
+
+def test_year_after_the_concepts_horizon_is_taken_with_a_notice_naming_the_cell() -> None:
+    # Next year's round of a concept that plans until 2027: an activity ending 2028 is real, not a typo.
+    data = edit_sheet(build_sheet_bytes(year=2027), {"G5": 2028, "F3": "03.2029", "G3": None})
+    result = check_with_years(data, YearRange(first=2000, horizon=2027, last=2032), year=2027)
+    assert result.ok, messages(result)
+    assert [(n.cell, n.column, n.message) for n in result.notices] == [
+        ("F3", "Beginn", "Zeile 3, Beginn: 03.2029 liegt nach dem Zeitraum des Handlungskonzepts (bis 2027). "
+                         "Bitte prüfen; die Angabe wird übernommen."),
+        ("G5", "Ende", "Zeile 5, Ende: 2028 liegt nach dem Zeitraum des Handlungskonzepts (bis 2027). Bitte prüfen; "
+                       "die Angabe wird übernommen.")]
+    assert result.activities[3].end == "2028" and result.activities[1].start == "2029-03"
+
+
+def test_year_after_the_latest_year_is_refused_with_the_real_range() -> None:
+    data = edit_sheet(build_sheet_bytes(year=2027), {"G5": 2033, "G6": 2032, "F7": 1999})
+    result = check_with_years(data, YearRange(first=2000, horizon=2027, last=2032), year=2027)
+    assert [(p.cell, p.message) for p in result.problems] == [
+        ("G5", "Zeile 5, Ende: 2033 liegt außerhalb der zulässigen Jahre (2000 bis 2032). Bitte die Jahreszahl "
+               "prüfen."),
+        ("F7", "Zeile 7, Beginn: 1999 liegt außerhalb der zulässigen Jahre (2000 bis 2032). Bitte die Jahreszahl "
+               "prüfen.")]
+    assert [n.cell for n in result.notices] == ["G6"]  # the latest year itself is taken, with a notice

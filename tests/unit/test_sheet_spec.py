@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.sheet_check import Expected
-from core.sheet_spec import SpecError, parse_spec
+from core.sheet_spec import SpecError, YearRange, parse_spec
 from core.workbook_build import build_workbook
 from core.workbook_read import read_workbook
 from storage.template_folder import load_catalogs, load_spec
@@ -32,7 +32,7 @@ def test_bundled_spec_matches_design_section_5() -> None:
         "Partner", "Finanzierung", "Ansprechperson", "E-Mail", "Link", "Bemerkungen"]
     assert [c.header for c in spec.columns if c.required] == ["Titel", "Handlungsfeld", "Status"]
     assert (spec.column("title").max_length, spec.column("description").max_length) == (200, 2000)
-    assert spec.max_year == 2027
+    assert spec.min_year == 2000  # the later bounds are the region's, per round (test_sheet_years_*)
 
 
 def test_adding_a_column_in_the_template_reaches_sheet_and_reader(tmp_path: Path) -> None:
@@ -73,3 +73,23 @@ def test_broken_spec_is_refused_with_a_reason(change: tuple[str, str], message: 
     assert change[0] in text
     with pytest.raises(SpecError, match=message):
         parse_spec(text.replace(change[0], change[1], 1), "")
+
+
+def test_sheet_years_default_moves_on_with_the_round() -> None:
+    spec = load_spec(BUNDLED_TEMPLATES)
+    assert spec.round_years(2026) == YearRange(first=2000, horizon=2029, last=2034)
+    assert spec.round_years(2027) == YearRange(first=2000, horizon=2030, last=2035)
+
+
+def test_sheet_years_follow_the_region_settings() -> None:
+    spec = load_spec(BUNDLED_TEMPLATES)
+    assert spec.round_years(2027, horizon=2027) == YearRange(2000, 2027, 2032)
+    assert spec.round_years(2027, horizon=2027, last=2040) == YearRange(2000, 2027, 2040)
+    # Only the latest year set, below the default horizon: the horizon is not later than it.
+    assert spec.round_years(2027, last=2028) == YearRange(2000, 2028, 2028)
+
+
+def test_an_older_spec_with_max_year_is_refused_with_where_the_setting_went() -> None:
+    text = (BUNDLED_TEMPLATES / "sheet" / "spec.toml").read_text(encoding="utf-8")
+    with pytest.raises(SpecError, match=r"max_year is a region setting now.*region\.toml"):
+        parse_spec(text.replace("min_year = 2000", "min_year = 2000\nmax_year = 2027", 1), "")

@@ -9,7 +9,9 @@ import zipfile
 from openpyxl import load_workbook
 
 from core.sheet_meta import read_meta
-from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities
+from core.sheet_spec import YearRange
+from core.workbook_build import build_workbook
+from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, sheet_info, templates
 
 
 def open_built(activities=None):  # type: ignore[no-untyped-def]
@@ -49,7 +51,8 @@ def test_dropdowns_come_from_the_hidden_list_sheet() -> None:
     assert lists["D2:D47"] == "'_listen'!$A$2:$A$10"
     listed = [workbook["_listen"].cell(row=r, column=1).value for r in range(2, 11)]
     assert "Duale Ausbildung stärken" in listed
-    assert any(v.type == "custom" and "DATE(2027,12,31)" in v.formula1 for v in validations)
+    # Beginn/Ende of the round 2026 without region settings: up to horizon (2029) + 5.
+    assert any(v.type == "custom" and "DATE(2034,12,31)" in v.formula1 for v in validations)
 
 
 def test_frozen_header_widths_and_wrapped_text() -> None:
@@ -91,3 +94,17 @@ def test_text_that_looks_like_an_xml_escape_comes_back_literally() -> None:
     activity = dataclasses.replace(demo_activities()[0], remarks="Code _x0000_ und _x000D_ bleiben Text")
     result = check_bytes(build_sheet_bytes([activity]), base=[activity])
     assert result.activities[0].remarks == "Code _x0000_ und _x000D_ bleiben Text"
+
+
+def test_date_validation_and_hints_follow_the_rounds_years() -> None:
+    spec, catalogs = templates()
+    info = dataclasses.replace(sheet_info(year=2027), years=YearRange(first=2000, horizon=2027, last=2032))
+    workbook = load_workbook(io.BytesIO(build_workbook(spec=spec, catalogs=catalogs, info=info,
+                                                       activities=demo_activities(), secret=SHEET_SECRET)))
+    dates = [v for v in workbook["Aktivitäten"].data_validations.dataValidation if v.type == "custom"]
+    assert [v.errorTitle for v in dates] == ["Beginn", "Ende"]
+    for validation in dates:  # 2028 is typed without a dialog; 2033 gets one
+        assert "<=2032" in validation.formula1 and "DATE(2032,12,31)" in validation.formula1
+        assert validation.error.endswith("zwischen 2000 und 2032 eintragen.")
+    hints = " ".join(str(c.value) for c in workbook["Hinweise"]["A"] if c.value)
+    assert "Das Handlungskonzept plant bis 2027; ein späteres Jahr (bis 2032) nehmen wir an" in hints
