@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from cli.options import parse_date
-from cli.output import console, fail, os_reason, print_json, print_problems, read_input, say
+from cli.output import confirm, console, fail, os_reason, print_json, print_problems, read_input, say
 from core.dates import BERLIN
 from core.diff import CHANGE_LABELS
 from core.problem import Problem
@@ -27,10 +28,13 @@ YearOption = Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage
 @app.command("build")
 def build(
     institution: Annotated[str, typer.Option("--institution", "-i", help="Kürzel der Institution, z. B. IHK.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Zieldatei (.xlsx) oder Ordner.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Zieldatei (.xlsx; ohne diese Endung wird sie "
+                                                          "angehängt) oder Ordner.")],
     year: YearOption = None,
     deadline: Annotated[str | None, typer.Option("--deadline", help="Frist (TT.MM.JJJJ) für das Blatt "
                                                                     "„Hinweise“.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Eine vorhandene Datei ohne Rückfrage "
+                                                        "überschreiben.")] = False,
 ) -> None:
     """Die persönliche, vorausgefüllte Tabelle einer Institution erzeugen."""
     with app_context() as ctx:
@@ -45,13 +49,27 @@ def build(
             fail("Es gibt noch kein veröffentlichtes Handlungskonzept, aus dem die Tabelle vorausgefüllt werden "
                  "kann.")
             raise typer.Exit(2) from None
-    target = out / filename if out.is_dir() else out
+    target = out / filename if out.is_dir() else xlsx_path(out)
+    if target.exists() and not force and not overwrite_confirmed(target):
+        fail(f"{target} existiert bereits; nichts geschrieben. Mit --force wird die Datei überschrieben.")
+        raise typer.Exit(1)
     try:
         target.write_bytes(data)
     except OSError as exc:
         fail(f"{target} kann nicht geschrieben werden ({os_reason(exc)}).")
         raise typer.Exit(2) from None
     say(f"Tabelle für {institution.upper()} (Abfrage {cycle_year}) geschrieben: {target}")
+
+
+def xlsx_path(out: Path) -> Path:
+    """The file staff named, with ``.xlsx`` appended unless it ends so: what is written is an .xlsx workbook,
+    and a spreadsheet program opens it by that ending."""
+    return out if out.suffix.lower() == ".xlsx" else out.with_name(out.name + ".xlsx")
+
+
+def overwrite_confirmed(target: Path) -> bool:
+    """Staff at a terminal are asked; without one (a script, a pipe) the answer is no: that takes --force."""
+    return sys.stdin.isatty() and confirm(f"{target} existiert bereits. Überschreiben?")
 
 
 def print_notices(notices: list[Problem]) -> None:

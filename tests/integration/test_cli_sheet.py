@@ -99,3 +99,60 @@ def test_build_before_any_published_concept_gives_an_empty_first_sheet(run_fko, 
     checked = run_fko("sheet", "check", str(tmp_path / "x.xlsx"), "--json")
     assert checked.exit_code == 0, checked.stdout + checked.stderr
     assert json.loads(checked.stdout)["rows"] == 0  # only the prepared empty rows: nothing to report
+
+
+def build_to(fko_env, tmp_path: Path, out: str, *extra: str, answer: bytes | None = None):  # type: ignore[no-untyped-def]
+    """`fko sheet build -i IHK --out OUT` without a terminal (stdin empty, as in a script), or, with ``answer``,
+    at a terminal where staff type ``answer``."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import CliResult
+
+    args = [sys.executable, "-m", "cli", "sheet", "build", "-i", "IHK", "--year", "2026", "--out", out, *extra]
+    if answer is None:
+        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=fko_env,
+                              cwd=tmp_path, timeout=120)
+        return CliResult(done.returncode, done.stdout, done.stderr)
+    terminal, staff = pty.openpty()
+    try:
+        os.write(terminal, answer)  # typed ahead: the terminal keeps it until the question reads it
+        process = subprocess.Popen(args, stdin=staff, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=fko_env, cwd=tmp_path)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(staff)
+    return CliResult(process.returncode, stdout, stderr)
+
+
+def test_build_out_without_suffix_gets_xlsx_and_an_existing_file_needs_a_yes(run_fko, fko_env, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                             ) -> None:
+    assert run_fko("init", "--demo").exit_code == 0
+    first = build_to(fko_env, tmp_path, "Tabelle-IHK")
+    assert first.exit_code == 0, first.stderr
+    target = tmp_path / "Tabelle-IHK.xlsx"
+    assert f"geschrieben: {target.name}" in first.stdout and not (tmp_path / "Tabelle-IHK").exists()
+    assert openpyxl.load_workbook(target)["Aktivitäten"]["A2"].value == "IHK-0001"
+
+    target.write_bytes(b"eigene Notizen")  # staff's own file under that name
+    refused = build_to(fko_env, tmp_path, "Tabelle-IHK.xlsx")
+    assert refused.exit_code == 1
+    assert "Tabelle-IHK.xlsx existiert bereits; nichts geschrieben. Mit --force wird die Datei überschrieben." \
+        in " ".join(refused.stderr.split())
+    assert target.read_bytes() == b"eigene Notizen"
+
+    declined = build_to(fko_env, tmp_path, "Tabelle-IHK", answer=b"n\n")
+    assert declined.exit_code == 1 and "existiert bereits. Überschreiben?" in declined.stdout
+    assert target.read_bytes() == b"eigene Notizen"
+
+    confirmed = build_to(fko_env, tmp_path, "Tabelle-IHK", answer=b"ja\n")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert openpyxl.load_workbook(target)["Aktivitäten"]["A2"].value == "IHK-0001"
+
+    target.write_bytes(b"eigene Notizen")
+    forced = build_to(fko_env, tmp_path, "Tabelle-IHK", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert openpyxl.load_workbook(target)["Aktivitäten"]["A2"].value == "IHK-0001"
