@@ -24,8 +24,9 @@ def import_(
     """Institutionen und Ansprechpersonen einlesen (anlegen oder aktualisieren).
 
     Kopfzeile: Kürzel, Name, Art, Gebietskörperschaft, Aktiv, Ansprechperson, E-Mail, Rolle
-    (Hauptansprechperson, Vertretung oder Leitung). Trennzeichen in CSV: ";" oder ",".
-    Enthält die Datei Fehler, wird nichts geändert.
+    (Hauptansprechperson, Vertretung oder Leitung); wahlweise Anrede (z. B. „Frau Dr.“, „Herr“: die E-Mails
+    grüßen dann „Sehr geehrte Frau Dr. Müller“, sonst „Guten Tag Maria Müller“) und Telefon (steht in den
+    Telefonaufgaben). Trennzeichen in CSV: ";" oder ",". Enthält die Datei Fehler, wird nichts geändert.
     """
     data = read_input(file)
     with app_context() as ctx:
@@ -67,8 +68,8 @@ def overview_json(overview: InstitutionOverview) -> dict[str, object]:
                 "local_authority": v.institution.local_authority,
                 "active": v.institution.active,
                 "contacts": [
-                    {"name": c.name, "email": c.email, "role": c.role, "active": c.active,
-                     "refused": c.refused_at is not None}
+                    {"name": c.name, "email": c.email, "role": c.role, "salutation": c.salutation,
+                     "phone": c.phone, "active": c.active, "refused": c.refused_at is not None}
                     for c in v.contacts
                 ],
             }
@@ -80,10 +81,14 @@ def overview_json(overview: InstitutionOverview) -> dict[str, object]:
 def print_overview(overview: InstitutionOverview) -> None:
     title = f"Institutionen – {overview.region_name}" + (" (Beispieldaten)" if overview.sample_data else "")
     table = Table(title=title, title_justify="left")
-    for column in ("Kürzel", "Name", "Art", "Hauptansprechperson", "E-Mail", "Kontakte"):
+    primaries = {v.institution.code: next((c for c in v.contacts if c.role == "primary" and c.active), None)
+                 for v in overview.institutions}
+    phones = any(c and c.phone for c in primaries.values())  # the column only once the file gives numbers
+    for column in ("Kürzel", "Name", "Art", "Hauptansprechperson", "E-Mail", *(["Telefon"] if phones else []),
+                   "Kontakte"):
         table.add_column(column, overflow="fold")
     for view in overview.institutions:
-        primary = next((c for c in view.contacts if c.role == "primary" and c.active), None)
+        primary = primaries[view.institution.code]
         active_contacts = [c for c in view.contacts if c.active]
         table.add_row(
             view.institution.code + ("" if view.institution.active else " (inaktiv)"),
@@ -91,6 +96,7 @@ def print_overview(overview: InstitutionOverview) -> None:
             view.institution.kind or "",
             primary.name if primary else "[red]keine[/]",
             primary.email if primary else "",
+            *([primary.phone if primary else ""] if phones else []),
             ", ".join(ROLE_LABELS.get(c.role, c.role) for c in active_contacts),
         )
     out = console()

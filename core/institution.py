@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from core.catalog import Catalogs
 from core.problem import Problem, cell_address
 from core.table import Table
-from core.text import fold
+from core.text import fold, squash_spaces
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 CODE_MAX_LENGTH = 16
 EMAIL_PATTERN = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;.]{2,}$")
+SALUTATION_MAX_LENGTH = PHONE_MAX_LENGTH = 100
+PHONE_MIN_DIGITS = 5
 
 # Column headers of an institutions file; each key lists the accepted spellings (case-insensitive).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -24,6 +26,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "contact_name": ("Ansprechperson", "Kontakt", "Name der Ansprechperson"),
     "email": ("E-Mail", "EMail", "E-Mail-Adresse", "Mail"),
     "role": ("Rolle",),
+    # Optional: how mails greet the contact ("Frau Dr.", "Herr", or a whole greeting) and whom staff call.
+    "salutation": ("Anrede",),
+    "phone": ("Telefon", "Telefonnummer", "Tel.", "Tel"),
 }
 REQUIRED_COLUMNS = ("code", "name", "contact_name", "email", "role")
 YES = {"ja", "j", "x", "1", "true", "wahr", "yes", ""}
@@ -35,6 +40,9 @@ class ContactRecord:
     name: str
     email: str
     role: str  # primary | deputy | head
+    # Optional columns; None: the file has no such column (a re-import keeps what was saved before).
+    salutation: str | None = None  # "Frau Dr.", "Herr", a whole greeting, or empty (see greeting())
+    phone: str | None = None
 
 
 @dataclass
@@ -166,7 +174,8 @@ def _check_institution_fields(row: _Row, grouping: _Grouping) -> None:
 
 
 def _check_contact_fields(row: _Row, catalogs: Catalogs) -> str | None:
-    """Check the contact's name, address and role; the role's key, or None if it is missing or unknown."""
+    """Check the contact's name, address, role, salutation and phone; the role's key, or None if it is missing or
+    unknown."""
     value = row.value
     if not value["contact_name"]:
         row.problem("contact_name", "Der Name der Ansprechperson fehlt.")
@@ -188,7 +197,24 @@ def _check_contact_fields(row: _Row, catalogs: Catalogs) -> str | None:
             + ", ".join(catalogs.role_labels.values())
             + ".",
         )
+    if len(value.get("salutation", "")) > SALUTATION_MAX_LENGTH:
+        row.problem("salutation", f"Die Anrede ist länger als {SALUTATION_MAX_LENGTH} Zeichen.")
+    if value.get("phone", ""):
+        _check_phone(row, value["phone"])
     return role
+
+
+def _check_phone(row: _Row, phone: str) -> None:
+    if len(phone) > PHONE_MAX_LENGTH:
+        row.problem("phone", f"Die Telefonnummer ist länger als {PHONE_MAX_LENGTH} Zeichen.")
+    elif sum(c.isdigit() for c in phone) < PHONE_MIN_DIGITS:
+        row.problem("phone", f"„{phone}“ ist keine Telefonnummer. Bitte die Nummer mit Vorwahl eintragen "
+                             "(z. B. 0241 12345-0) oder das Feld leer lassen.")
+    elif not phone.lstrip("( ").startswith(("0", "+")):
+        # A number typed into a spreadsheet cell loses its leading zero: 0241 123 becomes 241123.
+        row.problem("phone", f"„{phone}“ beginnt nicht mit 0 oder +; vermutlich hat das Tabellenprogramm die "
+                             "führende Null entfernt. Bitte die Nummer mit Vorwahl als Text eintragen "
+                             "(z. B. 0241 12345-0).")
 
 
 def _group_row(row: _Row, role: str | None, grouping: _Grouping) -> None:
@@ -220,7 +246,11 @@ def _group_row(row: _Row, role: str | None, grouping: _Grouping) -> None:
             row.problem("email", f"Die Adresse {email} steht für {code} schon in Zeile {grouping.seen_emails[key]}.")
         else:
             grouping.seen_emails[key] = number
-            grouping.institutions[code].contacts.append(ContactRecord(value["contact_name"], email, role))
+            salutation, phone = (value.get(key) for key in ("salutation", "phone"))
+            grouping.institutions[code].contacts.append(ContactRecord(
+                value["contact_name"], email, role,
+                salutation=None if salutation is None else squash_spaces(salutation),
+                phone=None if phone is None else squash_spaces(phone)))
 
 
 def _missing_primary(columns: _Columns, grouping: _Grouping) -> list[Problem]:
@@ -238,3 +268,80 @@ def _missing_primary(columns: _Columns, grouping: _Grouping) -> list[Problem]:
                 )
             )
     return problems
+
+
+# Greetings. A German letter greets by salutation and surname ("Sehr geehrte Frau Dr. Müller"); without a
+# salutation we do not guess one from the first name and greet neutrally by full name ("Guten Tag Max Müller").
+GREETING_OPENINGS = ("sehr geehrte", "guten tag", "liebe", "lieber", "hallo")  # an Anrede that is a whole greeting
+SURNAME_PARTICLES = frozenset({"von", "van", "de", "der", "den", "del", "della", "di", "da", "dos", "du", "zu",
+                               "zum", "zur", "vom", "ten", "ter", "le", "la"})
+
+
+def _title_of(token: str) -> str | None:
+    """The title a greeting keeps from a name's leading token: Prof. and Dr. (Dr.-Ing., Dr. med. → Dr.)."""
+    for title in ("Prof.", "Dr."):
+        if token.startswith(title[:-1]) and token.endswith("."):
+            return title
+    return None
+
+
+def _surname(name: str) -> tuple[list[str], str]:
+    """The academic titles and the surname of a full name ("Dr. Anna von der Heide" → ["Dr."], "von der Heide");
+    "Heide, Anna" is read as surname first."""
+    surname_first = "," in name
+    tokens = name.partition(",")[0].split()
+    titles: list[str] = []
+    while len(tokens) > 1 and tokens[0].endswith("."):
+        title = _title_of(tokens.pop(0))
+        if title and title not in titles:
+            titles.append(title)
+    if surname_first:
+        return titles, " ".join(tokens)
+    start = len(tokens) - 1
+    while start > 1 and tokens[start - 1] in SURNAME_PARTICLES:
+        start -= 1
+    return titles, " ".join(tokens[start:])
+
+
+def greeting(salutation: str, name: str) -> str:
+    """How a mail greets one contact, without the closing comma.
+
+    Anrede "Frau" / "Frau Dr." / "Herr Prof." + name → "Sehr geehrte Frau Dr. Müller" / "Sehr geehrter Herr ...";
+    an Anrede that is a whole greeting ("Sehr geehrte Frau Oberbürgermeisterin") is taken as it is; any other
+    Anrede ("Prof. Dr.") is put before the full name, and without one the greeting is "Guten Tag Max Müller".
+    """
+    salutation, name = squash_spaces(salutation).rstrip(","), squash_spaces(name)
+    if not salutation:
+        return f"Guten Tag {name}"
+    if salutation.casefold().startswith(GREETING_OPENINGS):
+        return salutation
+    first = salutation.split()[0].casefold()
+    if first in ("frau", "herr"):
+        titles, surname = _surname(name)
+        extra = [t for t in titles if t not in salutation.split()]
+        opening = "Sehr geehrte" if first == "frau" else "Sehr geehrter"
+        return " ".join([opening, salutation, *extra, surname])
+    if name.startswith(salutation):
+        return f"Guten Tag {name}"
+    return f"Guten Tag {salutation} {name}"
+
+
+def greeting_line(people: list[tuple[str, str]]) -> str:
+    """One greeting for everyone a mail is addressed to, from (salutation, name) pairs; without the comma.
+
+    "Guten Tag Anna Schmitz und Ben Berg" when nobody has a salutation, else each greeted in turn:
+    "Sehr geehrte Frau Dr. Müller, sehr geehrter Herr Berg".
+    """
+    if all(not squash_spaces(salutation) for salutation, _ in people):
+        return "Guten Tag " + " und ".join(squash_spaces(name) for _, name in people)
+    parts = [greeting(salutation, name) for salutation, name in people]
+    return ", ".join([parts[0], *(part[0].lower() + part[1:] for part in parts[1:])])
+
+
+CALL_ORDER = ("primary", "deputy", "head")
+
+
+def call_list(contacts: list[ContactRecord]) -> list[ContactRecord]:
+    """Whom staff call for a phone task, in this order: the primary contacts, the deputies, the head."""
+    rank = {role: index for index, role in enumerate(CALL_ORDER)}
+    return sorted(contacts, key=lambda c: rank.get(c.role, len(rank)))

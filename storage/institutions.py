@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from core.institution import InstitutionRecord
+from core.institution import ContactRecord, InstitutionRecord
 from storage.errors import NotFound
 from storage.models import Contact, Institution, utcnow
 
@@ -97,17 +97,31 @@ def _save_contacts(*, session: Session, institution_id: int, record: Institution
                     name=contact_record.name,
                     email=contact_record.email,
                     role=contact_record.role,
+                    salutation=contact_record.salutation or "",
+                    phone=contact_record.phone or "",
                 )
             )
             summary.contacts_added += 1
             changed = True
-        elif (contact.name, contact.role, contact.active) != (contact_record.name, contact_record.role, True):
-            contact.name, contact.role, contact.active = contact_record.name, contact_record.role, True
-            changed = True
+        else:
+            changed = _update_contact(contact, contact_record) or changed
     for key, contact in contacts.items():
         if key not in wanted and contact.active:
             contact.active = False
             summary.contacts_deactivated += 1
+            changed = True
+    return changed
+
+
+def _update_contact(contact: Contact, record: ContactRecord) -> bool:
+    """Take over name, role and (where the file has the column) salutation and phone, and reactivate; whether
+    anything changed. A file without an Anrede or Telefon column leaves what an earlier import saved."""
+    wanted = {"name": record.name, "role": record.role, "active": True, "salutation": record.salutation,
+              "phone": record.phone}
+    changed = False
+    for attribute, value in wanted.items():
+        if value is not None and getattr(contact, attribute) != value:
+            setattr(contact, attribute, value)
             changed = True
     return changed
 

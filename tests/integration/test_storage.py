@@ -83,6 +83,28 @@ def test_save_institutions_same_list_twice_changes_nothing(engine: Engine, regio
     assert (again.created, again.updated, again.unchanged) == ([], [], ["IHK"])
 
 
+def test_reimport_updates_salutation_and_phone_and_a_file_without_them_keeps_them(engine: Engine,
+                                                                                   region_id: int) -> None:
+    def saved() -> tuple[str, str]:
+        with session_scope(engine) as session:
+            (contact,) = list_institutions(session=session, region_id=region_id)[0].contacts
+            return contact.salutation, contact.phone
+
+    def save(contact: ContactRecord) -> list[str]:
+        with session_scope(engine) as session:
+            return save_institutions(session=session, region_id=region_id, records=[_ihk(contact)]).updated
+
+    save(ContactRecord("Anna Schmitz", "anna@ihk.example.org", "primary", salutation="Frau", phone="0241 1"))
+    assert saved() == ("Frau", "0241 1")
+    assert save(ContactRecord("Anna Schmitz", "anna@ihk.example.org", "primary", salutation="Frau Dr.",
+                              phone="0241 2")) == ["IHK"]
+    assert saved() == ("Frau Dr.", "0241 2")
+    assert save(ContactRecord("Anna Schmitz", "anna@ihk.example.org", "primary")) == []  # no such columns
+    assert saved() == ("Frau Dr.", "0241 2")
+    assert save(ContactRecord("Anna Schmitz", "anna@ihk.example.org", "primary", salutation="", phone="")) == ["IHK"]
+    assert saved() == ("", "")
+
+
 def test_institution_code_is_unique_per_region(engine: Engine, region_id: int) -> None:
     with pytest.raises(IntegrityError), session_scope(engine) as session:
         session.add(Institution(region_id=region_id, code="IHK", name="A"))

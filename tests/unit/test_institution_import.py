@@ -97,3 +97,39 @@ def test_headers_match_regardless_of_case_and_spacing(catalogs: Catalogs) -> Non
 def test_header_only_file_is_a_problem(catalogs: Catalogs) -> None:
     _, problems = parse([], catalogs)
     assert [p.message for p in problems] == ["Die Datei enthält keine Institutionen, nur eine Kopfzeile."]
+
+
+CONTACT_DETAILS_HEADER = [*INSTITUTION_HEADER, "Anrede", "Telefon"]
+
+
+def test_optional_salutation_and_phone_columns_are_read(catalogs: Catalogs) -> None:
+    rows = [[*VALID_ROWS[0], "Frau Dr.", "0241 4460-123"], [*VALID_ROWS[1], "", ""],
+            [*VALID_ROWS[2], "herr", "+49 241 4460-0"]]
+    records, problems = parse(rows, catalogs, header=CONTACT_DETAILS_HEADER)
+    assert problems == []
+    assert [(c.name, c.salutation, c.phone) for c in records[0].contacts] == [
+        ("Anna Schmitz", "Frau Dr.", "0241 4460-123"), ("Ben Berg", "", ""), ("Carla Chef", "herr", "+49 241 4460-0")]
+
+
+def test_a_file_without_salutation_and_phone_still_imports_and_leaves_them_open(catalogs: Catalogs) -> None:
+    records, problems = parse(VALID_ROWS, catalogs)
+    assert problems == []
+    # None: the file says nothing about them (a re-import keeps what an earlier file gave).
+    assert {(c.salutation, c.phone) for r in records for c in r.contacts} == {(None, None)}
+
+
+def test_a_phone_number_that_lost_its_leading_zero_is_refused_with_the_reason(catalogs: Catalogs) -> None:
+    rows = [[*VALID_ROWS[0], "Frau", "2414460123"], [*VALID_ROWS[1], "", "unbekannt"]]
+    _, problems = parse(rows, catalogs, header=CONTACT_DETAILS_HEADER)
+    assert [(p.cell, p.column) for p in problems] == [("J2", "Telefon"), ("J3", "Telefon")]
+    assert "beginnt nicht mit 0 oder +; vermutlich hat das Tabellenprogramm die führende Null entfernt" in (
+        problems[0].message)
+    assert problems[1].message.startswith("Zeile 3, Telefon: „unbekannt“ ist keine Telefonnummer.")
+
+
+def test_salutation_and_phone_columns_have_the_usual_spellings(catalogs: Catalogs) -> None:
+    header = [*INSTITUTION_HEADER[:6], "Anrede", *INSTITUTION_HEADER[6:], "Tel."]
+    rows = [[*VALID_ROWS[0][:6], "Herr", *VALID_ROWS[0][6:], "(0241) 4460-0"]]
+    records, problems = parse(rows, catalogs, header=header)
+    assert problems == [] and (records[0].contacts[0].salutation, records[0].contacts[0].phone) == (
+        "Herr", "(0241) 4460-0")
