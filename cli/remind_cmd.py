@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from cli.options import parse_date
@@ -15,6 +16,7 @@ from core.dates import BERLIN
 from usecases.context import app_context
 from usecases.outbox import deliver_pending
 from usecases.reminders import run_reminders
+from usecases.status import call_text
 
 EXIT_NO_ROUND = 3  # no running round: a daily job that has nothing to do says so (DESIGN §9, README)
 STEP_LABELS = {"reminder": "Erinnerung", "reminder_deputy": "Erinnerung mit Vertretung",
@@ -34,6 +36,7 @@ def remind(
     day = parse_date(today) or now.astimezone(BERLIN).date()
     with app_context() as ctx:
         report = run_reminders(ctx, today=day, now=now, dry_run=dry_run)
+        role_labels = ctx.catalogs().role_labels
         if not report.rounds:
             fail("Keine laufende Abfrage: niemand wird erinnert. (Exit-Code 3: für cron und Prefect sichtbar; "
                  "`fko cycle open` eröffnet die nächste Abfrage.)")
@@ -51,8 +54,10 @@ def remind(
             action = STEP_LABELS.get(due.step.name, due.step.name)
             if due.action == "phone" and due.step.kind == "mail":
                 action += f" → Telefonaufgabe ({due.reason})"
+            whom = (", ".join(item.recipients) if due.action == "mail"
+                    else "anrufen: " + call_text(item.call, role_labels))
             table.add_row(due.institution_code, item.institution_name, action, f"{due.due_on:%d.%m.%Y}",
-                          ", ".join(item.recipients) if item.recipients else "Regionalagentur (anrufen)")
+                          escape(whom))
         console().print(table)
     if delivery is not None and report.planned:
         report_delivery(delivery, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)

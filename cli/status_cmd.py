@@ -10,7 +10,7 @@ from rich.table import Table
 from cli.output import console, fail, print_json
 from core.dates import BERLIN, german_date
 from usecases.context import app_context
-from usecases.status import HELD_LABEL, SOURCE_LABELS, STATE_LABELS, NoCycle, cycle_status
+from usecases.status import HELD_LABEL, SOURCE_LABELS, STATE_LABELS, NoCycle, call_text, cycle_status
 
 
 def status(
@@ -21,6 +21,7 @@ def status(
     with app_context() as ctx:
         try:
             result = cycle_status(ctx, year=year)
+            role_labels = ctx.catalogs().role_labels
         except NoCycle:
             which = f" {year}" if year else ""
             fail(f"Es gibt noch keine Abfrage{which}. `fko cycle open --year J` eröffnet sie.")
@@ -39,12 +40,18 @@ def status(
         answer = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}.get(row.answer or "")
         when = row.last_action_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M") if row.last_action_at else ""
         table.add_row(row.code, row.name, answer or STATE_LABELS.get(row.state, row.state), str(row.reminders),
-                      "ja" if row.escalated else "", "[bold red]anrufen[/]" if row.phone_task and not row.answer
-                      else "", f"{row.last_action} ({when})")
+                      "ja" if row.escalated else "", "[bold red]anrufen[/]" if row.open_phone_task else "",
+                      f"{row.last_action} ({when})")
     out = console()
     out.print(table)
     out.print(f"Rückmeldungen: {totals['answered']} von {totals['institutions']} "
               f"({totals['response_rate']:.0%}); offen: {totals['open']}; Telefonaufgaben: {totals['phone_tasks']}.")
+    calls = [row for row in result.rows if row.open_phone_task]
+    if calls:
+        out.print(f"\nTelefonaufgaben ({len(calls)}), bitte anrufen:")
+        for row in calls:
+            out.print(f"  • {row.code} ({row.name}): {call_text(row.call, role_labels)}", soft_wrap=True,
+                      markup=False, highlight=False)
     if result.held:
         out.print(f"\n{HELD_LABEL[0].upper()}{HELD_LABEL[1:]} ({len(result.held)}):")
         for held in result.held:

@@ -94,7 +94,6 @@ def parse_policy(text: str) -> Policy:
     return Policy(steps=tuple(steps), accept_late_days=int(data.get("accept_late_days", 21)))
 
 
-
 def next_working_day(day: dt.date, is_holiday: IsHoliday) -> dt.date:
     """``day`` itself, or the next day that is neither a weekend nor a public holiday."""
     while day.weekday() >= 5 or is_holiday(day):
@@ -102,8 +101,37 @@ def next_working_day(day: dt.date, is_holiday: IsHoliday) -> dt.date:
     return day
 
 
+def previous_working_day(day: dt.date, is_holiday: IsHoliday) -> dt.date:
+    """``day`` itself, or the last day before it that is neither a weekend nor a public holiday."""
+    while day.weekday() >= 5 or is_holiday(day):
+        day -= dt.timedelta(days=1)
+    return day
+
+
 def step_date(deadline: dt.date, step: Step, is_holiday: IsHoliday) -> dt.date:
     return next_working_day(deadline + dt.timedelta(days=step.offset_days), is_holiday)
+
+
+MIN_DAYS_TO_ANSWER = 3  # a mail after the deadline never asks for an answer sooner than this
+
+
+def answer_by(deadline: dt.date, step_name: str, sent_on: dt.date, policy: Policy, is_holiday: IsHoliday) -> dt.date:
+    """The date a step's mail asks the institution to answer by.
+
+    Until the deadline has passed, the deadline. After it, the working day before the ladder's next step
+    (so staff call only after that date has passed), but at least MIN_DAYS_TO_ANSWER days ahead, and never
+    after the last working day on which returns are still accepted.
+    """
+    if sent_on <= deadline:
+        return deadline
+    last_open = max(previous_working_day(deadline + dt.timedelta(days=policy.accept_late_days), is_holiday),
+                    sent_on)
+    index = policy.index(step_name)
+    following = policy.steps[index + 1:] if index >= 0 else ()
+    wanted = (previous_working_day(step_date(deadline, following[0], is_holiday) - dt.timedelta(days=1), is_holiday)
+              if following else last_open)
+    wanted = max(wanted, next_working_day(sent_on + dt.timedelta(days=MIN_DAYS_TO_ANSWER), is_holiday))
+    return min(wanted, last_open)
 
 
 def due_steps(requests: Iterable[LadderState], policy: Policy, today: dt.date, is_holiday: IsHoliday) -> list[DueStep]:

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.dates import BERLIN, german_date
+from core.institution import greeting
+from core.ladder import answer_by, step_date
+from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
 from mail.sink import EmlSink
 from mail.templates import KINDS, Rendered
@@ -45,16 +48,36 @@ class TestMailReport:
 def sample_context(ctx: AppContext, *, year: int, today: dt.date, region: Any, now: dt.datetime) -> dict[str, Any]:
     """Every value the mail templates use, filled with plainly invented sample data of this region."""
     deadline = today + dt.timedelta(weeks=6)
+    primary = {"name": "Erika Mustermann", "email": "erika.mustermann@beispiel.example.org", "undeliverable": False}
+    deputy = {"name": "Max Beispiel", "email": "max.beispiel@beispiel.example.org", "undeliverable": False}
     return {
         **base_context(region, year=year, deadline=deadline, today=today),
         "old_deadline_text": german_date(today + dt.timedelta(weeks=4)), "again": "deadline",
         "institution_name": "Beispiel-Institution (Test)", "institution_code": "TEST",
-        "recipient_name": "Erika Mustermann", "link": f"{ctx.settings.base_url.rstrip('/')}/r/BEISPIEL-LINK",
+        "recipient_name": "Erika Mustermann", "greeting": greeting("Frau Dr.", "Erika Mustermann"),
+        "link": f"{ctx.settings.base_url.rstrip('/')}/r/BEISPIEL-LINK",
+        **_sample_escalation(ctx, region=region, today=today, deadline=deadline, people=[primary, deputy]),
         "filename": sheet_filename(region.code, year, "TEST"), "received_text": received_text(now),
         "base_label": str(year - 1), "changes": {"new": 1, "changed": 2, "ended": 1, "unchanged": 3, "missing": 0},
         "change_lines": ["TEST-0002 Beispielaktivität: Titel, Ende"],
         "problems": [{"cell": "D12", "column": "Handlungsfeld",
                       "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
+    }
+
+
+def _sample_escalation(ctx: AppContext, *, region: Any, today: dt.date, deadline: dt.date,
+                       people: list[dict[str, Any]]) -> dict[str, Any]:
+    """The escalation's account of the mails before it and the date it asks for, as the region's ladder would
+    give them for a round opened today."""
+    policy, is_holiday = ctx.policy(), public_holidays(region.holiday_state)
+    escalation = next((step for step in policy.steps if step.escalates), policy.steps[-1])
+    earlier = [step for step in policy.steps[:policy.index(escalation.name)] if step.kind == "mail"]
+    sent_on = step_date(deadline, escalation, is_holiday)
+    return {
+        "reminded": [{"date": german_date(today, weekday=False), "kind": "invitation", "people": people[:1]}] + [
+            {"date": german_date(step_date(deadline, step, is_holiday), weekday=False), "kind": "reminder",
+             "people": people if step.cc else people[:1]} for step in earlier],
+        "answer_by_text": german_date(answer_by(deadline, escalation.name, sent_on, policy, is_holiday)),
     }
 
 

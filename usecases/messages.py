@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.dates import BERLIN, german_date, german_datetime, short_date
+from core.institution import greeting_line
 from mail.compose import Attachment, Composed, Envelope, Mailbox, compose
 from mail.templates import MailRenderer
 from storage.models import Contact, Institution, Region
@@ -68,6 +69,7 @@ def institution_mail(ctx: AppContext, *, kind: str, key: str, region: Region, in
     rendered = renderer_for(ctx.templates_dir).render(kind, {
         **context, "institution_name": institution.name, "institution_code": institution.code,
         "recipient_name": " und ".join(c.name for c in recipients.to),
+        "greeting": greeting_line([(c.salutation, c.name) for c in recipients.to]),
     })
     envelope = Envelope(
         sender=Mailbox(ctx.settings.mail_from, region.agency_name),

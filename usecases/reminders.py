@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
-from core.ladder import DueStep, LadderState, Policy, due_steps
+from sqlmodel import Session, col, select
+
+from core.dates import BERLIN, german_date
+from core.institution import ContactRecord
+from core.ladder import DueStep, LadderState, Policy, answer_by, due_steps
 from core.workdays import public_holidays
 from storage.cycles import open_cycles, requests_with_institutions
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of
+from storage.models import Contact, Cycle, EventLog, Institution, OutboundMessage, Region
 from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.cycle import personal_link
 from usecases.messages import base_context, institution_mail, pick_recipients, reachable_roles
 from usecases.outbox import queue_message
+from usecases.status import to_call
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,7 @@ class PlannedStep:
     due: DueStep
     institution_name: str
     recipients: list[str] = field(default_factory=list)
+    call: list[ContactRecord] = field(default_factory=list)  # a phone task: whom staff call, in this order
 
 
 @dataclass
@@ -60,6 +68,7 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
                       for r, i in rows if i.active]
             by_request = {r.id: (r, i) for r, i in rows}
             context = base_context(region, year=cycle.year, deadline=cycle.deadline, today=today)
+            sent: RoundMail | None = None  # loaded when the first mail of the run needs it
             for due in due_steps(states, policy, today, is_holiday):
                 request, institution = by_request[due.request_id]
                 step = due.step
@@ -69,16 +78,22 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
                                                  cc_roles=step.cc)
                 planned = PlannedStep(due, institution.name, recipients=(
                     [c.email for c in [*recipients.to, *recipients.cc]] + ([region.agency_email] if step.cc_staff
-                                                                           else []) if recipients else []))
+                                                                           else []) if recipients else []),
+                    call=to_call(contacts[institution.id]) if due.action == "phone" else [])
                 report.planned.append(planned)
                 if dry_run:
                     continue
                 key = step_key(region.code, cycle.year, institution.code, step.name)
                 if recipients is not None:
+                    sent = sent or round_mail(session, region=region, cycle=cycle)
+                    written = mails_sent(sent, region=region, cycle=cycle, institution=institution,
+                                         contacts=contacts[institution.id], policy=policy)
+                    by = answer_by(cycle.deadline, step.name, today, policy, is_holiday)
                     composed = institution_mail(ctx, kind=step.template, key=key, region=region,
                                                 institution=institution, recipients=recipients, now=now,
                                                 cc_staff=step.cc_staff,
-                                                context={**context, "link": personal_link(ctx, request)})
+                                                context={**context, "link": personal_link(ctx, request),
+                                                         "reminded": written, "answer_by_text": german_date(by)})
                     to, cc = recipients.addresses
                     if step.cc_staff:
                         cc = [*cc, region.agency_email]
@@ -96,3 +111,56 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
                                                                 "due_on": due.due_on.isoformat(),
                                                                 "reason": due.reason, "today": today.isoformat()})
     return report
+
+
+# Which of the round's mails an escalation recounts, and as what (any step of the ladder: "reminder").
+RECOUNTED = {"invitation": "invitation", "deadline_moved": "deadline_moved"}
+
+
+@dataclass
+class RoundMail:
+    """The mail of one round that went out so far (sent, or refused by the server), loaded once per run."""
+
+    ladder_days: dict[tuple[str, str], dt.date]      # (institution code, step) → the day the ladder carried it out
+    messages: dict[int, list[OutboundMessage]]        # institution id → its messages, oldest first
+
+
+def round_mail(session: Session, *, region: Region, cycle: Cycle) -> RoundMail:
+    ladder_days: dict[tuple[str, str], dt.date] = {}
+    for event in session.exec(select(EventLog).where(EventLog.region_id == region.id,
+                                                     EventLog.action == "reminder.sent")).all():
+        if event.details.get("year") == cycle.year and event.details.get("today"):
+            ladder_days[(event.subject, str(event.details.get("step")))] = dt.date.fromisoformat(
+                str(event.details["today"]))
+    messages: dict[int, list[OutboundMessage]] = {}
+    for message in session.exec(select(OutboundMessage).where(
+            OutboundMessage.cycle_id == cycle.id, col(OutboundMessage.state).in_(("sent", "refused")))
+            .order_by(col(OutboundMessage.id))).all():
+        messages.setdefault(message.institution_id or 0, []).append(message)
+    return RoundMail(ladder_days, messages)
+
+
+def mails_sent(sent: RoundMail, *, region: Region, cycle: Cycle, institution: Institution, contacts: list[Contact],
+               policy: Policy) -> list[dict[str, Any]]:
+    """The round's mails to the institution, oldest first, for the head of institution to read: when (the day
+    the ladder carried out a step; else the day it was sent), what, and to whom (name, address, whether the
+    address is known to be undeliverable). The agency's own copy is left out."""
+    steps = {step_key(region.code, cycle.year, institution.code, step.name): step for step in policy.steps}
+    by_address = {c.email.casefold(): c for c in contacts}
+    entries: list[dict[str, Any]] = []
+    for message in sent.messages.get(institution.id or 0, []):
+        step = steps.get(message.idempotency_key)
+        kind = ("escalation" if step.escalates else "reminder") if step else RECOUNTED.get(message.kind)
+        if kind is None:
+            continue
+        day = (sent.ladder_days.get((institution.code, step.name)) if step else None) or (
+            (message.sent_at or message.created_at).astimezone(BERLIN).date())
+        people = []
+        for address in [message.recipient, *message.cc]:
+            if address.casefold() == region.agency_email.casefold():
+                continue
+            contact = by_address.get(address.casefold())
+            people.append({"name": contact.name if contact else "", "email": address,
+                           "undeliverable": message.state == "refused" or bool(contact and contact.refused_at)})
+        entries.append({"date": german_date(day, weekday=False), "kind": kind, "people": people})
+    return entries

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from core.institution import ContactRecord, call_list
 from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions, round_published
 from storage.database import require_current_schema, session_scope
-from storage.models import EventLog, Submission
+from storage.models import Contact, EventLog, Submission
 from storage.regions import get_region
 from usecases.context import AppContext
 
@@ -22,6 +23,27 @@ ACTION_LABELS = {"sheet.downloaded": "Tabelle heruntergeladen", "return.accepted
                  "return.held": "nach der Veröffentlichung eingegangen"}
 HELD_LABEL = "nach der Veröffentlichung eingegangen, für die nächste Abfrage aufbewahrt"
 SOURCE_LABELS = {"portal": "Seite", "cli": "fko ingest", "inbox": "Eingangsordner", "mail": "E-Mail"}
+NO_PHONE = "ohne Telefonnummer in der Institutionsliste (Spalte „Telefon“)"
+NO_CONTACT = "keine aktive Ansprechperson in der Institutionsliste"
+
+
+def to_call(contacts: list[Contact]) -> list[ContactRecord]:
+    """Whom staff call for a phone task: the institution's active contacts, primary first, then deputy, head."""
+    return call_list([ContactRecord(c.name, c.email, c.role, salutation=c.salutation, phone=c.phone)
+                      for c in contacts if c.active])
+
+
+def call_text(contacts: list[ContactRecord], role_labels: dict[str, str]) -> str:
+    """``Anna Schmitz (Hauptansprechperson): 0241 12345-0; ohne Telefonnummer in der Institutionsliste (Spalte
+    „Telefon“): Ben Berg (Vertretung)``: those with a number in the order to call them, then those without."""
+    if not contacts:
+        return NO_CONTACT
+    who = [f"{c.name} ({role_labels.get(c.role, c.role)})" for c in contacts]
+    parts = [f"{label}: {c.phone}" for c, label in zip(contacts, who, strict=True) if c.phone]
+    missing = [label for c, label in zip(contacts, who, strict=True) if not c.phone]
+    if missing:
+        parts.append(f"{NO_PHONE}: {', '.join(missing)}")
+    return "; ".join(parts)
 
 
 @dataclass
@@ -35,12 +57,18 @@ class InstitutionStatus:
     phone_task: bool
     last_action: str
     last_action_at: dt.datetime | None
+    call: list[ContactRecord] = field(default_factory=list)  # for an open phone task: whom to call, in order
+
+    @property
+    def open_phone_task(self) -> bool:
+        return self.phone_task and not self.answer
 
     def as_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "state": self.state, "answer": self.answer,
                 "reminders": self.reminders, "escalated": self.escalated, "phone_task": self.phone_task,
                 "last_action": self.last_action,
-                "last_action_at": self.last_action_at.isoformat() if self.last_action_at else None}
+                "last_action_at": self.last_action_at.isoformat() if self.last_action_at else None,
+                "call": [{"name": c.name, "role": c.role, "phone": c.phone or None} for c in self.call]}
 
 
 @dataclass
@@ -72,7 +100,7 @@ class CycleStatus:
         answered = sum(1 for r in self.rows if r.answer)
         return {"institutions": len(self.rows), "answered": answered, "open": len(self.rows) - answered,
                 "refused_uploads": sum(1 for r in self.rows if r.state == "refused"),
-                "phone_tasks": sum(1 for r in self.rows if r.phone_task and not r.answer),
+                "phone_tasks": sum(1 for r in self.rows if r.open_phone_task),
                 "response_rate": round(answered / len(self.rows), 3) if self.rows else 0.0}
 
 
@@ -116,6 +144,11 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
             institution = by_request[held.request_id]
             status.held.append(HeldReturn(code=institution.code, name=institution.name, filename=held.filename,
                                           received_at=held.received_at, source=held.source, submission=held.id or 0))
+        contacts: dict[int, list[Contact]] = {}
+        calling = [i.id for r, i in rows if i.code in phone and answers.get(r.id or 0) is None]
+        for contact in session.exec(select(Contact).where(col(Contact.institution_id).in_(calling))
+                                    .order_by(col(Contact.id))).all():
+            contacts.setdefault(contact.institution_id, []).append(contact)
         for request, institution in rows:
             last = events.get(institution.code)
             status.rows.append(InstitutionStatus(
@@ -123,5 +156,6 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
                 answer=answers.get(request.id or 0), reminders=request.reminders_sent,
                 escalated=institution.code in escalated, phone_task=institution.code in phone,
                 last_action=ACTION_LABELS.get(last.action, last.action) if last else "eingeladen",
-                last_action_at=last.at if last else cycle.opened_at))
+                last_action_at=last.at if last else cycle.opened_at,
+                call=to_call(contacts.get(institution.id or 0, []))))
         return status

@@ -39,6 +39,9 @@ CONTEXT = {
     "change_lines": ["STRAC-0002 Pflegeausbildungsverbund: Titel, Ende"],
     "problems": [{"cell": "D12", "column": "Handlungsfeld",
                   "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
+    "greeting": "Sehr geehrter Herr Müller-Lüdenscheidt", "answer_by_text": "Donnerstag, 29. Oktober 2026",
+    "reminded": [{"date": "8. Oktober 2026", "kind": "reminder",
+                  "people": [{"name": "Dörte <Öztürk>", "email": "doerte@stadt.example.org", "undeliverable": False}]}],
 }
 
 
@@ -86,6 +89,12 @@ def test_every_template_arrives_intact(kind: str, smtp_server) -> None:  # type:
     assert "<Test>" not in markup
     if kind in ("invitation", "reminder", "reminder_deputy", "escalation", "refusal"):
         assert CONTEXT["link"] in text and CONTEXT["link"] in markup
+    if kind != "receipt":  # the receipt still greets "Guten Tag" + name
+        assert "Sehr geehrter Herr Müller-Lüdenscheidt," in text and "Sehr geehrter Herr Müller-Lüdenscheidt," in markup
+    if kind == "escalation":
+        assert "am 8. Oktober 2026: Erinnerung an Dörte <Öztürk> (doerte@stadt.example.org)" in text
+        assert "Dörte &lt;Öztürk&gt;" in markup and "<Öztürk>" not in markup
+        assert "bis Donnerstag, 29. Oktober 2026, bei uns eingeht" in text and "0241 99999-0" in text
     if kind == "refusal":
         assert "„Ausbildung“ ist kein zulässiger Wert." in text and "D12" in markup
     if kind == "receipt":
@@ -119,7 +128,7 @@ def test_open_cycle_invites_every_institution_exactly_once(demo_ctx, smtp_server
     (attachment,) = ihk.iter_attachments()
     assert attachment.get_filename() == "Abfrage-2026-aachen-IHK.xlsx"
     body = ihk.get_body(("plain",)).get_content()
-    assert "Bitte bis Donnerstag, 15. Oktober 2026 erledigen." in body
+    assert "Bitte bis Donnerstag, 15. Oktober 2026, erledigen." in body  # the weekday date set off by commas
     link = next(word for word in body.split() if word.startswith("https://fko.example.org/r/"))
     token = link.rsplit("/", 1)[1]
     with session_scope(demo_ctx.engine) as session:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.ladder import LadderState, PolicyError, due_steps, parse_policy, step_date
+from core.ladder import LadderState, PolicyError, answer_by, due_steps, parse_policy, step_date
 from core.workdays import public_holidays
 from storage.template_folder import load_policy
 from usecases.settings import BUNDLED_TEMPLATES
@@ -140,3 +140,25 @@ def test_escalation_is_the_step_the_policy_marks() -> None:
     older = parse_policy('[[step]]\nname = "eskalation"\noffset_days = 7\nkind = "mail"\ntemplate = "escalation"\n'
                          'to = ["head", "primary"]\n[[step]]\nname = "anruf"\noffset_days = 14\nkind = "phone"\n')
     assert older.escalates("eskalation") and not older.escalates("anruf")
+
+
+def test_the_date_a_mail_asks_an_answer_by() -> None:
+    # Deadline Monday 25 Jan 2027 (a round of 2026 that runs into the next year).
+    deadline = dt.date(2027, 1, 25)
+    assert answer_by(deadline, "reminder", dt.date(2027, 1, 18), POLICY, is_nrw_holiday) == deadline
+    assert answer_by(deadline, "reminder_deputy", deadline, POLICY, is_nrw_holiday) == deadline
+    # The escalation on Monday 1 Feb asks for Friday 5 Feb: the working day before the phone task (Mon 8 Feb).
+    assert answer_by(deadline, "escalation", dt.date(2027, 2, 1), POLICY, is_nrw_holiday) == dt.date(2027, 2, 5)
+    # Sent late (after downtime): still a few days to answer, but never after returns close (15 Feb, a Monday).
+    assert answer_by(deadline, "escalation", dt.date(2027, 2, 8), POLICY, is_nrw_holiday) == dt.date(2027, 2, 11)
+    assert answer_by(deadline, "escalation", dt.date(2027, 2, 12), POLICY, is_nrw_holiday) == dt.date(2027, 2, 15)
+
+
+def test_the_answer_date_is_a_working_day_before_returns_close() -> None:
+    # Deadline Thursday 26 Nov 2026: returns close on Thursday 17 Dec; phone step on Thursday 10 Dec.
+    deadline = dt.date(2026, 11, 26)
+    assert answer_by(deadline, "escalation", dt.date(2026, 12, 3), POLICY, is_nrw_holiday) == dt.date(2026, 12, 9)
+    # The last step asks for the last day returns are accepted, moved back off a weekend: a deadline on
+    # Saturday 28 Nov (staff confirmed it) closes on Saturday 19 Dec, so the answer is asked for Friday 18 Dec.
+    saturday = dt.date(2026, 11, 28)
+    assert answer_by(saturday, "phone", dt.date(2026, 12, 14), POLICY, is_nrw_holiday) == dt.date(2026, 12, 18)
