@@ -11,6 +11,7 @@ from cli import (
     concept_app,
     concept_cmd,
     cycle_cmd,
+    doctor_cmd,
     german,
     ingest_cmd,
     institutions_cmd,
@@ -55,6 +56,7 @@ app.command("render")(concept_cmd.render)
 app.command("publish")(concept_cmd.publish)
 app.add_typer(concept_app.app, name="concept")
 app.command("serve")(serve_cmd.serve)
+app.command("doctor")(doctor_cmd.doctor)
 
 
 def _where() -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress
 
 from core.problem import Problem
@@ -52,7 +53,7 @@ YES_ANSWERS = {"j", "ja", "y", "yes"}
 def confirm(question: str) -> bool:
     """A yes/no question at the terminal, „[j/N]“: j, ja, y and yes mean yes; anything else, or no answer, no."""
     try:
-        answer = console().input(f"{question} [j/N] ")
+        answer = console().input(escape(f"{question} [j/N] "))
     except EOFError:
         return False
     return answer.strip().lower() in YES_ANSWERS

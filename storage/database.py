@@ -123,6 +123,11 @@ def schema_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def schema_head() -> str | None:
+    """The newest migration this code knows."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
 def sqlite_file(engine: Engine) -> Path | None:
     """The file of a SQLite database (None for PostgreSQL or an in-memory database)."""
     database = engine.url.database
@@ -134,7 +139,7 @@ def sqlite_file(engine: Engine) -> Path | None:
 def require_current_schema(engine: Engine) -> None:
     """Refuse to work on a database that is missing or older than this code (a missing SQLite file is not
     created by asking)."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = schema_head()
     path = sqlite_file(engine)
     if path is not None and not path.exists():
         raise SchemaOutdated(None, head)

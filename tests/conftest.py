@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.german import english_words
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -49,6 +50,7 @@ def fko_env(tmp_path: Path) -> dict[str, str]:
     """Environment for running `fko` with its own data dir and nothing inherited from FKO_*."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FKO_")}
     env["FKO_DATA_DIR"] = str(tmp_path / "var")
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no config file of this machine's user
     env["COLUMNS"] = "200"
     # The tests' relay and page run on 127.0.0.1: links there are fine here (test_readiness checks the refusal).
     env["FKO_ALLOW_LOCAL_LINKS"] = "true"
@@ -64,6 +66,10 @@ def run_fko(fko_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped
             [sys.executable, "-m", "cli", *args],
             capture_output=True, text=True, env=env or fko_env, cwd=cwd or tmp_path, timeout=120,
         )
+        if "--json" not in args and "--help" not in args:  # staff read German only (issue 24): every CLI test checks what it saw
+            english = english_words(completed.stdout + completed.stderr)
+            assert not english, f"English for staff in `fko {' '.join(args)}`: {english}\n{completed.stdout}" \
+                                f"{completed.stderr}"
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
     return run
