@@ -145,7 +145,7 @@ def test_build_out_without_suffix_gets_xlsx_and_an_existing_file_needs_a_yes(run
     assert target.read_bytes() == b"eigene Notizen"
 
     declined = build_to(fko_env, tmp_path, "Tabelle-IHK", answer=b"n\n")
-    assert declined.exit_code == 1 and "existiert bereits. Überschreiben?" in declined.stdout
+    assert declined.exit_code == 1 and "Tabelle-IHK.xlsx existiert bereits. Überschreiben? [j/N]" in declined.stdout
     assert target.read_bytes() == b"eigene Notizen"
 
     confirmed = build_to(fko_env, tmp_path, "Tabelle-IHK", answer=b"ja\n")
