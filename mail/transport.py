@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +85,26 @@ def _describe(code: int, message: str) -> str:
     return f"{code} {message}".strip()
 
 
+def connection_reason(exc: BaseException) -> str:
+    """Why no SMTP session came about, in German (the library's own text is English)."""
+    cause = exc.__cause__ or exc
+    if isinstance(exc, (aiosmtplib.SMTPConnectTimeoutError, aiosmtplib.SMTPTimeoutError, TimeoutError)):
+        return "keine Antwort in der Wartezeit"
+    if isinstance(cause, socket.gaierror):
+        return "der Name des Mailservers ist unbekannt"
+    if isinstance(cause, ConnectionRefusedError):
+        return "Verbindung abgelehnt (läuft dort ein Mailserver, stimmt der Port?)"
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return f"das Zertifikat des Mailservers wird nicht anerkannt ({cause.verify_message}; FKO_SMTP_CA_FILE?)"
+    if isinstance(cause, ssl.SSLError):
+        return "die verschlüsselte Verbindung kam nicht zustande (FKO_SMTP_TLS prüfen)"
+    if isinstance(cause, OSError) and cause.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return "der Rechner ist nicht erreichbar"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"der Mailserver antwortet {_describe(exc.code, exc.message)}"
+    return f"Verbindung fehlgeschlagen ({type(cause).__name__})"
+
+
 class SmtpConnection:
     """One SMTP session, reused for many messages."""
 
@@ -103,7 +125,8 @@ class SmtpConnection:
         except aiosmtplib.SMTPAuthenticationError as exc:
             raise LoginRefused(f"Anmeldung am Mailserver abgelehnt: {_describe(exc.code, exc.message)}") from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
-            raise RelayUnavailable(f"keine Verbindung zum Mailserver {settings.host}:{settings.port}: {exc}") from exc
+            raise RelayUnavailable(f"keine Verbindung zum Mailserver {settings.host}:{settings.port}: "
+                                   f"{connection_reason(exc)}") from exc
         self.client = client
 
     async def close(self) -> None:
@@ -121,7 +144,7 @@ class SmtpConnection:
         if self.client is None or not self.client.is_connected:
             await self.open()
         if self.client is None:  # open() either sets it or raises
-            raise TransientMailError("no connection")
+            raise TransientMailError("keine Verbindung zum Mailserver")
         try:
             errors, _ = await self.client.sendmail(job.sender, recipients, job.data)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -137,7 +160,7 @@ class SmtpConnection:
             raise TransientMailError(_describe(exc.code, exc.message)) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
-            raise TransientMailError(f"Verbindung zum Mailserver abgebrochen: {exc}") from exc
+            raise TransientMailError(f"Verbindung zum Mailserver abgebrochen: {connection_reason(exc)}") from exc
         refused = {a: _describe(r.code, r.message) for a, r in errors.items() if r.code >= 500} | unusable
         deferred = {a: r for a, r in errors.items() if r.code < 500}
         accepted = [a for a in recipients if a not in errors]

@@ -51,6 +51,7 @@ def fko_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FKO_")}
     env["FKO_DATA_DIR"] = str(tmp_path / "var")
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no config file of this machine's user
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")  # the default data folder, if a test leaves FKO_DATA_DIR out
     env["COLUMNS"] = "200"
     # The tests' relay and page run on 127.0.0.1: links there are fine here (test_readiness checks the refusal).
     env["FKO_ALLOW_LOCAL_LINKS"] = "true"

@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 
 from core.dates import BERLIN
 from core.diff import CHANGE_LABELS
+from core.text import counted
+from mail.templates import KIND_LABELS
 from storage.cycles import cycle_of_year, requests_with_institutions
 from storage.database import session_scope
 from storage.regions import get_region
@@ -27,6 +29,8 @@ from usecases.versions import publish_draft, rebuild_draft
 # Institutions that answer in the demo, and how: (code, day after opening, kind)
 ANSWERS = [("IHK", 3, "changes"), ("HWK", 5, "broken-then-fixed"), ("VUV", 8, "no_changes"),
            ("RWTH", 12, "changes"), ("STAC", 20, "no_changes"), ("KDN", 36, "changes"), ("DGB", 44, "no_changes")]
+
+STEP_LABELS = {**KIND_LABELS, "phone": "Telefonaufgabe"}  # what the demo's log calls each step
 
 
 @dataclass
@@ -80,12 +84,14 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
                 note(line)
         report = run_reminders(ctx, today=day, now=_moment(day, 7))
         if report.planned:
-            kinds = sorted({p.due.step.name for p in report.planned})
-            note(f"{day:%d.%m.%Y}: Erinnerungsstufe {', '.join(kinds)} für {len(report.planned)} Institutionen.")
+            steps = sorted({STEP_LABELS.get(p.due.step.name, p.due.step.name) for p in report.planned})
+            note(f"{day:%d.%m.%Y}: Erinnerungsstufe {', '.join(steps)} für "
+                 f"{counted(len(report.planned), 'Institution', 'Institutionen')}.")
         deliver()
         day += dt.timedelta(days=1)
     draft = rebuild_draft(ctx, year=year, now=_moment(day))
-    note(f"Entwurf {draft.label}: {draft.activities} Aktivitäten; Rückmeldungen von {len(draft.answered)}, "
+    note(f"Entwurf {draft.label}: {counted(draft.activities, 'Aktivität', 'Aktivitäten')}; Rückmeldungen von "
+         f"{len(draft.answered)}, "
          f"ohne Rückmeldung {len(draft.not_answered)}.")
     round_.documents = render_version(ctx, out_dir=documents_dir, label=str(year), today=day)
     published = publish_draft(ctx, approved_by="Demo (Regionalagentur)", now=_moment(day, 15), label=str(year))

@@ -29,11 +29,13 @@ _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
 def default_data_dir() -> Path:
-    """Where the data lives when nothing says otherwise: /var/lib/fko-cycle for root (a service), else the
-    user's data folder — the same from every working folder."""
+    """Where the data lives when nothing says otherwise, the same from every working folder: the user's data
+    folder (``$XDG_DATA_HOME/fko-cycle``, else ``~/.local/share/fko-cycle``; for root ``/var/lib/fko-cycle``)."""
+    if os.environ.get("XDG_DATA_HOME"):
+        return Path(os.environ["XDG_DATA_HOME"]) / "fko-cycle"
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return Path("/var/lib/fko-cycle")
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "fko-cycle"
+    return Path.home() / ".local" / "share" / "fko-cycle"
 
 
 class SettingsError(Exception):

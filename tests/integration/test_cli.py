@@ -36,12 +36,6 @@ def test_list_json_has_institutions_with_contacts(run_fko) -> None:  # type: ign
     assert sorted(c["role"] for c in ihk["contacts"]) == ["deputy", "head", "primary"]
 
 
-def test_default_database_is_var_fko_db_in_working_directory(run_fko, fko_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in fko_env.items() if k != "FKO_DATA_DIR"}
-    assert run_fko("init", env=env, cwd=tmp_path).exit_code == 0
-    assert (tmp_path / "var" / "fko.db").is_file()
-
-
 def test_init_twice_keeps_data(run_fko) -> None:  # type: ignore[no-untyped-def]
     assert run_fko("init", "--demo").exit_code == 0
     again = run_fko("init")
