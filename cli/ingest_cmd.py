@@ -81,7 +81,7 @@ def misfiled(exc: Misfiled, file: Path, institution: str | None, as_json: bool) 
                 f"fko ingest {shlex.quote(str(file))}{''.join(' ' + a for a in exc.retry)}")
     if as_json:
         print_json({"ok": False, "institution": institution.upper() if institution else None, "rows": 0,
-                    "problems": [{"cell": None, "column": None, "message": str(exc)}], "changes": {},
+                    "problems": [{"cell": None, "column": None, "message": str(exc)}], "notices": [], "changes": {},
                     "outcome": "misfiled", "recorded": False, "notified": False,
                     "belongs_to": {"institution": exc.institution, "year": exc.year} if exc.institution else None,
                     "hint": hint or exc.advice or None})
