@@ -75,6 +75,7 @@ class Guard:
 
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._drain(receive)
             await self._refuse(send_with_headers)
         else:
             received = 0
@@ -99,9 +100,23 @@ class Guard:
                 else:
                     error_log.error("%s %s failed", scope["method"], scrub(scope["path"]), exc_info=exc)
             if exceeded and status["code"] == 0:
+                await self._drain(receive)
                 await self._refuse(send_with_headers)
         access_log.info('%s %s %s %.0fms', scope["method"], scrub(scope["path"]), status["code"],
                         (time.perf_counter() - started) * 1000)
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and drop (never store) what the client still sends, up to four times the cap, so a reverse proxy
+        that has the whole upload gets the 413 page instead of a closed connection (which it shows as its own
+        "502 Bad Gateway"). Beyond that the connection is closed."""
+        drained = 0
+        while drained <= 4 * self.max_body_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            drained += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
 
     async def _refuse(self, send: Send) -> None:
         body = self.too_large()
