@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -33,6 +34,8 @@ SECURITY_HEADERS = [
                                  b"base-uri 'none'; frame-ancestors 'none'"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
+
+DRAIN_PAUSE_SECONDS = 1.0  # a client that announced too much and sends nothing more gets the 413 then
 
 
 def scrub(path: str) -> str:
@@ -106,12 +109,15 @@ class Guard:
                         (time.perf_counter() - started) * 1000)
 
     async def _drain(self, receive: Receive) -> None:
-        """Read and drop (never store) what the client still sends, up to four times the cap, so a reverse proxy
-        that has the whole upload gets the 413 page instead of a closed connection (which it shows as its own
-        "502 Bad Gateway"). Beyond that the connection is closed."""
+        """Read and drop (never store) what the client still sends, up to four times the cap and while it keeps
+        coming (a second's pause ends it), so a reverse proxy that has the whole upload gets the 413 page instead
+        of a closed connection (which it shows as its own "502 Bad Gateway"). Then the connection is closed."""
         drained = 0
         while drained <= 4 * self.max_body_bytes:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=DRAIN_PAUSE_SECONDS)
+            except TimeoutError:
+                return
             if message["type"] != "http.request":
                 return
             drained += len(message.get("body", b""))

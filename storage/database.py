@@ -99,8 +99,7 @@ def migrate(engine: Engine, *, revision: str = "head") -> None:
     it or nothing: one transaction, also on SQLite, whose foreign keys are checked before it commits."""
     config = _alembic_config()
     sqlite = engine.dialect.name == "sqlite"
-    if sqlite and (path := sqlite_file(engine)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    make_room(engine)
     target = _sqlite_migration_engine(engine) if sqlite else engine
     try:
         with target.begin() as connection:
@@ -134,6 +133,13 @@ def sqlite_file(engine: Engine) -> Path | None:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         return None
     return Path(database)
+
+
+def make_room(engine: Engine) -> None:
+    """Create the folder of a SQLite file (only `fko init` does: other commands never create a database)."""
+    path = sqlite_file(engine)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def require_current_schema(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel, select
 from core.dates import BERLIN
 from core.region import RegionProfile, profile_changes
 from storage.concepts import add_activities, create_version, publish_version
-from storage.database import is_empty, migrate, session_scope
+from storage.database import is_empty, make_room, migrate, session_scope
 from storage.events import record_event
 from storage.institutions import save_institutions
 from storage.models import ConceptVersion, Cycle, Institution, Region
@@ -81,6 +81,7 @@ def init_database(ctx: AppContext, *, demo: bool = False, region_file: Path | No
     source, chosen = _region_source(ctx, region_file)
     profile, logo = load_region_file(source)
     secret_created = ctx.settings.ensure_secret()
+    make_room(ctx.engine)
     empty = is_empty(ctx.engine)
     if demo and not empty:
         raise NotEmpty(ctx.settings.effective_database_url)
