@@ -24,6 +24,7 @@ from cli import (
 )
 from cli.output import fail
 from core.catalog import CatalogError
+from core.demo import DemoDataError
 from core.ladder import PolicyError
 from core.region import RegionConfigError
 from core.sheet_spec import SpecError
@@ -94,7 +95,8 @@ def main() -> None:
                  "abgebrochen; was bis dahin gespeichert war, bleibt gültig, nichts wird doppelt versandt. Bitte "
                  "später erneut ausführen.")
             sys.exit(EXIT_UNAVAILABLE)
-        if not isinstance(exc, (SettingsError, CatalogError, RegionConfigError, PolicyError, SpecError, StorageError)):
+        if not isinstance(exc, (SettingsError, CatalogError, DemoDataError, RegionConfigError, PolicyError, SpecError,
+                                StorageError)):
             raise
         fail(f"{exc}")
         sys.exit(EXIT_USAGE)

@@ -10,9 +10,10 @@ from typing import Annotated
 import typer
 
 from cli import institutions_cmd
-from cli.output import fail, say
+from cli.output import confirm, fail, say
 from cli.status_cmd import status as show_status
 from core.region import RegionConfigError
+from core.text import counted
 from usecases.context import AppContext
 from usecases.demo_round import run_demo_round
 from usecases.settings import load_settings
@@ -21,7 +22,7 @@ from usecases.setup import NotEmpty, OtherRegion, init_database, reset_database
 
 def init(
     region_file: Annotated[Path | None, typer.Option(
-        "--region-file", help="Die eigene Region: TOML-Datei mit [region] und [agency] (Vorlage: "
+        "--region-file", help="Die eigene Region: TOML-Datei mit \\[region] und \\[agency] (Vorlage: "
         "survey_templates/region.toml). Erneut aufgerufen: übernimmt Änderungen und zeigt sie an.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Die Demo-Region Aachen mit Beispieldaten laden.")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Vorher ALLE Daten der Datenbank löschen.")] = False,
@@ -33,7 +34,7 @@ def init(
     try:
         if reset:
             where = settings.effective_database_url
-            if not yes and not (sys.stdin.isatty() and typer.confirm(f"Alle Daten in {where} löschen?")):
+            if not yes and not (sys.stdin.isatty() and confirm(f"Alle Daten in {where} löschen?")):
                 fail("Abgebrochen: nichts gelöscht. Zum Bestätigen ohne Rückfrage --yes angeben.")
                 raise typer.Exit(2)
             reset_database(ctx)
@@ -58,8 +59,11 @@ def init(
             raise typer.Exit(2) from None
     finally:
         ctx.close()
+    if result.created:
+        say(f"Eingerichtet: {settings.where()}.")
     if result.secret_created:
-        say(f"Neuer geheimer Schlüssel für die Tabellen-Signatur: {settings.data_dir / 'secret.key'}")
+        say(f"Neuer geheimer Schlüssel für die Tabellen-Signatur: {settings.data_dir / 'secret.key'} (mit der "
+            "Datensicherung aufbewahren: ohne ihn gelten versandte Tabellen und Links nicht mehr).")
     if not result.created:
         if result.region_file is None:
             say(f"Datenbank für {result.region_name} ist bereits eingerichtet und auf dem neuesten Stand.")
@@ -72,8 +76,9 @@ def init(
                 say(f"  {label}: „{old}“ → „{new}“")
     elif demo:
         say(
-            f"Demo-Region {result.region_name} angelegt (Beispieldaten): {result.institutions} Institutionen, "
-            f"Handlungskonzept {result.baseline_label} mit {result.activities} Aktivitäten veröffentlicht."
+            f"Demo angelegt: {result.region_name} mit Beispieldaten, "
+            f"{counted(result.institutions, 'Institution', 'Institutionen')}, Handlungskonzept "
+            f"{result.baseline_label} mit {counted(result.activities, 'Aktivität', 'Aktivitäten')} veröffentlicht."
         )
     elif result.example_region:
         say(f"Datenbank angelegt, mit der Beispiel-Region {result.region_name} aus {result.region_file}. Die eigene "
@@ -105,13 +110,13 @@ def demo(
 
         summary = run_demo(settings, say)
         say("")
-        say(f"Fertig / done: {summary.answered} von {summary.institutions} Institutionen haben geantwortet; "
-            f"{summary.mails} E-Mails (.eml) in {settings.mail_sink_dir}")
-        say(f"Änderungsbericht / change report: {summary.change_report}")
-        say(f"Dokumente / documents: {settings.data_dir / 'dokumente'}")
+        say(f"Fertig: {summary.answered} von {counted(summary.institutions, 'Institution', 'Institutionen')} haben "
+            f"geantwortet; {counted(summary.mails, 'E-Mail', 'E-Mails')} (.eml) in {settings.mail_sink_dir}")
+        say(f"Änderungsbericht: {summary.change_report}")
+        say(f"Dokumente: {settings.data_dir / 'dokumente'}")
         for path in summary.documents:
             say(f"  {path}")
-        say(f"Dashboard: PREFECT_HOME={settings.data_dir / 'prefect'} .venv/bin/prefect server start, dann/then "
+        say(f"Dashboard: PREFECT_HOME={settings.data_dir / 'prefect'} .venv/bin/prefect server start, dann "
             "http://127.0.0.1:4200 (Läufe, Rückmeldetabelle, Änderungsbericht, Freigabe).")
         return
     ctx = AppContext.from_settings(settings)
@@ -122,7 +127,7 @@ def demo(
         show_status(as_json=False, year=demo_year)
     finally:
         ctx.close()
-    say(f"{result.mails} E-Mails als .eml-Dateien in {settings.mail_sink_dir}")
+    say(f"{counted(result.mails, 'E-Mail', 'E-Mails')} als .eml-Dateien in {settings.mail_sink_dir}")
     if result.documents:
         say(f"Dokumente der Version {result.documents.label} in {settings.data_dir / 'dokumente'}:")
         for path in result.documents.files:

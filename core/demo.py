@@ -38,7 +38,8 @@ def parse_demo(text: str, catalogs: Catalogs) -> DemoData:
             name=item["name"],
             kind=item.get("kind") or None,
             local_authority=item.get("local_authority") or None,
-            contacts=[ContactRecord(c["name"], c["email"], c["role"]) for c in item["contacts"]],
+            contacts=[ContactRecord(c["name"], c["email"], c["role"], salutation=c.get("salutation"),
+                                    phone=c.get("phone")) for c in item["contacts"]],
         )
         for item in data["institution"]
     ]

@@ -16,7 +16,7 @@ from core.ladder import answer_by, step_date
 from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
 from mail.sink import EmlSink
-from mail.templates import KINDS, Rendered
+from mail.templates import KIND_LABELS, KINDS, Rendered
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
@@ -33,10 +33,6 @@ TEXT_MARK = ("*** TESTNACHRICHT: Beispiel mit erfundenen Angaben, an {to} gesand
 HTML_MARK = ('<p style="border:2px solid #b00; padding:.5em; color:#b00; font-weight:bold;">TESTNACHRICHT: '
              "Beispiel mit erfundenen Angaben, an {to} gesandt mit <code>fko mail test</code>. Keine Institution "
              "hat sie erhalten.</p>")
-KIND_NAMES = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
-              "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
-              "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“",
-              "deadline_moved": "Neue Frist"}
 
 
 @dataclass
@@ -111,7 +107,7 @@ async def send_test_mails(ctx: AppContext, *, to: str, today: dt.date, now: dt.d
                            key=f"test:{kind}:{to}:{now.isoformat()}", now=now.astimezone(BERLIN),
                            attachments=attachments)
         jobs.append(Job(id=number, sender=composed.sender, recipients=composed.recipients, data=composed.data))
-        names[number] = KIND_NAMES.get(kind, kind)
+        names[number] = KIND_LABELS.get(kind, kind)
     report = TestMailReport()
 
     def record(job: Job, outcome: Outcome) -> None:
