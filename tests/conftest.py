@@ -67,7 +67,8 @@ def run_fko(fko_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped
             [sys.executable, "-m", "cli", *args],
             capture_output=True, text=True, env=env or fko_env, cwd=cwd or tmp_path, timeout=120,
         )
-        if "--json" not in args and "--help" not in args:  # staff read German only (issue 24): every CLI test checks what it saw
+        # Staff read German only (issue 24): every CLI test checks what it saw (help: test_cli_german).
+        if "--json" not in args and "--help" not in args:
             english = english_words(completed.stdout + completed.stderr)
             assert not english, f"English for staff in `fko {' '.join(args)}`: {english}\n{completed.stdout}" \
                                 f"{completed.stderr}"

@@ -141,7 +141,7 @@ def test_demo_runs_a_whole_yearly_round(run_fko, tmp_path: Path) -> None:  # typ
     assert f"{demo.INSTITUTIONS} Institutionen." in out
     assert f"01.09.2027: Abfrage 2027 eröffnet, {demo.INSTITUTIONS} Einladungen versandt" in out
     assert "HWK lädt eine Tabelle mit 2 Fehlern hoch: abgelehnt" in out
-    assert "Erinnerungsstufe escalation" in out
+    assert "Erinnerungsstufe Eskalation an die Leitung" in out
     assert "Version 2027 freigegeben und veröffentlicht" in out
     var = tmp_path / "var"
     mails = len(list((var / "mail").glob("*.eml")))
