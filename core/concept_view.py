@@ -89,6 +89,31 @@ class ConceptView:
     index: list[InstitutionGroup]
     funding_line: str = ""
     logo_uri: str = ""      # the region's logo as a data: URI for self-contained HTML, or ""
+    logo: bytes = b""       # the same logo as bytes (Word), or b""
+    published_on: str = ""  # German date of publication, "" for a draft
+    approved_by: str = ""
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status != "published"
+
+    @property
+    def status_text(self) -> str:
+        """The version's true status: "Entwurf, Stand …" or "veröffentlicht am …, freigegeben von …"."""
+        if self.is_draft:
+            return f"Entwurf, Stand {self.stand}"
+        approval = f", freigegeben von {self.approved_by}" if self.approved_by else ""
+        return f"veröffentlicht am {self.published_on or self.stand}{approval}"
+
+    @property
+    def status_line(self) -> str:
+        return f"Version {self.label} · {self.status_text}"
+
+    @property
+    def header_line(self) -> str:
+        """The running header of every page."""
+        draft = " · ENTWURF" if self.is_draft else ""
+        return f"Handlungskonzept Fachkräfteoffensive · {self.region_name} · Version {self.label}{draft}"
 
     @property
     def active_count(self) -> int:
@@ -114,7 +139,8 @@ def markdown_to_html(text: str) -> str:
 def build_view(*, activities: list[Activity], flags: dict[str, tuple[bool, str | None]], catalogs: Catalogs,
                institutions: dict[str, str], region_name: str, agency_name: str, label: str, status: str,
                stand: dt.date, notice: str, sections: dict[str, str], funding_line: str = "",
-               logo: tuple[bytes, str] | None = None) -> ConceptView:
+               logo: tuple[bytes, str] | None = None, published_on: dt.date | None = None,
+               approved_by: str = "") -> ConceptView:
     views = [ActivityView(
         key=a.key or "", title=a.title, institution_code=a.institution_code,
         institution_name=institutions.get(a.institution_code, a.institution_code), field_of_action=a.field_of_action,
@@ -140,4 +166,6 @@ def build_view(*, activities: list[Activity], flags: dict[str, tuple[bool, str |
         notice=notice, sections=[Section(t, md, markdown_to_html(md)) for t, md in sections.items()],
         groups=groups, ended=[v for v in views if v.status in catalogs.ending_statuses], index=index,
         funding_line=funding_line,
-        logo_uri=f"data:{logo[1]};base64,{base64.b64encode(logo[0]).decode()}" if logo else "")
+        logo_uri=f"data:{logo[1]};base64,{base64.b64encode(logo[0]).decode()}" if logo else "",
+        logo=logo[0] if logo else b"", approved_by=approved_by or "",
+        published_on=german_date(published_on, weekday=False) if published_on else "")

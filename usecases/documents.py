@@ -101,7 +101,9 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
                           status=version.status, stand=stand, notice=version.note if region.sample_data else "",
                           sections=order_sections(version.sections, load_section_list(ctx.templates_dir)),
                           funding_line=region.funding_line,
-                          logo=(region.logo, region.logo_type) if region.logo else None)
+                          logo=(region.logo, region.logo_type) if region.logo else None,
+                          published_on=stand if version.published_at else None,
+                          approved_by=version.approved_by or "")
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RenderResult(label=label)
     html, markdown = render_concept(view, ctx.templates_dir)
