@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.catalog import CatalogError, Catalogs, parse_catalogs
-from core.demo import DemoData, DemoDataError, parse_demo
+from core.demo import DemoAnswer, DemoData, DemoDataError, parse_demo, parse_demo_answers
 from core.ladder import Policy, PolicyError, parse_policy
 from core.region import RegionConfigError, RegionProfile, logo_type, parse_region
 from core.section_list import SectionListError, SectionSpec, parse_section_list
@@ -17,6 +17,7 @@ from core.sheet_spec import SheetSpec, SpecError, parse_spec
 from core.text import os_reason
 
 DEMO_FILE = Path("demo") / "region_aachen.toml"
+DEMO_ANSWERS_FILE = Path("demo") / "answers.toml"
 
 
 def _read(path: Path, error: type[Exception], what: str) -> str:
@@ -66,6 +67,12 @@ def load_region_file(path: Path) -> tuple[RegionProfile, tuple[bytes, str] | Non
 
 def load_demo(templates_dir: Path, catalogs: Catalogs) -> DemoData:
     return parse_demo(_read(templates_dir / DEMO_FILE, DemoDataError, "demo data"), catalogs)
+
+
+def load_demo_answers(templates_dir: Path, demo: DemoData, catalogs: Catalogs, spec: SheetSpec) -> list[DemoAnswer]:
+    """How the demo institutions answer a round, checked against the demo data, catalogs and sheet spec."""
+    text = _read(templates_dir / DEMO_ANSWERS_FILE, DemoDataError, "demo answers")
+    return parse_demo_answers(text, demo, catalogs, spec)
 
 
 def load_section_list(templates_dir: Path) -> list[SectionSpec]:
