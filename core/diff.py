@@ -77,6 +77,17 @@ def diff_activities(old: list[Activity], new: list[Activity], *, ending_statuses
     return result
 
 
+def kept_missing(diff: ActivityDiff, keys: set[str]) -> ActivityDiff:
+    """Between two versions: activities the draft kept although their institution's return lacked them
+    (flagged "missing") count as missing, not as unchanged, though the draft holds them as before."""
+    moved = [a for a in diff.unchanged if a.key in keys]
+    if not moved:
+        return diff
+    return ActivityDiff(new=diff.new, changed=diff.changed, ended=diff.ended,
+                        unchanged=[a for a in diff.unchanged if a.key not in keys],
+                        missing=[*diff.missing, *moved], returned=diff.returned)
+
+
 def apply_diff(diff: ActivityDiff) -> list[Activity]:
     """The set the diff leads to: the new set in its own order (an institution may reorder its rows), then
     the missing ones, kept. Activities that had ended already and are gone from the new set stay gone."""

@@ -22,12 +22,9 @@ from storage.models import ConceptVersion, Institution
 from storage.regions import get_region
 from storage.template_folder import load_section_list
 from usecases.context import AppContext
+from usecases.pdf import PdfUnavailable, pdf_printer
 from usecases.rendering import render_change_report, render_concept, render_docx
 from usecases.versions import diff_versions
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-pdf-header-footer"]
 
 
 @dataclass
@@ -47,17 +44,6 @@ def _write(path: Path, data: bytes | str) -> Path:
     tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     tmp.replace(path)
     return path
-
-
-def html_to_pdf(html: Path, pdf: Path) -> bool:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        return False
-    with tempfile.TemporaryDirectory(prefix="fko-chromium-") as profile:
-        completed = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",  # noqa: S603 (fixed argv, no shell)
-                                    f"--print-to-pdf={pdf}", html.resolve().as_uri()],
-                                   capture_output=True, timeout=180, check=False)
-    return completed.returncode == 0 and pdf.is_file()
 
 
 def docx_to_pdf(docx: Path, out_dir: Path) -> bool:
@@ -117,15 +103,21 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         report = build_change_report(diff=changes.diff, region_name=region.name,
                                      from_label=parent.label if parent else "",
                                      to_label=label, stand=view.stand, institutions=changes.institutions,
-                                     field_labels=labels, not_confirmed=changes.not_confirmed)
+                                     field_labels=labels, not_confirmed=changes.not_confirmed,
+                                     field_order=catalogs.fields_of_action, before=changes.before,
+                                     ending_statuses=catalogs.ending_statuses)
         report_html, report_md = render_change_report(report, ctx.templates_dir)
         stem = f"Aenderungen-{parent.label}-{label}" if parent else f"Aenderungen-{label}-erste-Fassung"
         result.files += [_write(out_dir / f"{stem}.html", report_html), _write(out_dir / f"{stem}.md", report_md)]
     if pdf:
-        if html_to_pdf(html_path, out_dir / f"Handlungskonzept-{label}.pdf"):
-            result.files.append(out_dir / f"Handlungskonzept-{label}.pdf")
-        else:
-            result.skipped.append("PDF aus HTML: Chromium ist nicht installiert (Debian-Paket chromium).")
+        printed = [path for path in result.files if path.suffix == ".html"]
+        try:
+            with pdf_printer() as printer:
+                for html_file in printed:
+                    printer.print(html_file, html_file.with_suffix(".pdf"))
+                    result.files.append(html_file.with_suffix(".pdf"))
+        except PdfUnavailable as exc:
+            result.skipped.append(f"PDF aus HTML: {exc}")
         if docx_to_pdf(docx_path, out_dir / "word-pdf"):
             result.files.append(out_dir / "word-pdf" / f"Handlungskonzept-{label}.pdf")
         else:

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from core.activity import activity_from_dict
-from core.diff import ActivityDiff, diff_activities
-from core.draft import NOT_CONFIRMED, Answer, merge_draft
+from core.activity import Activity, activity_from_dict
+from core.diff import ActivityDiff, diff_activities, kept_missing
+from core.draft import MISSING, NOT_CONFIRMED, Answer, merge_draft
 from storage.concepts import (
     activity_flags,
     add_activities,
@@ -218,6 +218,7 @@ class VersionDiff:
     diff: ActivityDiff
     institutions: dict[str, str]             # code → name
     not_confirmed: list[str]                 # institutions whose entries were carried over unconfirmed
+    before: list[Activity] = field(default_factory=list)  # the older version's activities
 
 
 def version_pair(ctx: AppContext, *, from_label: str | None, to_label: str | None,
@@ -257,8 +258,9 @@ def diff_versions(ctx: AppContext, *, from_label: str | None, to_label: str) -> 
                                                              .where(Institution.region_id == region.id)).all()}
     not_confirmed = sorted({a.institution_code for a in after if flags.get(a.key or "", (True, None))[1]
                             == NOT_CONFIRMED})
-    return VersionDiff(from_label, to_label, diff_activities(before, after, ending_statuses=ending), institutions,
-                       not_confirmed)
+    missing = {a.key or "" for a in after if flags.get(a.key or "", (True, None))[1] == MISSING}
+    changes = kept_missing(diff_activities(before, after, ending_statuses=ending), missing)
+    return VersionDiff(from_label, to_label, changes, institutions, not_confirmed, before=before)
 
 
 def version_status(ctx: AppContext, *, label: str) -> str | None:

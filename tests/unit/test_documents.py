@@ -52,7 +52,8 @@ def test_html_escapes_institution_text_and_is_self_contained() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>roh</b>" not in html and "<strong>fett</strong>" in html  # staff Markdown, raw HTML shown as text
     assert "<link" not in html and "http" not in html.split("<body>")[0]  # no external resources
-    assert "Version 2026 (Entwurf) · Stand 2. November 2026" in html
+    assert "Version 2026 · Entwurf, Stand 2. November 2026" in html and ">ENTWURF<" in html  # cover
+    assert "Version 2026 · ENTWURF" in html  # the running header of every printed page
     assert "in diesem Jahr nicht bestätigt" in html
     assert "\\*fett\\*" in markdown and "\\|" in markdown and "&lt;script&gt;" in markdown
 
