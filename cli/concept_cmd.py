@@ -16,7 +16,7 @@ from core.dates import BERLIN, german_date
 from core.diff import CHANGE_LABELS
 from core.text import counted
 from usecases.context import AppContext, app_context
-from usecases.documents import render_version
+from usecases.documents import render_published, render_version
 from usecases.errors import Conflict, NotFound
 from usecases.versions import (
     DraftResult,
@@ -183,4 +183,9 @@ def publish(
             fail(f"Während der Rückfrage kam eine Rückmeldung; der Entwurf {new} ist jetzt aktualisiert. Bitte mit "
                  "`fko diff` prüfen und erneut veröffentlichen. Nichts veröffentlicht.")
             raise typer.Exit(1) from None
-    say(f"Version {version.label} veröffentlicht (freigegeben von {version.approved_by}).")
+        say(f"Version {version.label} veröffentlicht (freigegeben von {version.approved_by}).")
+        documents = render_published(ctx, label=version.label)
+    say(f"Dokumente der veröffentlichten Version: {len(documents.files)} Dateien in "
+        f"{documents.files[0].parent if documents.files else '-'}")
+    for reason in documents.skipped:
+        fail(f"übersprungen: {reason}")

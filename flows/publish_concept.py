@@ -107,4 +107,5 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
                        "veröffentlicht. Bitte die Änderungen ansehen und erneut freigeben.", label)
         return {"published": None, "stale": True}
     logger.info("Version %s veröffentlicht, freigegeben von %s", published, decision.approved_by)
+    await regenerate_concept_flow(year=year, today=today, pdf=pdf)  # the documents now say "veröffentlicht"
     return {"published": published, "approved_by": decision.approved_by}

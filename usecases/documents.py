@@ -8,8 +8,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from core.concept_view import build_view
 from core.dates import BERLIN
@@ -18,7 +19,7 @@ from core.overview_xlsx import render_overview
 from core.section_list import order_sections
 from storage.concepts import activity_flags, find_version, latest_published, list_activities, list_versions
 from storage.database import require_current_schema, session_scope
-from storage.models import ConceptVersion, Institution
+from storage.models import ConceptVersion, Institution, Region
 from storage.regions import get_region
 from storage.template_folder import load_section_list
 from usecases.context import AppContext
@@ -60,6 +61,13 @@ def docx_to_pdf(docx: Path, out_dir: Path) -> bool:
     return False
 
 
+def _sample_notice(session: Session, region: Region) -> str:
+    """A demo region's documents say that their data is invented (the note its first version came with),
+    never the working note of a draft ("Entwurf aus der Abfrage …") that would outlive publication."""
+    versions = list_versions(session=session, region_id=region.id or 0)
+    return versions[0].note if versions else ""
+
+
 def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, pdf: bool = True,
                    today: dt.date | None = None) -> RenderResult:
     """All documents of a version (default: the newest draft, else the newest published) into ``out_dir``."""
@@ -84,7 +92,8 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
                  else today or dt.datetime.now(BERLIN).date())
         view = build_view(activities=activities, flags=flags, catalogs=catalogs, institutions=institutions,
                           region_name=region.name, agency_name=region.agency_name, label=version.label,
-                          status=version.status, stand=stand, notice=version.note if region.sample_data else "",
+                          status=version.status, stand=stand,
+                          notice=_sample_notice(session, region) if region.sample_data else "",
                           sections=order_sections(version.sections, load_section_list(ctx.templates_dir)),
                           funding_line=region.funding_line,
                           logo=(region.logo, region.logo_type) if region.logo else None,
@@ -123,4 +132,25 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         else:
             result.skipped.append("PDF aus Word: LibreOffice Writer ist nicht installiert "
                                   "(Debian-Paket libreoffice-writer-nogui).")
+    _keep_with_version(ctx, version_id=version.id or 0, files=result.files, out_dir=out_dir)
     return result
+
+
+def _keep_with_version(ctx: AppContext, *, version_id: int, files: list[Path], out_dir: Path) -> None:
+    """The version's documents go into the file store and the version lists them (name → sha256, size), so
+    the files a published version was adopted with can be found again whatever happens to the folder."""
+    with session_scope(ctx.engine) as session:
+        version = session.get(ConceptVersion, version_id)
+        if version is None or version.documents.get("status") == "published":
+            return  # the set a version was adopted with stays; later renderings are copies
+        listed: dict[str, Any] = {}
+        for path in files:
+            stored = ctx.files.put(path.read_bytes(), kind="document")
+            listed[path.relative_to(out_dir).as_posix()] = {"sha256": stored.sha256, "size": stored.size}
+        version.documents = {"status": version.status, "files": listed}
+
+
+def render_published(ctx: AppContext, *, label: str, pdf: bool = True) -> RenderResult:
+    """After publishing: the version's documents again, now saying "veröffentlicht am …, freigegeben von …",
+    into the data folder's ``dokumente/<label>``, where the draft's documents were."""
+    return render_version(ctx, out_dir=ctx.settings.data_dir / "dokumente" / label, label=label, pdf=pdf)
