@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from core.dates import BERLIN
 from core.demo import DAYS_AFTER_DEADLINE, ROUND_DAYS, DemoAnswer, DemoDataError, round_year_value
@@ -69,9 +70,9 @@ def answered_sheet(sheet: bytes, answer: DemoAnswer, *, spec: SheetSpec, year: i
     workbook = load_workbook(io.BytesIO(sheet))
     table = workbook[spec.sheet_name]
     letters = {}
-    for cell in table[1]:
+    for index, cell in enumerate(table[1], start=1):
         header = str(cell.value or "").removesuffix("*").strip()
-        letters.update({c.key: cell.column_letter for c in spec.columns if c.header == header})
+        letters.update({c.key: get_column_letter(index) for c in spec.columns if c.header == header})
     title = letters["title"]
     rows = {str(table[f"{title}{r}"].value): r for r in range(2, table.max_row + 1) if table[f"{title}{r}"].value}
 
@@ -145,13 +146,17 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
     round_.draft = draft
     note(f"Entwurf {draft.label}: {counted(draft.activities, 'Aktivität', 'Aktivitäten')}; Rückmeldungen von "
          f"{len(draft.answered)}, ohne Rückmeldung {len(draft.not_answered)}"
-         + (f"; {counted(len(draft.flagged_missing), 'Aktivität fehlt', 'Aktivitäten fehlen')} in zurückgesandten "
-            f"Tabellen und bleibt markiert im Entwurf ({', '.join(draft.flagged_missing)})"
-            if draft.flagged_missing else "") + ".")
+         + (f"; {_missing_text(draft.flagged_missing)}" if draft.flagged_missing else "") + ".")
     round_.documents = render_version(ctx, out_dir=documents_dir, label=str(year), today=day)
     published = publish_draft(ctx, approved_by="Demo (Regionalagentur)", now=_moment(day, 15), label=str(year))
     note(f"Version {published.label} freigegeben und veröffentlicht: Grundlage der nächsten Abfrage.")
     return round_
+
+
+def _missing_text(keys: list[str]) -> str:
+    one = len(keys) == 1
+    return (f"{counted(len(keys), 'Aktivität', 'Aktivitäten')} {'fehlt' if one else 'fehlen'} in zurückgesandten "
+            f"Tabellen und {'bleibt' if one else 'bleiben'} markiert im Entwurf ({', '.join(keys)})")
 
 
 def _request_ids(ctx: AppContext, year: int) -> dict[str, int]:
