@@ -104,8 +104,8 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
     html, markdown = render_concept(view, ctx.templates_dir)
     html_path = _write(out_dir / f"Handlungskonzept-{label}.html", html)
     docx_path = _write(out_dir / f"Handlungskonzept-{label}.docx", render_docx(view, ctx.templates_dir))
-    result.files += [html_path, _write(out_dir / f"Handlungskonzept-{label}.md", markdown), docx_path,
-                     _write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view))]
+    result.files += [html_path, _write(out_dir / f"Handlungskonzept-{label}.md", markdown), docx_path]
+    report = None
     if parent is not None or version.status == "draft":  # a first concept's report lists it all as new
         changes = diff_versions(ctx, from_label=parent.label if parent else None, to_label=label)
         labels = ctx.spec().field_labels()
@@ -118,6 +118,7 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         report_html, report_md = render_change_report(report, ctx.templates_dir)
         stem = f"Aenderungen-{parent.label}-{label}" if parent else f"Aenderungen-{label}-erste-Fassung"
         result.files += [_write(out_dir / f"{stem}.html", report_html), _write(out_dir / f"{stem}.md", report_md)]
+    result.files.append(_write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view, report)))
     if pdf:
         printed = [path for path in result.files if path.suffix == ".html"]
         try:
