@@ -22,15 +22,12 @@ import httpx
 import uvicorn
 
 from core.dates import BERLIN
+from core.demo import DemoAnswer
+from core.sheet_spec import SheetSpec
 from core.text import counted
 from usecases.context import AppContext
-from usecases.demo_round import edited_sheet
+from usecases.demo_round import answered_sheet, demo_answers
 from usecases.settings import Settings
-
-# How the demo institutions behave: upload a changed sheet, one with mistakes first, "no changes", silence.
-UPLOADERS = ["IHK", "AA-ACDN", "JC-AC", "STRAC", "RWTH", "KDN", "KEU", "GLST", "KAOA-AC", "PROARB"]
-WITH_MISTAKES = "HWK"
-NO_CHANGES = ["VUV", "STAC", "DGB", "KHS", "JC-HS"]
 
 
 @dataclass
@@ -114,33 +111,37 @@ def _csrf(html: str) -> str:
     return match.group(1) if match else ""
 
 
-def play_institutions(links: dict[str, str], say: Callable[[str], None]) -> int:
-    """What contact persons do: open the link from their mail, download, edit, upload; or click once."""
+def play_institutions(links: dict[str, str], answers: list[DemoAnswer], *, spec: SheetSpec, year: int,
+                      say: Callable[[str], None]) -> int:
+    """What contact persons do (survey_templates/demo/answers.toml, in the order of their days): open the link
+    from their mail, download, edit, upload (one with mistakes first); or click "Keine Änderungen". Institutions
+    not in the answers stay silent."""
     answered = 0
     with httpx.Client(timeout=120, follow_redirects=True) as http:
-        for code in [WITH_MISTAKES, *UPLOADERS]:
+        for answer in answers:
+            code = answer.institution_code
             link = links[code]
+            if answer.kind == "no_changes":
+                page = http.post(f"{link}/keine-aenderungen", data={"csrf": _csrf(http.get(link).text)})
+                answered += int("bestätigt" in page.text)
+                say(f"  {code}: „Keine Änderungen“ geklickt")
+                continue
             sheet = http.get(f"{link}/tabelle").content
-            if code == WITH_MISTAKES:
-                wrong = edited_sheet(sheet, {"D2": "Ausbildung", "F3": "irgendwann"})
+            if answer.mistakes:
+                wrong = answered_sheet(sheet, answer, spec=spec, year=year, mistakes=True)
                 page = http.post(f"{link}/hochladen", data={"csrf": _csrf(http.get(link).text)},
                                  files={"datei": (f"{code}.xlsx", wrong)})
                 problems = page.text.count("<li><strong>Zelle")
                 say(f"  {code}: Tabelle mit Fehlern hochgeladen → abgelehnt, "
                     f"{counted(problems, 'Problem', 'Probleme')} je Zelle genannt")
-            changed = edited_sheet(sheet, {"E2": "abgeschlossen", "B40": f"Neue Aktivität ({code})",
-                                      "D40": "Weiterbildung und Qualifizierung", "E40": "geplant",
-                                      "F40": dt.date.today().year + 1, "I40": "gesamte Region"})
+            changed = answered_sheet(sheet, answer, spec=spec, year=year)
             page = http.post(f"{link}/hochladen", data={"csrf": _csrf(http.get(link).text)},
                              files={"datei": (f"{code}.xlsx", changed)})
             ok = "wurde angenommen" in page.text
             answered += int(ok)
-            say(f"  {code}: Tabelle hochgeladen → {'angenommen' if ok else 'abgelehnt'}")
-        for code in NO_CHANGES:
-            link = links[code]
-            page = http.post(f"{link}/keine-aenderungen", data={"csrf": _csrf(http.get(link).text)})
-            answered += int("bestätigt" in page.text)
-            say(f"  {code}: „Keine Änderungen“ geklickt")
+            say(f"  {code}: Tabelle hochgeladen → {'angenommen' if ok else 'abgelehnt'} ("
+                f"{counted(len(answer.changes), 'Zeile', 'Zeilen')} geändert, {len(answer.new)} neu, "
+                f"{counted(len(answer.removed), 'Zeile', 'Zeilen')} entfernt)")
     return answered
 
 
@@ -177,7 +178,7 @@ def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoSummary:
             opened = asyncio.run(open_cycle_flow(year=today.year, deadline=deadline, today=today))
             say(f"Flow open-cycle: {opened['invitations']} Einladungen versandt (Frist {deadline:%d.%m.%Y}).")
             links = _links(settings.mail_sink_dir, base_url)
-            answered = play_institutions(links, say)
+            answered = play_institutions(links, demo_answers(ctx), spec=ctx.spec(), year=today.year, say=say)
             say(f"{counted(answered, 'Institution hat', 'Institutionen haben')} über die Seite geantwortet, "
                 f"{len(links) - answered} nicht.")
             time.sleep(1)  # receipts go out in the background of the page

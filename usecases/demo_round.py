@@ -54,16 +54,6 @@ def demo_answers(ctx: AppContext) -> list[DemoAnswer]:
     return load_demo_answers(ctx.templates_dir, load_demo(ctx.templates_dir, catalogs), catalogs, ctx.spec())
 
 
-def edited_sheet(sheet: bytes, edits: dict[str, object]) -> bytes:
-    """The sheet with some cells changed, as a contact person would (for the demo)."""
-    workbook = load_workbook(io.BytesIO(sheet))
-    for address, value in edits.items():
-        workbook["Aktivitäten"][address].value = value
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 def answered_sheet(sheet: bytes, answer: DemoAnswer, *, spec: SheetSpec, year: int, mistakes: bool = False) -> bytes:
     """The institution's sheet as its contact person returns it: rows changed, new rows typed below the last
     activity, rows deleted or cleared (``answer``); with ``mistakes`` only the first, faulty attempt's cells."""
