@@ -58,7 +58,9 @@ def test_draft_is_base_plus_latest_answers(answered) -> None:  # type: ignore[no
     assert rebuild_draft(answered, year=2026, now=NOW).activities == demo.ACTIVITIES + 1  # again: no duplicates
 
     changes = diff_versions(answered, from_label="2025", to_label="2026")
-    assert changes.diff.counts() == {"new": 1, "changed": 1, "ended": 1, "unchanged": 76, "missing": 0}
+    # IHK's deleted row: kept in the draft, but counted as missing, not as unchanged
+    assert changes.diff.counts() == {"new": 1, "changed": 1, "ended": 1, "unchanged": 75, "missing": 1}
+    assert [a.key for a in changes.diff.missing] == ["IHK-0006"]
     assert "HWK" in changes.not_confirmed and "IHK" not in changes.not_confirmed
 
 
@@ -79,15 +81,16 @@ def test_documents_read_right_as_pdf_and_pictures(answered, tmp_path: Path) -> N
     result = render_version(answered, out_dir=tmp_path / "docs", today=dt.date(2026, 11, 2))
     names = sorted(p.name for p in result.files)
     assert result.skipped == []
-    assert names == ["Aenderungen-2025-2026.html", "Aenderungen-2025-2026.md", "Handlungskonzept-2026.docx",
+    assert names == ["Aenderungen-2025-2026.html", "Aenderungen-2025-2026.md", "Aenderungen-2025-2026.pdf",
+                     "Handlungskonzept-2026.docx",
                      "Handlungskonzept-2026.html", "Handlungskonzept-2026.md", "Handlungskonzept-2026.pdf",
                      "Handlungskonzept-2026.pdf", "Uebersicht-2026.xlsx"]
     docs = tmp_path / "docs"
 
     # The HTML, printed by Chromium: what a reader of the PDF sees.
     text = " ".join(pdf_text(docs / "Handlungskonzept-2026.pdf").split())
-    assert "Handlungskonzept Fachkräfteoffensive NRW – Region Aachen" in text
-    assert "Version 2026 (Entwurf) · Stand 2. November 2026" in text
+    assert "Fachkräfteoffensive NRW Handlungskonzept Region Aachen" in text  # the cover
+    assert "Version 2026 · Entwurf, Stand 2. November 2026" in text
     assert "Inhalt" in text and "Register nach Institutionen" in text
     assert "Ausbildungsbotschafter:innen <2026>" in text  # escaped in HTML, shown as typed
     assert "in diesem Jahr nicht bestätigt" in text and "fehlte in der Rückmeldung" in text
@@ -95,8 +98,9 @@ def test_documents_read_right_as_pdf_and_pictures(answered, tmp_path: Path) -> N
 
     # The Word file opens in LibreOffice (converted to PDF) and says the same.
     word = " ".join(pdf_text(docs / "word-pdf" / "Handlungskonzept-2026.pdf").split())
-    assert "Handlungskonzept Fachkräfteoffensive NRW – Region Aachen" in word
-    assert "Azubi-Werkstatt Energiewende (IHK-0007)" in word
+    assert "Handlungskonzept Fachkräfteoffensive NRW Region Aachen" in word  # the cover
+    assert "Version 2026 · Entwurf, Stand 2. November 2026" in word
+    assert "Azubi-Werkstatt Energiewende IHK-0007" in word
     assert "Ausbildungsbotschafter:innen <2026>" in word
     paragraphs = [p.text for p in Document(str(docs / "Handlungskonzept-2026.docx")).paragraphs]
     assert "Duale Ausbildung stärken" in paragraphs
@@ -108,9 +112,10 @@ def test_documents_read_right_as_pdf_and_pictures(answered, tmp_path: Path) -> N
     assert len(pages) == 3 and all(p.stat().st_size > 2000 for p in pages)
 
     report = (docs / "Aenderungen-2025-2026.md").read_text(encoding="utf-8")
-    assert "| 1 | 1 | 1 | 76 | 0 |" in report
+    assert "| **Insgesamt** | 1 | 1 | 1 | 1 | 75 |" in report  # neu, geändert, beendet, fehlend, unverändert
+    assert "### In der Rückmeldung fehlend (beibehalten, zu klären)\n\n- IHK-0006" in report
     assert "IHK-0007 **Azubi-Werkstatt Energiewende** – IHK Aachen" in report
-    assert f"Rückmeldungen: 2 von {demo.INSTITUTIONS} Institutionen." in report
+    assert f"Rückmeldungen: 2 von {demo.INSTITUTIONS} Institutionen (9 %)." in report
     assert "Titel: „Ausbildungsbotschafterinnen und -botschafter“ → „Ausbildungsbotschafter:innen &lt;2026&gt;“" in (
         report)
     report_html = (docs / "Aenderungen-2025-2026.html").read_text(encoding="utf-8")
