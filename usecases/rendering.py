@@ -104,3 +104,17 @@ def render_docx(view: ConceptView, templates_dir: Path) -> bytes:
     template.save(buffer)
     return _describe_pictures(buffer.getvalue(), html.escape(_clean(f"Logo: {view.agency_name}"), quote=True)) \
         if view.logo else buffer.getvalue()
+
+
+def render_change_report_docx(report: ChangeReport, templates_dir: Path) -> bytes:
+    """The change report as Word from aenderungen.docx, in the concept's styles; institution text escaped."""
+    template, environment = _docx_template(templates_dir / "concept" / "aenderungen.docx")
+    header_line = f"Änderungen im Handlungskonzept Fachkräfteoffensive · {report.region_name} · {report.versions_text}"
+    template.render({"r": report, "header_line": header_line}, environment)
+    properties = template.docx.core_properties
+    properties.title = _clean(f"Änderungen im Handlungskonzept Fachkräfteoffensive NRW – {report.region_name} – "
+                              f"{report.versions_text}")
+    properties.language = "de-DE"
+    buffer = io.BytesIO()
+    template.save(buffer)
+    return buffer.getvalue()
