@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from html import escape
 
@@ -25,6 +26,12 @@ class BarChart:
 
     def svg(self) -> str:
         return bar_chart_svg(self)
+
+    def img(self) -> str:
+        """The chart as an <img> with its text alternative: printed PDFs tag it as a figure with /Alt (an
+        inline <svg> ends up as a figure without one)."""
+        data = base64.b64encode(self.svg().encode("utf-8")).decode("ascii")
+        return f'<img class="chart" alt="{escape(self.alt_text())}" src="data:image/svg+xml;base64,{data}">'
 
 
 def _wrapped(label: str, width: int = 38) -> list[str]:

@@ -12,7 +12,7 @@ from markdown_it import MarkdownIt
 from core.activity import Activity
 from core.catalog import Catalogs
 from core.cellvalue import period_text
-from core.chart import BarChart, bar_chart_svg
+from core.chart import BarChart
 from core.dates import german_date
 from core.text import squash_spaces
 
@@ -120,10 +120,10 @@ class ConceptView:
     def active_count(self) -> int:
         return sum(g.count for g in self.groups)
 
-    def field_chart_svg(self) -> str:
-        """Activities per field of action as an accessible bar chart (inline SVG)."""
-        return bar_chart_svg(BarChart("Laufende und geplante Aktivitäten je Handlungsfeld",
-                                      [g.name for g in self.groups], [("Aktivitäten", [g.count for g in self.groups])]))
+    def field_chart(self) -> str:
+        """Activities per field of action as an accessible bar chart (an <img> with its text alternative)."""
+        return BarChart("Laufende und geplante Aktivitäten je Handlungsfeld", [g.name for g in self.groups],
+                        [("Aktivitäten", [g.count for g in self.groups])]).img()
 
     def all_activities(self) -> list[ActivityView]:
         return [a for g in self.groups for i in g.institutions for a in i.activities] + self.ended

@@ -43,6 +43,38 @@ def target_pages(pdf: bytes) -> dict[str, int]:
     return pages
 
 
+def mark_artifacts(pdf: bytes) -> bytes:
+    """Chromium leaves the running header and footer untagged; PDF/UA wants every text either in the structure
+    or marked as decoration. Each text block outside any marked content becomes an /Artifact."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ContentStream, NameObject
+
+    reader = PdfReader(io.BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    for page in writer.pages:
+        content = ContentStream(page.get_contents(), writer)
+        operations: list[tuple[list[Any], bytes]] = []
+        depth, changed, wrapping = 0, False, False
+        for operands, operator in content.operations:
+            if operator in (b"BDC", b"BMC"):
+                depth += 1
+            elif operator == b"EMC":
+                depth -= 1
+            if operator == b"BT" and depth == 0:
+                operations.append(([NameObject("/Artifact")], b"BMC"))
+                changed = wrapping = True
+            operations.append((operands, operator))
+            if operator == b"ET" and wrapping:
+                operations.append(([], b"EMC"))
+                wrapping = False
+        if changed:
+            content.operations = operations
+            page.replace_contents(content)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 class PdfPrinter:
     """One Chromium for several documents (a start costs about a second)."""
 
@@ -75,6 +107,7 @@ class PdfPrinter:
                 data = page.pdf(**options)
         finally:
             page.close()
+        data = mark_artifacts(data)
         tmp = pdf.with_name(f".{pdf.name}.tmp")
         tmp.write_bytes(data)
         tmp.replace(pdf)
