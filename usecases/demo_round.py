@@ -40,7 +40,8 @@ class DemoRound:
     opened: dt.date
     deadline: dt.date
     log: list[str] = field(default_factory=list)
-    documents: RenderResult | None = None
+    documents: RenderResult | None = None        # the published version's documents
+    draft_documents: RenderResult | None = None  # the same version as a draft, as staff saw it for approval
     mails: int = 0
     accepted: dict[str, ReturnResult] = field(default_factory=dict)  # institution code → its accepted upload
     refused: dict[str, ReturnResult] = field(default_factory=dict)   # … → its upload refused first
@@ -137,8 +138,10 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
     note(f"Entwurf {draft.label}: {counted(draft.activities, 'Aktivität', 'Aktivitäten')}; Rückmeldungen von "
          f"{len(draft.answered)}, ohne Rückmeldung {len(draft.not_answered)}"
          + (f"; {_missing_text(draft.flagged_missing)}" if draft.flagged_missing else "") + ".")
-    round_.documents = render_version(ctx, out_dir=documents_dir, label=str(year), today=day)
+    round_.draft_documents = render_version(ctx, out_dir=documents_dir / "entwurf", label=str(year), today=day)
+    note(f"Entwurf {draft.label} zur Freigabe: Dokumente in {documents_dir / 'entwurf'}.")
     published = publish_draft(ctx, approved_by="Demo (Regionalagentur)", now=_moment(day, 15), label=str(year))
+    round_.documents = render_version(ctx, out_dir=documents_dir, label=str(year))  # now "veröffentlicht am …"
     note(f"Version {published.label} freigegeben und veröffentlicht: Grundlage der nächsten Abfrage.")
     return round_
 
