@@ -70,7 +70,7 @@ def _logo(template: DocxTemplate, data: bytes) -> InlineImage | str:
         picture = Image.from_blob(data)
     except (UnrecognizedImageError, ValueError, OSError):
         return ""
-    wide = picture.px_width / max(picture.dpi[0], 1) >= (picture.px_height / max(picture.dpi[1], 1)) * 2
+    wide = picture.px_width * LOGO_HEIGHT_MM >= picture.px_height * LOGO_WIDTH_MM
     size = {"width": Mm(LOGO_WIDTH_MM)} if wide else {"height": Mm(LOGO_HEIGHT_MM)}
     return InlineImage(template, io.BytesIO(data), **size)
 
