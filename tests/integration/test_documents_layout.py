@@ -64,7 +64,7 @@ def filled_share(pdf: Path, folder: Path) -> list[float]:
     shares = []
     for picture in sorted(folder.glob(f"{pdf.stem}-*.pgm")):
         data = picture.read_bytes()
-        magic, width, height, _, pixels = re.match(rb"(P5)\s+(\d+)\s+(\d+)\s+(\d+)\s(.*)", data, re.S).groups()  # type: ignore[union-attr]
+        width, height, pixels = re.match(rb"P5\s+(\d+)\s+(\d+)\s+\d+\s(.*)", data, re.S).groups()  # type: ignore[union-attr]
         w, h = int(width), int(height)
         top, bottom = int(h * 0.12), int(h * 0.88)  # leave out header and footer
         inked = [row for row in range(top, bottom) if min(pixels[row * w:(row + 1) * w]) < 160]
@@ -140,7 +140,8 @@ def test_published_files_say_published_and_are_kept_with_the_version(played: Pla
         text = path.read_text(encoding="utf-8")
         assert "Entwurf" not in text and "ENTWURF" not in text, path.name
     word = Document(str(folder / f"Handlungskonzept-{YEAR}.docx"))
-    word_text = "\n".join([p.text for p in word.paragraphs] + [p.text for s in word.sections for p in s.header.paragraphs])
+    word_text = "\n".join([p.text for p in word.paragraphs]
+                          + [p.text for s in word.sections for p in s.header.paragraphs])
     assert "veröffentlicht am" in word_text and "Entwurf" not in word_text
     assert "ENTWURF" in " ".join(p.text for s in Document(str(played.draft_dir / f"Handlungskonzept-{YEAR}.docx"))
                                  .sections for p in s.header.paragraphs)
@@ -194,7 +195,8 @@ def test_change_report_leads_with_a_one_page_summary(played: Played) -> None:
 def test_pdfs_pass_the_open_pdf_ua_checker(played: Played) -> None:
     """pdfua (PyPI) checks the machine-checkable part of PDF/UA-1: no error findings (exit 3)."""
     for pdf in sorted(played.published_dir.glob("*.pdf")):
-        checked = subprocess.run([sys.executable, "-m", "pdfua", "check", str(pdf)], capture_output=True, text=True, check=False)
+        checked = subprocess.run([sys.executable, "-m", "pdfua", "check", str(pdf)], capture_output=True, text=True,
+                                 check=False)
         assert checked.returncode in (0, 1, 2), checked.stdout[-2000:]
 
 
