@@ -249,3 +249,13 @@ def test_change_report_as_word_in_the_same_styles(tmp_path: Path) -> None:
     assert "Insgesamt 1 1 1 1" in text  # new, changed, ended, missing
     assert "Neu formuliert: Beratung <b>{{ 7*7 }}</b> an drei Orten." in text and "bisher" in text
     assert missing.title in text and "Azubi-Werkstatt Energiewende" in text
+
+
+def test_without_libreoffice_the_answer_is_false_with_a_german_reason(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    docx = tmp_path / "k.docx"
+    docx.write_bytes(render_docx(view(), BUNDLED_TEMPLATES))
+    monkeypatch.setenv("PATH", str(tmp_path))  # a machine where no soffice is found
+    result = docx_to_pdf(docx, tmp_path / "k.pdf")
+    assert not result and "LibreOffice Writer ist nicht installiert" in result.reason
+    assert not tracked_changes_docx(docx, docx, tmp_path / "c.docx") and not (tmp_path / "k.pdf").exists()
