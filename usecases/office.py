@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 UNO_PYTHON = Path("/usr/bin/python3")  # Debian's Python with python3-uno (the venv cannot import `uno`)
 SCRIPT = Path(__file__).with_name("office_uno.py")
@@ -77,7 +78,7 @@ def word_documents(docx: Path | None, pdf: Path | None, *,
     return OfficeResult(True, "", seconds, int(answer.get("revisions", 0)), dict(answer.get("seconds", {})))
 
 
-def _run(argv: list[str]) -> dict[str, object]:
+def _run(argv: list[str]) -> dict[str, Any]:
     """The UNO script in its own process group, so that on a timeout LibreOffice ends with it."""
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,  # noqa: S603 (fixed argv)
                                start_new_session=True)
