@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from core.concept_view import build_view
+from core.concept_view import ConceptView, build_view
 from core.dates import BERLIN
 from core.documents import build_change_report
 from core.overview_xlsx import render_overview
@@ -23,8 +21,9 @@ from storage.models import ConceptVersion, Institution, Region
 from storage.regions import get_region
 from storage.template_folder import load_section_list
 from usecases.context import AppContext
+from usecases.office import word_documents
 from usecases.pdf import PdfUnavailable, pdf_printer
-from usecases.rendering import render_change_report, render_concept, render_docx
+from usecases.rendering import render_change_report, render_change_report_docx, render_concept, render_docx
 from usecases.versions import diff_versions
 
 
@@ -47,20 +46,6 @@ def _write(path: Path, data: bytes | str) -> Path:
     return path
 
 
-def docx_to_pdf(docx: Path, out_dir: Path) -> bool:
-    office = shutil.which("soffice") or shutil.which("libreoffice")
-    if office is None:
-        return False
-    with tempfile.TemporaryDirectory(prefix="fko-lo-") as profile:
-        for _ in range(2):  # a fresh profile sometimes makes the first start exit early
-            subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation=file://{profile}",  # noqa: S603 (fixed argv, no shell)
-                            "--convert-to", "pdf", "--outdir", str(out_dir), str(docx)],
-                           capture_output=True, timeout=300, check=False)
-            if (out_dir / f"{docx.stem}.pdf").is_file():
-                return True
-    return False
-
-
 def _sample_notice(session: Session, region: Region) -> str:
     """A demo region's documents say that their data is invented (the note its first version came with),
     never the working note of a draft ("Entwurf aus der Abfrage …") that would outlive publication."""
@@ -68,9 +53,29 @@ def _sample_notice(session: Session, region: Region) -> str:
     return versions[0].note if versions else ""
 
 
+def _view(ctx: AppContext, session: Session, region: Region, version: ConceptVersion,
+          today: dt.date | None) -> ConceptView:
+    """What the documents of ``version`` show, with its true status."""
+    catalogs = ctx.catalogs()
+    institutions = {i.code: i.name for i in session.exec(select(Institution)
+                                                         .where(Institution.region_id == region.id)).all()}
+    stand = (version.published_at.astimezone(BERLIN).date() if version.published_at
+             else today or dt.datetime.now(BERLIN).date())
+    return build_view(activities=list_activities(session=session, version_id=version.id or 0),
+                      flags=activity_flags(session=session, version_id=version.id or 0), catalogs=catalogs,
+                      institutions=institutions, region_name=region.name, agency_name=region.agency_name,
+                      label=version.label, status=version.status, stand=stand,
+                      notice=_sample_notice(session, region) if region.sample_data else "",
+                      sections=order_sections(version.sections, load_section_list(ctx.templates_dir)),
+                      funding_line=region.funding_line, logo=(region.logo, region.logo_type) if region.logo else None,
+                      published_on=stand if version.published_at else None, approved_by=version.approved_by or "")
+
+
 def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, pdf: bool = True,
                    today: dt.date | None = None) -> RenderResult:
-    """All documents of a version (default: the newest draft, else the newest published) into ``out_dir``."""
+    """All documents of a version (default: the newest draft, else the newest published) into ``out_dir``:
+    the concept (HTML, Markdown, Word, Excel overview), the change report against the last published version
+    (HTML, Markdown, Word) and, with ``pdf``, their PDFs plus the Word file with tracked changes."""
     require_current_schema(ctx.engine)
     catalogs = ctx.catalogs()
     with session_scope(ctx.engine) as session:
@@ -81,60 +86,69 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
                 raise LookupError("no concept version yet")
             label = versions[-1].label
         version = find_version(session=session, region_id=region.id or 0, label=label)
-        activities = list_activities(session=session, version_id=version.id or 0)
-        flags = activity_flags(session=session, version_id=version.id or 0)
-        institutions = {i.code: i.name for i in session.exec(select(Institution)
-                                                             .where(Institution.region_id == region.id)).all()}
         parent = session.get(ConceptVersion, version.parent_id) if version.parent_id else None
         if parent is None and version.status == "draft":
             parent = latest_published(session=session, region_id=region.id or 0)
-        stand = (version.published_at.astimezone(BERLIN).date() if version.published_at
-                 else today or dt.datetime.now(BERLIN).date())
-        view = build_view(activities=activities, flags=flags, catalogs=catalogs, institutions=institutions,
-                          region_name=region.name, agency_name=region.agency_name, label=version.label,
-                          status=version.status, stand=stand,
-                          notice=_sample_notice(session, region) if region.sample_data else "",
-                          sections=order_sections(version.sections, load_section_list(ctx.templates_dir)),
-                          funding_line=region.funding_line,
-                          logo=(region.logo, region.logo_type) if region.logo else None,
-                          published_on=stand if version.published_at else None,
-                          approved_by=version.approved_by or "")
+        view = _view(ctx, session, region, version, today)
+        parent_view = _view(ctx, session, region, parent, today) if parent is not None and pdf else None
+        region_name = region.name
     out_dir.mkdir(parents=True, exist_ok=True)
     result = RenderResult(label=label)
     html, markdown = render_concept(view, ctx.templates_dir)
-    html_path = _write(out_dir / f"Handlungskonzept-{label}.html", html)
     docx_path = _write(out_dir / f"Handlungskonzept-{label}.docx", render_docx(view, ctx.templates_dir))
-    result.files += [html_path, _write(out_dir / f"Handlungskonzept-{label}.md", markdown), docx_path]
+    result.files += [_write(out_dir / f"Handlungskonzept-{label}.html", html),
+                     _write(out_dir / f"Handlungskonzept-{label}.md", markdown), docx_path]
     report = None
     if parent is not None or version.status == "draft":  # a first concept's report lists it all as new
         changes = diff_versions(ctx, from_label=parent.label if parent else None, to_label=label)
-        labels = ctx.spec().field_labels()
-        report = build_change_report(diff=changes.diff, region_name=region.name,
+        report = build_change_report(diff=changes.diff, region_name=region_name,
                                      from_label=parent.label if parent else "",
                                      to_label=label, stand=view.stand, institutions=changes.institutions,
-                                     field_labels=labels, not_confirmed=changes.not_confirmed,
+                                     field_labels=ctx.spec().field_labels(), not_confirmed=changes.not_confirmed,
                                      field_order=catalogs.fields_of_action, before=changes.before,
                                      ending_statuses=catalogs.ending_statuses)
         report_html, report_md = render_change_report(report, ctx.templates_dir)
         stem = f"Aenderungen-{parent.label}-{label}" if parent else f"Aenderungen-{label}-erste-Fassung"
-        result.files += [_write(out_dir / f"{stem}.html", report_html), _write(out_dir / f"{stem}.md", report_md)]
+        result.files += [_write(out_dir / f"{stem}.html", report_html), _write(out_dir / f"{stem}.md", report_md),
+                         _write(out_dir / f"{stem}.docx", render_change_report_docx(report, ctx.templates_dir))]
     result.files.append(_write(out_dir / f"Uebersicht-{label}.xlsx", render_overview(view, report)))
     if pdf:
-        printed = [path for path in result.files if path.suffix == ".html"]
-        try:
-            with pdf_printer() as printer:
-                for html_file in printed:
-                    printer.print(html_file, html_file.with_suffix(".pdf"))
-                    result.files.append(html_file.with_suffix(".pdf"))
-        except PdfUnavailable as exc:
-            result.skipped.append(f"PDF aus HTML: {exc}")
-        if docx_to_pdf(docx_path, out_dir / "word-pdf"):
-            result.files.append(out_dir / "word-pdf" / f"Handlungskonzept-{label}.pdf")
-        else:
-            result.skipped.append("PDF aus Word: LibreOffice Writer ist nicht installiert "
-                                  "(Debian-Paket libreoffice-writer-nogui).")
+        _print_html(result)
+        _word_pdf_and_changes(ctx, result, docx_path, out_dir, parent_view)
     _keep_with_version(ctx, version_id=version.id or 0, files=result.files, out_dir=out_dir)
     return result
+
+
+def _print_html(result: RenderResult) -> None:
+    """The concept and the change report as tagged PDFs, printed by Chromium from their HTML."""
+    try:
+        with pdf_printer() as printer:
+            for html_file in [path for path in result.files if path.suffix == ".html"]:
+                printer.print(html_file, html_file.with_suffix(".pdf"))
+                result.files.append(html_file.with_suffix(".pdf"))
+    except PdfUnavailable as exc:
+        result.skipped.append(f"PDF aus HTML: {exc}")
+
+
+def _word_pdf_and_changes(ctx: AppContext, result: RenderResult, docx: Path, out_dir: Path,
+                          parent_view: ConceptView | None) -> None:
+    """With one LibreOffice start: the Word file as tagged PDF, and the Word file with tracked changes against
+    the last published version (rendered from the same template, so only the content differs)."""
+    pdf = out_dir / "word-pdf" / f"Handlungskonzept-{result.label}.pdf"
+    pdf.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fko-compare-") as folder:
+        compare = None
+        if parent_view is not None:
+            old = _write(Path(folder) / f"Handlungskonzept-{parent_view.label}.docx",
+                         render_docx(parent_view, ctx.templates_dir))
+            compare = (old, docx, out_dir / f"Handlungskonzept-{result.label}-Aenderungen.docx")
+        done = word_documents(docx, pdf, compare=compare)
+    if not done:
+        result.skipped.append(f"PDF aus Word und Word mit Änderungen: {done.reason}")
+        return
+    result.files.append(pdf)
+    if compare is not None:
+        result.files.append(compare[2])
 
 
 def _keep_with_version(ctx: AppContext, *, version_id: int, files: list[Path], out_dir: Path) -> None:

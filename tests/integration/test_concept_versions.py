@@ -81,10 +81,10 @@ def test_documents_read_right_as_pdf_and_pictures(answered, tmp_path: Path) -> N
     result = render_version(answered, out_dir=tmp_path / "docs", today=dt.date(2026, 11, 2))
     names = sorted(p.name for p in result.files)
     assert result.skipped == []
-    assert names == ["Aenderungen-2025-2026.html", "Aenderungen-2025-2026.md", "Aenderungen-2025-2026.pdf",
-                     "Handlungskonzept-2026.docx",
-                     "Handlungskonzept-2026.html", "Handlungskonzept-2026.md", "Handlungskonzept-2026.pdf",
-                     "Handlungskonzept-2026.pdf", "Uebersicht-2026.xlsx"]
+    assert names == ["Aenderungen-2025-2026.docx", "Aenderungen-2025-2026.html", "Aenderungen-2025-2026.md",
+                     "Aenderungen-2025-2026.pdf", "Handlungskonzept-2026-Aenderungen.docx",
+                     "Handlungskonzept-2026.docx", "Handlungskonzept-2026.html", "Handlungskonzept-2026.md",
+                     "Handlungskonzept-2026.pdf", "Handlungskonzept-2026.pdf", "Uebersicht-2026.xlsx"]
     docs = tmp_path / "docs"
 
     # The HTML, printed by Chromium: what a reader of the PDF sees.

@@ -194,7 +194,9 @@ def test_change_report_leads_with_a_one_page_summary(played: Played) -> None:
 
 def test_pdfs_pass_the_open_pdf_ua_checker(played: Played) -> None:
     """pdfua (PyPI) checks the machine-checkable part of PDF/UA-1: no error findings (exit 3)."""
-    for pdf in sorted(played.published_dir.glob("*.pdf")):
+    pdfs = [*played.published_dir.glob("*.pdf"), *played.published_dir.glob("word-pdf/*.pdf")]
+    assert len(pdfs) == 3  # the concept and the change report from HTML, the concept from Word
+    for pdf in sorted(pdfs):
         checked = subprocess.run([sys.executable, "-m", "pdfua", "check", str(pdf)], capture_output=True, text=True,
                                  check=False)
         assert checked.returncode in (0, 1, 2), checked.stdout[-2000:]
@@ -209,3 +211,17 @@ def test_overview_has_native_comparison_charts(played: Played) -> None:
     assert len(sheet._charts) == 2
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert sum(r[3] for r in rows) > 0 and sum(r[4] for r in rows) > 0
+
+
+def test_word_with_tracked_changes_against_the_last_published_version(played: Played) -> None:
+    """Handlungskonzept-2027-Aenderungen.docx: the new version against 2025 as Word revisions."""
+    path = played.published_dir / f"Handlungskonzept-{YEAR}-Aenderungen.docx"
+    with zipfile.ZipFile(path) as docx:
+        body = docx.read("word/document.xml").decode("utf-8")
+    inserted = " ".join(re.findall(r"<w:ins\b.*?</w:ins>", body, re.S))
+    deleted = " ".join(re.findall(r"<w:del\b.*?</w:del>", body, re.S))
+    assert "Azubi-Speed-Dating Handel" in inserted  # a new activity of the demo round
+    assert "Kommunales Integrationsmanagement" not in inserted and "geplant" in deleted  # status geplant → …
+    word_pdf = played.published_dir / "word-pdf" / f"Handlungskonzept-{YEAR}.pdf"
+    assert "Tagged:          yes" in subprocess.run(["pdfinfo", str(word_pdf)], capture_output=True, text=True,
+                                                    check=True).stdout
