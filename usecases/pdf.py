@@ -9,6 +9,7 @@ id="pdf-header">`` and ``<template id="pdf-footer">``, so their words stay in th
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,47 +33,67 @@ def chromium_path() -> str | None:
 
 def target_pages(pdf: bytes) -> dict[str, int]:
     """Page (from 1) of every link target (a named destination) in a PDF Chromium printed."""
-    from pypdf import PdfReader
+    import pikepdf
 
-    reader = PdfReader(io.BytesIO(pdf))
-    pages: dict[str, int] = {}
-    for name, destination in reader.named_destinations.items():
-        number = reader.get_destination_page_number(destination)
-        if number is not None and number >= 0:
-            pages[str(name).lstrip("/")] = number + 1
-    return pages
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        number = {page.objgen: n for n, page in enumerate(document.pages, start=1)}
+        root = document.Root
+        if "/Dests" in root:  # Chromium's way: one dictionary name → [page /XYZ …]
+            entries = [(str(name), target) for name, target in root.Dests.items()]
+        elif "/Names" in root and "/Dests" in root.Names:
+            entries = list(pikepdf.NameTree(root.Names.Dests).items())
+        else:
+            entries = []
+        pages: dict[str, int] = {}
+        for name, target in entries:
+            array = target.D if isinstance(target, pikepdf.Dictionary) else target
+            if isinstance(array, pikepdf.Array) and len(array) and array[0].objgen in number:
+                pages[str(name).lstrip("/")] = number[array[0].objgen]
+        return pages
 
 
-def mark_artifacts(pdf: bytes) -> bytes:
+# In a content stream: a literal string, a hex string (skipped whole: their bytes are no operators), or one of
+# the operators that open/close marked content and text blocks, standing as a token of its own.
+_TOKENS = re.compile(rb"\((?:\\.|[^\\()])*\)|<[0-9A-Fa-f\s]*>|(?<![^\s\]\)>])(BDC|BMC|EMC|BT|ET)(?=\s|$)")
+
+
+def _artifact_text(content: bytes) -> bytes | None:
+    """``content`` with every text block outside marked content wrapped as /Artifact; None if there is none."""
+    parts: list[bytes] = []
+    depth, done, wrapping = 0, 0, False
+    for match in _TOKENS.finditer(content):
+        operator = match.group(1)
+        if operator in (b"BDC", b"BMC"):
+            depth += 1
+        elif operator == b"EMC":
+            depth -= 1
+        elif operator == b"BT" and depth == 0:
+            parts += [content[done:match.start()], b"/Artifact BMC\n"]
+            done, wrapping = match.start(), True
+        elif operator == b"ET" and wrapping:
+            parts += [content[done:match.end()], b"\nEMC"]
+            done, wrapping = match.end(), False
+    return b"".join([*parts, content[done:]]) if parts else None
+
+
+def mark_artifacts(pdf: bytes) -> tuple[bytes, int]:
     """Chromium leaves the running header and footer untagged; PDF/UA wants every text either in the structure
-    or marked as decoration. Each text block outside any marked content becomes an /Artifact."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ContentStream, NameObject
+    or marked as decoration. Each text block outside any marked content becomes an /Artifact. Returns the PDF
+    and its number of pages."""
+    import pikepdf
 
-    reader = PdfReader(io.BytesIO(pdf))
-    writer = PdfWriter(clone_from=reader)
-    for page in writer.pages:
-        content = ContentStream(page.get_contents(), writer)
-        operations: list[tuple[list[Any], bytes]] = []
-        depth, changed, wrapping = 0, False, False
-        for operands, operator in content.operations:
-            if operator in (b"BDC", b"BMC"):
-                depth += 1
-            elif operator == b"EMC":
-                depth -= 1
-            if operator == b"BT" and depth == 0:
-                operations.append(([NameObject("/Artifact")], b"BMC"))
-                changed = wrapping = True
-            operations.append((operands, operator))
-            if operator == b"ET" and wrapping:
-                operations.append(([], b"EMC"))
-                wrapping = False
-        if changed:
-            content.operations = operations
-            page.replace_contents(content)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for page in document.pages:
+            contents = page.obj.get("/Contents")
+            if contents is None:
+                continue
+            streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+            changed = _artifact_text(b"\n".join(stream.read_bytes() for stream in streams))
+            if changed is not None:
+                page.obj.Contents = document.make_stream(changed)
+        buffer = io.BytesIO()
+        document.save(buffer, compress_streams=True)
+        return buffer.getvalue(), len(document.pages)
 
 
 class PdfPrinter:
@@ -83,8 +104,6 @@ class PdfPrinter:
 
     def print(self, html: Path, pdf: Path) -> int:
         """Print ``html`` to ``pdf`` (written completely or not at all); returns the number of pages."""
-        from pypdf import PdfReader
-
         page = self.browser.new_page()
         try:
             page.set_default_timeout(0)  # a concept of thousands of activities takes minutes, not a hang
@@ -107,11 +126,11 @@ class PdfPrinter:
                 data = page.pdf(**options)
         finally:
             page.close()
-        data = mark_artifacts(data)
+        data, pages = mark_artifacts(data)
         tmp = pdf.with_name(f".{pdf.name}.tmp")
         tmp.write_bytes(data)
         tmp.replace(pdf)
-        return len(PdfReader(io.BytesIO(data)).pages)
+        return pages
 
 
 @contextmanager
