@@ -82,7 +82,7 @@ def main() -> None:
         first = first or per
         growth = per["documents"] / first["documents"]
 
-        def cell(key: str) -> str:
+        def cell(key: str, got: dict[str, float | None] = got) -> str:
             value = got[key]
             return f"{value:.1f} s" if value is not None else "–"
         pdf_growth = f"{per['pdf'] / first['pdf']:.2f}×" if "pdf" in per and "pdf" in first else "–"

@@ -19,6 +19,9 @@ BENCHMARKS = [
     ("Mail: 500 invitations, fko vs. bare aiosmtplib and smtplib", ["-m", "bench.mail"]),
     ("Page: 50 concurrent uploads vs. a single one", ["-m", "bench.portal"]),
     ("Storage: activity inserts vs. bare sqlite3", ["-m", "bench.storage"]),
+    ("Documents: rendering by size, fko's PDF vs. a bare Chromium print", ["-m", "bench.concept", "--sizes",
+                                                                          os.environ.get("FKO_BENCH_CONCEPT_SIZES",
+                                                                                         "3x30,640x30")]),
     ("Whole round: Prefect flows vs. direct, by size", ["-m", "bench.cycle", "--sizes",
                                                         os.environ.get("FKO_BENCH_SIZES", "40,640")]),
 ]
