@@ -120,7 +120,7 @@ def test_texts_written_before_the_round_stay_in_its_draft(run_fko, edited: Path,
     opened = run_fko("cycle", "open", "--year", str(YEAR), "--deadline", deadline)
     assert opened.exit_code == 0, opened.stderr
     concept = _concept(run_fko, tmp_path / "round", "--year", str(YEAR))  # rebuilds the round's draft first
-    assert f"Version {YEAR} (Entwurf)" in concept
+    assert f"Version {YEAR} · Entwurf, Stand" in concept
     assert "**Neu: Pflege und Erziehung sind am stärksten betroffen.**" in concept
     assert "1. Bedarf erheben" in concept
 
