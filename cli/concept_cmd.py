@@ -184,7 +184,12 @@ def publish(
                  "`fko diff` prüfen und erneut veröffentlichen. Nichts veröffentlicht.")
             raise typer.Exit(1) from None
         say(f"Version {version.label} veröffentlicht (freigegeben von {version.approved_by}).")
-        documents = render_published(ctx, label=version.label)
+        try:
+            documents = render_published(ctx, label=version.label)
+        except Exception as exc:  # published is published: say so, and how to get the documents afterwards
+            fail(f"Die Dokumente der veröffentlichten Version konnten nicht erstellt werden ({type(exc).__name__}: "
+                 f"{exc}). Erneut: fko render --version {version.label} --out ORDNER")
+            raise typer.Exit(1) from None
     say(f"Dokumente der veröffentlichten Version: {len(documents.files)} Dateien in "
         f"{documents.files[0].parent if documents.files else '-'}")
     for reason in documents.skipped:

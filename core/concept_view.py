@@ -14,7 +14,7 @@ from core.catalog import Catalogs
 from core.cellvalue import period_text
 from core.chart import BarChart
 from core.dates import german_date
-from core.text import squash_spaces
+from core.text import squash_spaces, without_controls
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,9 @@ def build_view(*, activities: list[Activity], flags: dict[str, tuple[bool, str |
     return ConceptView(
         region_name=region_name, agency_name=agency_name, label=label, status=status,
         stand=german_date(stand, weekday=False),
-        notice=notice, sections=[Section(t, md, markdown_to_html(md)) for t, md in sections.items()],
+        notice=notice,
+        sections=[Section(without_controls(t), without_controls(md), markdown_to_html(without_controls(md)))
+                  for t, md in sections.items()],
         groups=groups, ended=[v for v in views if v.status in catalogs.ending_statuses], index=index,
         funding_line=funding_line,
         logo_uri=f"data:{logo[1]};base64,{base64.b64encode(logo[0]).decode()}" if logo else "",

@@ -9,16 +9,17 @@ from typing import Any
 
 from core.activity import Activity
 from core.chart import BarChart
-from core.diff import ActivityDiff, counts_by
+from core.diff import CHANGE_LABELS, ActivityDiff, counts_by
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]|~])")        # markup anywhere in a line
 _MD_LINE_START = re.compile(r"^(\s*)([#>+-]|\d+[.)])", re.MULTILINE)  # headings, quotes, lists
 
 
 def md_escape(text: object) -> str:
-    """Institution text inside Markdown: no markup, no raw HTML, no table breaks. Only what Markdown would
+    """Institution text inside Markdown, on one line: no markup, no raw HTML, no table breaks. Only what Markdown would
     read as markup is escaped, so a reader of the raw file sees "(Kreis Düren)", not "\\(Kreis Düren\\)"."""
-    escaped = _MD_INLINE.sub(r"\\\1", str(text).replace("<", "&lt;").replace(">", "&gt;"))
+    flat = " ".join(str(text).splitlines())  # institution text stays inline: a line break would end a list item
+    escaped = _MD_INLINE.sub(r"\\\1", flat.replace("<", "&lt;").replace(">", "&gt;"))
     return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], escaped)
 
 
@@ -87,7 +88,10 @@ class ChangeReport:
 def build_change_report(*, diff: ActivityDiff, region_name: str, from_label: str, to_label: str, stand: str,
                         institutions: dict[str, str], field_labels: dict[str, str], not_confirmed: list[str],
                         field_order: tuple[str, ...] = (), before: list[Activity] | None = None,
-                        ending_statuses: tuple[str, ...] = ()) -> ChangeReport:
+                        ending_statuses: tuple[str, ...] = (), asked: int | None = None,
+                        answered: int | None = None) -> ChangeReport:
+    """``asked``/``answered``: the round's requests (None for a version without a round: then the institutions
+    with activities count, and those whose entries were carried over unconfirmed did not answer)."""
     def item(activity: Any) -> dict[str, Any]:
         return {"key": activity.key, "title": activity.title, "status": activity.status,
                 "field_of_action": activity.field_of_action,
@@ -103,18 +107,20 @@ def build_change_report(*, diff: ActivityDiff, region_name: str, from_label: str
     changed = [{**item(c.new), "fields": [{"label": field_labels.get(f.field, f.field), "old": f.old, "new": f.new}
                                           for f in c.fields]} for c in diff.changed]
     by_field = counts_by(diff, "field_of_action")
+    active_before, active_after = active(before or []), active(diff.returned)
     rank = {name: n for n, name in enumerate(field_order)}
-    sections = [FieldChanges(name=name, counts=by_field[name],
+    names = set(by_field) | set(active_before) | set(active_after)  # a field emptied since stays in the charts
+    sections = [FieldChanges(name=name, counts=by_field.get(name, dict.fromkeys(CHANGE_LABELS, 0)),
                              new=[item(a) for a in diff.new if a.field_of_action == name],
                              changed=[c for c in changed if c["field_of_action"] == name],
                              ended=[item(a) for a in diff.ended if a.field_of_action == name],
                              missing=[item(a) for a in diff.missing if a.field_of_action == name])
-                for name in sorted(by_field, key=lambda n: (rank.get(n, len(rank)), n))]
+                for name in sorted(names, key=lambda n: (rank.get(n, len(rank)), n))]
     return ChangeReport(
         region_name=region_name, from_label=from_label, to_label=to_label, stand=stand, counts=diff.counts(),
         by_field={s.name: s.counts for s in sections}, by_institution=dict(sorted(by_institution.items())),
         new=[item(a) for a in diff.new], changed=changed,
         ended=[item(a) for a in diff.ended], missing=[item(a) for a in diff.missing],
-        answered=len(involved) - len(set(not_confirmed) & involved), institutions_total=len(involved),
-        not_confirmed=names_not_confirmed, fields=sections,
-        active_before=active(before or []), active_after=active(diff.returned))
+        answered=answered if answered is not None else len(involved) - len(set(not_confirmed) & involved),
+        institutions_total=asked if asked is not None else len(involved),
+        not_confirmed=names_not_confirmed, fields=sections, active_before=active_before, active_after=active_after)

@@ -34,3 +34,11 @@ def counted(number: int, one: str, many: str) -> str:
 def masked(url: str) -> str:
     """A URL fit for a message: any password replaced by ***."""
     return re.sub(r"([^:/@\s]+):[^@/\s]*@", r"\1:***@", url)
+
+
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    """Text for a document: control characters (tab and line break aside) dropped; a PDF would show them."""
+    return _CONTROLS.sub("", text)

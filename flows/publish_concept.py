@@ -107,5 +107,10 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
                        "veröffentlicht. Bitte die Änderungen ansehen und erneut freigeben.", label)
         return {"published": None, "stale": True}
     logger.info("Version %s veröffentlicht, freigegeben von %s", published, decision.approved_by)
-    await regenerate_concept_flow(year=year, today=today, pdf=pdf)  # the documents now say "veröffentlicht"
+    try:
+        await regenerate_concept_flow(year=year, today=today, pdf=pdf)  # the documents now say "veröffentlicht"
+    except Exception as exc:  # the version is published all the same; the documents can be rendered again
+        logger.error("Version %s ist veröffentlicht, aber ihre Dokumente konnten nicht erstellt werden (%s). "
+                     "Erneut: Flow regenerate-concept mit year=%s oder fko render --version %s.",
+                     published, exc, year, published)
     return {"published": published, "approved_by": decision.approved_by}

@@ -113,7 +113,8 @@ class ConceptVersion(SQLModel, table=True):
     sections: dict[str, str] = _json(dict)
     # For a draft: a fingerprint of the base and the answers it was built from (a changed one means stale).
     built_from: str = Field(default="", max_length=64)
-    # Rendered documents, kind → {"sha256": ..., "path": ...}.
+    # The last rendering kept in the file store: {"status": draft|published, "complete": bool,
+    # "files": {relative name: {"sha256": ..., "size": ...}}}; a complete published set stays.
     documents: dict[str, Any] = _json(dict)
 
 

@@ -16,8 +16,9 @@ from core.documents import build_change_report
 from core.overview_xlsx import render_overview
 from core.section_list import order_sections
 from storage.concepts import activity_flags, find_version, latest_published, list_activities, list_versions
+from storage.cycles import requests_with_institutions
 from storage.database import require_current_schema, session_scope
-from storage.models import ConceptVersion, Institution, Region
+from storage.models import ConceptVersion, Cycle, Institution, Region
 from storage.regions import get_region
 from storage.template_folder import load_section_list
 from usecases.context import AppContext
@@ -71,6 +72,23 @@ def _view(ctx: AppContext, session: Session, region: Region, version: ConceptVer
                       published_on=stand if version.published_at else None, approved_by=version.approved_by or "")
 
 
+@dataclass(frozen=True)
+class RoundAnswers:
+    asked: int
+    answered: int
+    silent: list[str]  # codes of the institutions that did not answer
+
+
+def _round_answers(session: Session, version: ConceptVersion) -> RoundAnswers | None:
+    """Who was asked in the round this version came from, and who answered (None: no round, e.g. imported)."""
+    cycle = session.exec(select(Cycle).where(Cycle.draft_version_id == version.id)).first()
+    if cycle is None:
+        return None
+    rows = requests_with_institutions(session=session, cycle_id=cycle.id or 0)
+    return RoundAnswers(asked=len(rows), answered=sum(1 for r, _ in rows if r.answered_at is not None),
+                        silent=[i.code for r, i in rows if r.answered_at is None])
+
+
 def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, pdf: bool = True,
                    today: dt.date | None = None) -> RenderResult:
     """All documents of a version (default: the newest draft, else the newest published) into ``out_dir``:
@@ -90,6 +108,7 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         if parent is None and version.status == "draft":
             parent = latest_published(session=session, region_id=region.id or 0)
         view = _view(ctx, session, region, version, today)
+        answers = _round_answers(session, version)
         parent_view = _view(ctx, session, region, parent, today) if parent is not None and pdf else None
         region_name = region.name
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -104,9 +123,12 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         report = build_change_report(diff=changes.diff, region_name=region_name,
                                      from_label=parent.label if parent else "",
                                      to_label=label, stand=view.stand, institutions=changes.institutions,
-                                     field_labels=ctx.spec().field_labels(), not_confirmed=changes.not_confirmed,
+                                     field_labels=ctx.spec().field_labels(),
+                                     not_confirmed=answers.silent if answers else changes.not_confirmed,
                                      field_order=catalogs.fields_of_action, before=changes.before,
-                                     ending_statuses=catalogs.ending_statuses)
+                                     ending_statuses=catalogs.ending_statuses,
+                                     asked=answers.asked if answers else None,
+                                     answered=answers.answered if answers else None)
         report_html, report_md = render_change_report(report, ctx.templates_dir)
         stem = f"Aenderungen-{parent.label}-{label}" if parent else f"Aenderungen-{label}-erste-Fassung"
         result.files += [_write(out_dir / f"{stem}.html", report_html), _write(out_dir / f"{stem}.md", report_md),
@@ -115,7 +137,8 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
     if pdf:
         _print_html(result)
         _word_pdf_and_changes(ctx, result, docx_path, out_dir, parent_view)
-    _keep_with_version(ctx, version_id=version.id or 0, files=result.files, out_dir=out_dir)
+    _keep_with_version(ctx, version_id=version.id or 0, rendered_as=view.status, files=result.files,
+                       out_dir=out_dir, complete=pdf and not result.skipped)
     return result
 
 
@@ -128,6 +151,16 @@ def _print_html(result: RenderResult) -> None:
                 result.files.append(html_file.with_suffix(".pdf"))
     except PdfUnavailable as exc:
         result.skipped.append(f"PDF aus HTML: {exc}")
+        _remove_stale(result, [path.with_suffix(".pdf") for path in result.files if path.suffix == ".html"])
+
+
+def _remove_stale(result: RenderResult, paths: list[Path]) -> None:
+    """Files of an earlier rendering that this one could not write again (e.g. the draft's PDF in the folder of
+    the published version) go, so that nothing in the folder contradicts the version's status."""
+    for path in paths:
+        if path.is_file() and path not in result.files:
+            path.unlink()
+            result.skipped.append(f"{path.name} einer früheren Fassung entfernt (nicht mehr aktuell).")
 
 
 def _word_pdf_and_changes(ctx: AppContext, result: RenderResult, docx: Path, out_dir: Path,
@@ -145,24 +178,30 @@ def _word_pdf_and_changes(ctx: AppContext, result: RenderResult, docx: Path, out
         done = word_documents(docx, pdf, compare=compare)
     if not done:
         result.skipped.append(f"PDF aus Word und Word mit Änderungen: {done.reason}")
+        _remove_stale(result, [pdf, out_dir / f"Handlungskonzept-{result.label}-Aenderungen.docx"])
         return
     result.files.append(pdf)
     if compare is not None:
         result.files.append(compare[2])
 
 
-def _keep_with_version(ctx: AppContext, *, version_id: int, files: list[Path], out_dir: Path) -> None:
+def _keep_with_version(ctx: AppContext, *, version_id: int, rendered_as: str, files: list[Path], out_dir: Path,
+                       complete: bool) -> None:
     """The version's documents go into the file store and the version lists them (name → sha256, size), so
-    the files a published version was adopted with can be found again whatever happens to the folder."""
+    the files a published version was adopted with can be found again whatever happens to the folder.
+    Once a complete set (with PDFs, nothing skipped) of the published version is listed, it stays."""
     with session_scope(ctx.engine) as session:
-        version = session.get(ConceptVersion, version_id)
-        if version is None or version.documents.get("status") == "published":
+        version = session.get(ConceptVersion, version_id, with_for_update=True)
+        if version is None or version.status != rendered_as:
+            return  # published while this draft was rendered: these files say "Entwurf", they are not listed
+        kept = version.documents
+        if kept.get("status") == "published" and kept.get("complete"):
             return  # the set a version was adopted with stays; later renderings are copies
         listed: dict[str, Any] = {}
         for path in files:
             stored = ctx.files.put(path.read_bytes(), kind="document")
             listed[path.relative_to(out_dir).as_posix()] = {"sha256": stored.sha256, "size": stored.size}
-        version.documents = {"status": version.status, "files": listed}
+        version.documents = {"status": version.status, "complete": complete, "files": listed}
 
 
 def render_published(ctx: AppContext, *, label: str, pdf: bool = True) -> RenderResult:

@@ -66,9 +66,9 @@ def word_documents(docx: Path | None, pdf: Path | None, *,
         started = time.monotonic()
         answer = _run([str(UNO_PYTHON), str(SCRIPT), str(Path(work) / "job.json")])
         seconds = round(time.monotonic() - started, 2)
-    for target in targets:
-        for lock in target.parent.glob(".~lock.*#"):
-            lock.unlink(missing_ok=True)
+    opened = [p for p in (docx, *(compare or ()), *partial.values()) if p is not None]
+    for path in opened:  # LibreOffice's lock files of the documents it had open here, not a colleague's
+        (path.parent / f".~lock.{path.name}#").unlink(missing_ok=True)
     if not answer.get("ok"):
         for temporary in partial.values():
             temporary.unlink(missing_ok=True)

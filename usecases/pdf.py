@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 MARGINS = {"top": "20mm", "bottom": "18mm", "left": "18mm", "right": "18mm"}
+TIMEOUT_MS = 30 * 60 * 1000
 PASSES = 3  # the numbers settle after one re-print; a third is for a contents page that grew by a line
 
 
@@ -57,8 +58,15 @@ def target_pages(pdf: bytes) -> dict[str, int]:
 _TOKENS = re.compile(rb"\((?:\\.|[^\\()])*\)|<[0-9A-Fa-f\s]*>|(?<![^\s\]\)>])(BDC|BMC|EMC|BT|ET)(?=\s|$)")
 
 
+_UNFOLLOWED = re.compile(rb"%|(?<![^\s])BI(?=\s)|\((?:\\.|[^\\()])*\(")
+
+
 def _artifact_text(content: bytes) -> bytes | None:
-    """``content`` with every text block outside marked content wrapped as /Artifact; None if there is none."""
+    """``content`` with every text block outside marked content wrapped as /Artifact; None if there is none, or
+    if the stream holds syntax the scan does not follow (comments, inline images, literal strings with nested
+    parentheses: Chromium writes none of them), so such a page is left as it is rather than damaged."""
+    if _UNFOLLOWED.search(content):
+        return None
     parts: list[bytes] = []
     depth, done, wrapping = 0, 0, False
     for match in _TOKENS.finditer(content):
@@ -106,7 +114,7 @@ class PdfPrinter:
         """Print ``html`` to ``pdf`` (written completely or not at all); returns the number of pages."""
         page = self.browser.new_page()
         try:
-            page.set_default_timeout(0)  # a concept of thousands of activities takes minutes, not a hang
+            page.set_default_timeout(TIMEOUT_MS)  # thousands of activities take minutes; a hung browser ends
             page.goto(html.resolve().as_uri(), wait_until="load")
             frame = page.evaluate("""() => ['pdf-header', 'pdf-footer'].map(
                 id => document.getElementById(id)?.innerHTML || '<span></span>')""")

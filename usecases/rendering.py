@@ -24,8 +24,8 @@ from core.documents import ChangeReport, md_escape
 def _environment(templates_dir: Path) -> Environment:
     environment = Environment(loader=FileSystemLoader(templates_dir / "concept"), undefined=StrictUndefined,
                               autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-                              keep_trailing_newline=True, trim_blocks=False)
-    environment.filters["md"] = md_escape
+                              keep_trailing_newline=True, trim_blocks=False, finalize=_plain)
+    environment.filters["md"] = md_escape  # (control characters: see _plain, applied to every value)
     return environment
 
 

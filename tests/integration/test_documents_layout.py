@@ -160,6 +160,9 @@ def test_published_files_say_published_and_are_kept_with_the_version(played: Pla
 
 
 def test_a_published_version_renders_again_the_same(played: Played, tmp_path: Path) -> None:
+    with session_scope(played.ctx.engine) as session:
+        listed = find_version(session=session, region_id=get_region(session=session).id or 0,
+                              label=str(YEAR)).documents
     again = render_version(played.ctx, out_dir=tmp_path / "again", label=str(YEAR), pdf=False)
     folder = played.published_dir
     for path in again.files:
@@ -172,7 +175,8 @@ def test_a_published_version_renders_again_the_same(played: Played, tmp_path: Pa
                         assert new.read(member) == old.read(member), (path.name, member)
     with session_scope(played.ctx.engine) as session:  # the set it was published with stays listed
         version = find_version(session=session, region_id=get_region(session=session).id or 0, label=str(YEAR))
-        assert version.documents["files"][f"Handlungskonzept-{YEAR}.md"]["sha256"]
+        assert version.documents == listed and version.documents["complete"]
+        assert f"Handlungskonzept-{YEAR}.pdf" in version.documents["files"]  # not the PDF-less copy's list
 
 
 def test_change_report_leads_with_a_one_page_summary(played: Played) -> None:
@@ -199,7 +203,8 @@ def test_pdfs_pass_the_open_pdf_ua_checker(played: Played) -> None:
     for pdf in sorted(pdfs):
         checked = subprocess.run([sys.executable, "-m", "pdfua", "check", str(pdf)], capture_output=True, text=True,
                                  check=False)
-        assert checked.returncode in (0, 1, 2), checked.stdout[-2000:]
+        assert "checked against" in checked.stdout and " errors=0 " in checked.stdout, checked.stdout[-2000:]
+        assert checked.returncode in (0, 2), checked.stdout[-2000:]  # clean, or warnings only
 
 
 def test_overview_has_native_comparison_charts(played: Played) -> None:

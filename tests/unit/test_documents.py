@@ -75,3 +75,27 @@ def test_excel_overview_has_text_cells_filters_and_three_native_charts() -> None
     assert workbook.sheetnames == ["Aktivitäten", "Nach Handlungsfeld", "Nach Institution", "Nach Status"]
     by_status = {r[0].value: r[1].value for r in workbook["Nach Status"].iter_rows(min_row=2)}
     assert sum(by_status.values()) == 78 and by_status["entfällt"] >= 1
+
+
+def test_change_report_keeps_a_field_of_action_that_was_emptied_and_counts_the_round() -> None:
+    from core.activity import Activity
+    from core.diff import diff_activities
+    from core.documents import build_change_report
+
+    before = [Activity(key="X-1", institution_code="X", title="Messe", field_of_action="Feld A", status="bestehend"),
+              Activity(key="X-2", institution_code="X", title="Kurs", field_of_action="Feld B", status="bestehend")]
+    after = [dataclasses.replace(before[0], field_of_action="Feld B"), before[1]]
+    report = build_change_report(diff=diff_activities(before, after, ending_statuses=("abgeschlossen",)),
+                                 region_name="Region", from_label="2025", to_label="2026", stand="1. Dezember 2026",
+                                 institutions={"X": "Institution X"}, field_labels={}, not_confirmed=["Y"],
+                                 field_order=("Feld A", "Feld B"), before=before, asked=4, answered=3,
+                                 ending_statuses=("abgeschlossen",))
+    assert [f.name for f in report.fields] == ["Feld A", "Feld B"]  # a decrease to 0 is reported, not dropped
+    first, second = report.charts()
+    assert first.series[0][1] == [1, 1] and first.series[1][1] == [0, 2]
+    assert report.response_rate == "3 von 4 Institutionen (75 %)"
+
+
+def test_markdown_keeps_institution_text_on_its_line() -> None:
+    assert md_escape("Messe\n\n# Überschrift\n    Code") == "Messe  # Überschrift     Code"  # no heading
+    assert md_escape("(Kreis Düren) [Link](x)") == "(Kreis Düren) \\[Link\\](x)"
