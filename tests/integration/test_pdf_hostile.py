@@ -29,7 +29,8 @@ def test_hostile_text_is_printed_as_typed_and_within_the_page(tmp_path: Path) ->
     activities[0] = dataclasses.replace(activities[0], title=HOSTILE, partners=LONG_WORD,
                                         description=("Beschreibung mit Inhalt " * 100)[:2000] + " " + LONG_WORD)
     concept = build_view(activities=activities, flags={}, catalogs=catalogs,
-                         institutions={i.code: i.name for i in demo.institutions}, region_name="Region <b>Aachen</b> & Co",
+                         institutions={i.code: i.name for i in demo.institutions},
+                         region_name="Region <b>Aachen</b> & Co",
                          agency_name="Regionalagentur Region Aachen", label="2026", status="draft",
                          stand=dt.date(2026, 11, 2), notice="", sections={"Ausgangslage": HOSTILE})
     html, _ = render_concept(concept, BUNDLED_TEMPLATES)
