@@ -11,12 +11,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from core.text import squash_spaces
 
 KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
-         "deadline_moved")
+         "deadline_moved")  # mails to institutions
+STAFF_KINDS = ("staff_digest",)  # mails to the agency's staff
+ALL_KINDS = KINDS + STAFF_KINDS
 # What staff read for each kind (outbox, test report, status).
 KIND_LABELS = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
                "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
                "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“",
-               "deadline_moved": "Neue Frist"}
+               "deadline_moved": "Neue Frist", "staff_digest": "Tagesübersicht für das Team"}
 
 
 class MailTemplateError(Exception):
@@ -41,7 +43,7 @@ class MailRenderer:
         )
 
     def render(self, kind: str, context: dict[str, Any]) -> Rendered:
-        if kind not in KINDS:
+        if kind not in ALL_KINDS:
             raise MailTemplateError(f"unknown mail kind {kind!r}")
         try:
             subject = self.environment.get_template(f"{kind}.subject.j2").render(context)
