@@ -13,15 +13,15 @@ from flows.open_cycle import deliver_mail
 from flows.runtime import berlin_today, moment
 from usecases.context import app_context
 from usecases.cycle import open_cycle_year
-from usecases.reminders import run_reminders
+from usecases.reminders import run_daily
 
 
 @task(name="carry-out-reminders", cache_policy=NO_CACHE)
 def carry_out(today: dt.date | None) -> dict[str, int]:
     with app_context() as ctx:
-        report = run_reminders(ctx, today=berlin_today(today), now=moment(today))
+        report = run_daily(ctx, today=berlin_today(today), now=moment(today))  # reminders, then the staff digest
     return {"planned": len(report.planned), "mails": report.mails_queued, "phone_tasks": report.phone_tasks,
-            "rounds": len(report.rounds)}
+            "rounds": len(report.rounds), "digest": int(bool(report.digest and report.digest.queued))}
 
 
 @flow(name="escalate-reminders")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from core.dates import BERLIN, german_date
+from core.digest import PhoneTask
 from core.institution import ContactRecord
 from core.ladder import DueStep, LadderState, Policy, answer_by, due_steps
 from core.workdays import public_holidays
@@ -20,6 +21,7 @@ from storage.models import Contact, Cycle, EventLog, Institution, OutboundMessag
 from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.cycle import personal_link
+from usecases.digest import DigestReport, queue_digest
 from usecases.messages import base_context, institution_mail, pick_recipients, reachable_roles
 from usecases.outbox import queue_message
 from usecases.status import to_call
@@ -39,6 +41,7 @@ class RemindReport:
     mails_queued: int = 0
     phone_tasks: int = 0
     rounds: list[int] = field(default_factory=list)  # the years of the running rounds looked at
+    digest: DigestReport | None = None                # the staff digest (run_daily only)
 
 
 def step_key(region_code: str, year: int, institution_code: str, step_name: str) -> str:
@@ -110,6 +113,17 @@ def run_reminders(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run:
                              subject=institution.code, details={"step": step.name, "year": cycle.year,
                                                                 "due_on": due.due_on.isoformat(),
                                                                 "reason": due.reason, "today": today.isoformat()})
+    return report
+
+
+def run_daily(ctx: AppContext, *, today: dt.date, now: dt.datetime, dry_run: bool = False,
+              policy: Policy | None = None) -> RemindReport:
+    """The daily run of a round (`fko remind`, the escalate-reminders flow, the systemd timer): today's reminder
+    steps, then the staff digest of what happened since the last one, with the phone tasks just created."""
+    report = run_reminders(ctx, today=today, now=now, dry_run=dry_run, policy=policy)
+    planned = [PhoneTask(p.due.institution_code, p.institution_name, p.due.reason)
+               for p in report.planned if p.due.action == "phone"] if dry_run else []
+    report.digest = queue_digest(ctx, today=today, now=now, dry_run=dry_run, planned_phone=planned)
     return report
 
 

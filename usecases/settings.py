@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     smtp_concurrency: int = Field(default=5, ge=1, le=50, description="connections to the relay at once")
     mail_from: str = "fko-cycle@localhost"
+    # Where the daily staff digest goes; unset: the region's agency address (region.toml, `agency_email`).
+    staff_email: str | None = Field(default=None, description="address of the staff digest")
     base_url: str = "http://127.0.0.1:8000"
     # Mail through a relay with loopback links or an @localhost sender is refused unless this is set (tests, trials).
     allow_local_links: bool = False
@@ -71,6 +73,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("muss mit http:// oder https:// beginnen")
         return value.rstrip("/")
+
+    @field_validator("staff_email")
+    @classmethod
+    def _one_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.count("@") != 1 or any(c.isspace() or c in ",;<>" for c in value):
+            raise ValueError(f"„{value}“ ist keine einzelne E-Mail-Adresse")
+        return value
 
     def origin(self, name: str) -> str:
         """Where a setting's value came from, for messages."""

@@ -74,7 +74,8 @@ def test_digest_each_kind_of_event_appears_with_its_staff_link() -> None:
     assert rendered.subject == ("Tagesübersicht 06.10.2026: Abfrage 2026 Handlungskonzept Region Aachen – "
                                 "2 Rückmeldungen, 1 abgelehnte Datei, 2 unzustellbare Adressen, 1 Telefonaufgabe")
     for text in (rendered.text, rendered.html):
-        assert "IHK Aachen (IHK)" in text and "2 neu, 1 geändert, 0 beendet" in text
+        assert "IHK Aachen" in text and "IHK Aachen (IHK)" not in text and "Kreis Düren (KR-DN)" in text
+        assert "2 neu, 1 geändert, 0 beendet" in text
         assert "keine Änderungen bestätigt" in text and "4 Probleme gemeldet" in text
         assert "tobias@example.org" in text and "550 unknown user" in text and "Kreis Düren" in text
         assert f"{BASE}/intern/institutionen/HWK" in text and f"{BASE}/intern/" in text
