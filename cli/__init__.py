@@ -21,6 +21,7 @@ from cli import (
     serve_cmd,
     setup_cmd,
     sheet_cmd,
+    staff_cmd,
 )
 from cli.output import fail
 from core.catalog import CatalogError
@@ -58,6 +59,7 @@ app.command("publish")(concept_cmd.publish)
 app.add_typer(concept_app.app, name="concept")
 app.command("serve")(serve_cmd.serve)
 app.command("doctor")(doctor_cmd.doctor)
+app.add_typer(staff_cmd.app, name="staff")
 
 
 def _where() -> str:

@@ -22,6 +22,7 @@ from starlette.requests import ClientDisconnect
 
 from core.filetype import Limits
 from portal.guard import Guard, cross_site, csrf_token, csrf_valid
+from portal.staff import create_staff_app
 from portal.views import Page, link_values, result_page
 from usecases.context import AppContext
 from usecases.errors import is_unavailable, unavailable_reason
@@ -322,5 +323,6 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     app.add_api_route("/r/{token}/hochladen", upload, methods=["POST"])
     app.add_api_route("/r/{token}/rueckmeldung/{submission_id}", result, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/r/{token}/keine-aenderungen", no_changes, methods=["POST"])
+    app.mount("/intern", create_staff_app(ctx, site, clock=clock, send_mail=send_mail))
     # Uploads: the file cap plus room for the multipart envelope and the form fields.
     return Guard(app, max_body_bytes=limits.max_file_bytes + 256 * 1024, too_large=portal.page.too_large)

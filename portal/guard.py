@@ -59,7 +59,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        personal = scope["path"].startswith("/r/")
+        personal = scope["path"].startswith(("/r/", "/intern"))  # never cached: links' pages and the staff area
         status = {"code": 0}
         exceeded = False
 

@@ -248,3 +248,34 @@ class ReplacedLink(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     request_id: int = Field(foreign_key="request.id", index=True)
     replaced_at: dt.datetime = _utc()
+
+
+class StaffAccount(SQLModel, table=True):
+    """A staff member who signs in to the staff area (`fko staff add`)."""
+
+    __tablename__ = "staff_account"
+    __table_args__ = (UniqueConstraint("region_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    name: str = Field(max_length=100)
+    email: str = Field(max_length=320)
+    password_hash: str | None = Field(default=None, max_length=200)  # argon2id; None until set
+    setup_hash: str | None = Field(default=None, max_length=64, unique=True)  # one-time link to set it
+    setup_expires_at: dt.datetime | None = _utc(nullable=True)
+    failed_logins: int = Field(default=0)
+    blocked_until: dt.datetime | None = _utc(nullable=True)
+    active: bool = Field(default=True)
+    created_at: dt.datetime = _utc()
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser: only the sha256 of its cookie value is stored."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    staff_id: int = Field(foreign_key="staff_account.id", index=True)
+    created_at: dt.datetime = _utc()
+    expires_at: dt.datetime = _utc()

@@ -20,9 +20,10 @@ STATE_LABELS = {"invited": "eingeladen", "downloaded": "heruntergeladen", "refus
 ACTION_LABELS = {"sheet.downloaded": "Tabelle heruntergeladen", "return.accepted": "Tabelle angenommen",
                  "return.refused": "Upload abgelehnt", "return.no_changes": "Keine Änderungen bestätigt",
                  "reminder.sent": "erinnert", "reminder.phone_task": "Telefonaufgabe", "link.renewed": "neuer Link",
-                 "return.held": "nach der Veröffentlichung eingegangen"}
+                 "return.held": "nach der Veröffentlichung eingegangen", "reminder.phone_done": "Telefonat erledigt"}
 HELD_LABEL = "nach der Veröffentlichung eingegangen, für die nächste Abfrage aufbewahrt"
-SOURCE_LABELS = {"portal": "Seite", "cli": "fko ingest", "inbox": "Eingangsordner", "mail": "E-Mail"}
+SOURCE_LABELS = {"portal": "Seite", "cli": "fko ingest", "inbox": "Eingangsordner", "mail": "E-Mail",
+                 "phone": "Telefon (im internen Bereich erfasst)"}
 NO_PHONE = "ohne Telefonnummer in der Institutionsliste (Spalte „Telefon“)"
 NO_CONTACT = "keine aktive Ansprechperson in der Institutionsliste"
 
@@ -58,10 +59,11 @@ class InstitutionStatus:
     last_action: str
     last_action_at: dt.datetime | None
     call: list[ContactRecord] = field(default_factory=list)  # for an open phone task: whom to call, in order
+    phone_done: bool = False    # staff marked the call done (staff area)
 
     @property
     def open_phone_task(self) -> bool:
-        return self.phone_task and not self.answer
+        return self.phone_task and not self.answer and not self.phone_done
 
     def as_json(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "state": self.state, "answer": self.answer,
@@ -121,6 +123,7 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
         events: dict[str, EventLog] = {}
         escalated: set[str] = set()
         phone: set[str] = set()
+        called: set[str] = set()
         for event in session.exec(select(EventLog).where(EventLog.region_id == region.id,
                                                          col(EventLog.action).in_(ACTION_LABELS))
                                   .order_by(col(EventLog.id))).all():
@@ -131,6 +134,9 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
                 escalated.add(event.subject)
             if event.action == "reminder.phone_task":
                 phone.add(event.subject)
+                called.discard(event.subject)  # a new phone task after one was done: open again
+            if event.action == "reminder.phone_done":
+                called.add(event.subject)
         answers = {s.request_id: s.outcome for s in session.exec(
             select(Submission).where(col(Submission.outcome).in_(("accepted", "no_changes")),
                                      col(Submission.request_id).in_([r.id for r, _ in rows]))
@@ -157,5 +163,5 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
                 escalated=institution.code in escalated, phone_task=institution.code in phone,
                 last_action=ACTION_LABELS.get(last.action, last.action) if last else "eingeladen",
                 last_action_at=last.at if last else cycle.opened_at,
-                call=to_call(contacts.get(institution.id or 0, []))))
+                call=to_call(contacts.get(institution.id or 0, [])), phone_done=institution.code in called))
         return status

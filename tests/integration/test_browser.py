@@ -108,3 +108,32 @@ def test_neutral_closed_and_home_pages(portal, page: Page, tmp_path: Path) -> No
     portal.clock.now = dt.datetime(2026, 11, 6, 8, 0, tzinfo=dt.UTC)  # deadline + late period over
     page.goto(portal.links["IHK"])
     assert "ist am Donnerstag, 15. Oktober 2026 abgelaufen" in look(page, tmp_path, "8-closed")
+
+
+def test_staff_area_in_chromium_signed_in_clicked_through(portal, page: Page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Staff sign in, filter the round, open an institution, record an answer by phone, sign out; every page
+    without JavaScript and without serious accessibility problems."""
+    from usecases.staff import add_staff
+
+    add_staff(portal.ctx, name="Petra Beispiel", email="petra@regionalagentur.example.org",
+              password="lange-geheime-Phrase-2026", now=portal.clock.now)  # noqa: S106 (test account)
+    page.goto(f"{portal.url}/intern/")
+    assert page.url.endswith("/intern/anmelden")
+    look(page, tmp_path, "intern-anmelden")
+    page.fill("#name", "Petra Beispiel")
+    page.fill("#passwort", "lange-geheime-Phrase-2026")
+    page.click("button[type=submit]")
+    text = look(page, tmp_path, "intern-uebersicht")
+    assert "Abfrage 2026" in text and "Rückmeldungen: 0 von" in text
+    page.click("text=ohne Rückmeldung")
+    page.click("text=DGB NRW Region Süd-West")
+    look(page, tmp_path, "intern-institution")
+    page.click("text=Rückmeldung per Telefon: keine Änderungen")
+    text = look(page, tmp_path, "intern-telefon")
+    assert "Als Rückmeldung erfasst: keine Änderungen (per Telefon)." in text
+    page.click("nav >> text=Dokumente")
+    assert "Version 2025" in look(page, tmp_path, "intern-dokumente")
+    page.click("text=Abmelden")
+    page.wait_for_url("**/intern/anmelden")
+    page.goto(f"{portal.url}/intern/")
+    assert page.url.endswith("/intern/anmelden"), page.inner_text("main")[:300]

@@ -1,0 +1,98 @@
+"""`fko staff add|link|list|remove`: the accounts that sign in to the staff area (/intern/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+
+from cli.output import fail, say
+from usecases.context import app_context
+from usecases.staff import StaffError, add_staff, new_setup_link, remove_staff, staff_list
+
+app = typer.Typer(help="Konten für den internen Bereich (/intern/).", no_args_is_help=True)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Passwort (mindestens 12 Zeichen): ")
+    if getpass.getpass("Wiederholung: ") != first:
+        fail("Die beiden Eingaben stimmen nicht überein. Kein Konto angelegt.")
+        raise typer.Exit(2)
+    return first
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Name zum Anmelden, z. B. „Petra Beispiel“.")],
+    email: Annotated[str, typer.Option("--email", help="E-Mail-Adresse der Person.")],
+    link: Annotated[bool, typer.Option("--link", help="Kein Passwort jetzt: einen Einmal-Link ausgeben, mit dem "
+                                       "die Person ihr Passwort selbst festlegt (72 Stunden gültig).")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Das Passwort aus der "
+                                                 "Standardeingabe lesen (für Skripte).")] = False,
+) -> None:
+    """Ein Konto anlegen: Passwort eingeben (im Terminal) oder einen Einmal-Link zum Festlegen ausgeben."""
+    if not link and not password_stdin and not sys.stdin.isatty():
+        fail("Ohne Terminal: --link (Einmal-Link) oder --password-stdin angeben. Kein Konto angelegt.")
+        raise typer.Exit(2)
+    password = None if link else _password(password_stdin)
+    with app_context() as ctx:
+        try:
+            token = add_staff(ctx, name=name, email=email, password=password, now=_now())
+        except StaffError as exc:
+            fail(f"{exc} Kein Konto angelegt.")
+            raise typer.Exit(2) from None
+        base = ctx.settings.base_url.rstrip("/")
+    say(f"Konto „{name}“ angelegt.")
+    if token:
+        say(f"Einmal-Link zum Festlegen des Passworts (72 Stunden gültig, nur an {email} weitergeben):")
+        say(f"  {base}/intern/einrichten/{token}")
+    else:
+        say(f"Anmelden: {base}/intern/anmelden")
+
+
+@app.command("link")
+def link_cmd(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> None:
+    """Einen neuen Einmal-Link zum Festlegen des Passworts (vergessen); bisherige Anmeldungen enden."""
+    with app_context() as ctx:
+        try:
+            token = new_setup_link(ctx, name=name, now=_now())
+        except StaffError as exc:
+            fail(str(exc))
+            raise typer.Exit(2) from None
+        base = ctx.settings.base_url.rstrip("/")
+    say(f"Einmal-Link für „{name}“ (72 Stunden gültig):")
+    say(f"  {base}/intern/einrichten/{token}")
+
+
+@app.command("list")
+def list_cmd() -> None:
+    """Alle Konten mit ihrem Stand."""
+    with app_context() as ctx:
+        accounts = staff_list(ctx)
+    if not accounts:
+        say("Noch kein Konto. Anlegen: fko staff add NAME --email ADRESSE")
+    for account in accounts:
+        state = ("entfernt" if not account.active else "Passwort gesetzt" if account.password_hash
+                 else "wartet auf das Festlegen des Passworts")
+        say(f"{account.name} <{account.email}>: {state}")
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> None:
+    """Ein Konto sperren: keine Anmeldung mehr, bestehende Anmeldungen enden."""
+    with app_context() as ctx:
+        try:
+            remove_staff(ctx, name=name)
+        except StaffError as exc:
+            fail(str(exc))
+            raise typer.Exit(2) from None
+    say(f"Konto „{name}“ gesperrt; seine Anmeldungen sind beendet.")
