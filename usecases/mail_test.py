@@ -1,4 +1,5 @@
-"""`fko mail test`: one sample of every mail institutions get, to an address of staff's choosing, marked as a test.
+"""`fko mail test`: one sample of every mail institutions get (and of the staff digest), to an address of staff's
+choosing, marked as a test.
 
 Sent straight through the relay (or the .eml sink), never through the outbox: a test must not wake queued mail
 of the round, and it is meant to be sent again whenever staff change a template.
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.dates import BERLIN, german_date
+from core.digest import DigestEvents, PhoneTask, Refused, Returned, RoundFacts, build_digest, digest_context
 from core.institution import greeting
 from core.ladder import answer_by, step_date
 from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
 from mail.sink import EmlSink
-from mail.templates import KIND_LABELS, KINDS, Rendered
+from mail.templates import ALL_KINDS, KIND_LABELS, STAFF_KINDS, Rendered
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
@@ -77,6 +79,22 @@ def _sample_escalation(ctx: AppContext, *, region: Any, today: dt.date, deadline
     }
 
 
+def sample_digest_context(ctx: AppContext, *, today: dt.date, context: dict[str, Any]) -> dict[str, Any]:
+    """The staff digest of an invented working day of the round (links into the staff area, as the real one)."""
+    day = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)  # the next Monday: always a digest day
+    facts = RoundFacts(year=context["year"], deadline=today + dt.timedelta(weeks=6),
+                       open_until=today + dt.timedelta(weeks=9), institutions=20, answered=5,
+                       draft_label=str(context["year"]), draft_rebuilt=True)
+    digest = build_digest(DigestEvents(
+        round=facts, returns=(Returned("TEST", "Beispiel-Institution (Test)", "accepted", new=1, changed=2),),
+        refusals=(Refused("TEST2", "Zweite Beispiel-Institution (Test)", 3),),
+        phone_tasks=(PhoneTask("TEST3", "Dritte Beispiel-Institution (Test)"),)),
+        today=day, is_holiday=lambda _: False, base_url=ctx.settings.base_url)
+    if digest is None:  # cannot happen: a Monday with events
+        raise RuntimeError("sample digest without content")
+    return {**context, **digest_context(digest)}
+
+
 def _marked(rendered: Rendered, to: str) -> Rendered:
     html = rendered.html
     cut = html.find(">", html.find("<body")) + 1 if "<body" in html else 0  # the mark opens the body
@@ -101,9 +119,11 @@ async def send_test_mails(ctx: AppContext, *, to: str, today: dt.date, now: dt.d
     names: dict[int, str] = {}
     envelope = Envelope(sender=Mailbox(ctx.settings.mail_from, region.agency_name), to=[Mailbox(to, "")],
                         reply_to=Mailbox(region.agency_email, region.agency_name))
-    for number, kind in enumerate(KINDS, start=1):
+    digest_context = sample_digest_context(ctx, today=today, context=context)
+    for number, kind in enumerate(ALL_KINDS, start=1):
         attachments = [Attachment(context["filename"], sheet, XLSX)] if kind == "invitation" else None
-        composed = compose(_marked(renderer.render(kind, context), to), envelope,
+        values = digest_context if kind in STAFF_KINDS else context
+        composed = compose(_marked(renderer.render(kind, values), to), envelope,
                            key=f"test:{kind}:{to}:{now.isoformat()}", now=now.astimezone(BERLIN),
                            attachments=attachments)
         jobs.append(Job(id=number, sender=composed.sender, recipients=composed.recipients, data=composed.data))

@@ -21,7 +21,7 @@ from pathlib import Path
 import openpyxl
 
 from core.dates import BERLIN
-from mail.templates import KINDS
+from mail.templates import ALL_KINDS
 from tests.support.factories import VALID_ROWS, edit_sheet, institutions_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +154,7 @@ def test_the_first_real_round_follows_the_readme(run_fko, fko_env: dict[str, str
 
     # The test mails: one of each kind, to staff only, marked, with the region's agency and funding line.
     tests = [m for m in mails(sink) if m["Subject"].startswith("[TEST] ")]
-    assert len(tests) == len(KINDS) and {m["To"] for m in tests} == {"ich@regionalagentur.example.org"}
+    assert len(tests) == len(ALL_KINDS) and {m["To"] for m in tests} == {"ich@regionalagentur.example.org"}
     body = tests[0].get_body(("plain",)).get_content()
     assert "TESTNACHRICHT" in body and "Regionalagentur Region Köln" in body
     assert "Mit finanzieller Unterstützung des Landes Nordrhein-Westfalen und der Europäischen Union." in body

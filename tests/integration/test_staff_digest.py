@@ -122,3 +122,16 @@ def test_fko_remind_shows_and_queues_the_digest(run_fko, tmp_path: Path) -> None
     assert "/intern/institutionen/IHK" in digest.get_body(("plain",)).get_content()
     quiet = run_fko("remind", "--today", "08.01.2027")
     assert "Tagesübersicht für das Team: keine, seit der letzten ist nichts geschehen." in quiet.stdout
+
+
+def test_fko_mail_test_sends_a_sample_digest_too(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    from mail.templates import ALL_KINDS
+    from usecases.mail_test import send_test_mails
+
+    now = morning(OPENED)
+    report = asyncio.run(send_test_mails(demo_ctx, to="ich@regionalagentur.example.org", today=OPENED, now=now))
+    assert report.failed == {} and len(report.sent) == len(ALL_KINDS)
+    assert "Tagesübersicht für das Team" in report.sent
+    (sample,) = [m for m in smtp_server.recorder.messages() if str(m["Subject"]).startswith("[TEST] Tagesübersicht")]
+    text = sample.get_body(("plain",)).get_content()
+    assert "TESTNACHRICHT" in text and f"{BASE}/intern/institutionen/TEST" in text and "/r/" not in text
