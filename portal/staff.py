@@ -25,7 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from core.dates import german_date
 from core.staff import SESSION_HOURS
 from portal.guard import cross_site, csrf_token, csrf_valid
+from usecases.approval import ApprovalRefused, approval_view, approve, reject
 from usecases.context import AppContext
+from usecases.documents import render_published
 from usecases.outbox import deliver_pending
 from usecases.site import SiteInfo
 from usecases.staff import StaffError, StaffUser, current_user, set_password_by_link, setup_account, sign_in, sign_out
@@ -246,6 +248,41 @@ def upload_file(submission_id: int, staff: Staff, user: User) -> Response:
     return _download(data, name)
 
 
+# ------------------------------------------------------------------------------------------------ approval
+def approval_form(staff: Staff, user: User, notice: str = "") -> HTMLResponse:
+    view = approval_view(staff.ctx, now=staff.clock())
+    return staff.page("freigabe.html.j2", "Freigabe", user=user, csrf=staff.csrf_for(user.session_id), view=view,
+                      message="", notice={"abgelehnt": "Abgelehnt; der Entwurf bleibt, die Anmerkung ist vermerkt."
+                                          }.get(notice, ""))
+
+
+async def approval_post(request: Request, staff: Staff, user: User) -> Response:
+    form = await checked_form(request, staff, user)
+    label = form.get("version", "")
+    if form.get("entscheidung") == "ablehnen":
+        await run_in_threadpool(reject, staff.ctx, label=label, staff=user.name, comment=form.get("anmerkung", ""))
+        return RedirectResponse("/intern/freigabe?notice=abgelehnt", status_code=303)
+    try:
+        published = await run_in_threadpool(approve, staff.ctx, label=label, staff=user.name, now=staff.clock(),
+                                            early=form.get("vorzeitig") == "ja")
+    except ApprovalRefused as exc:
+        view = await run_in_threadpool(approval_view, staff.ctx, now=staff.clock())
+        return staff.page("freigabe.html.j2", "Freigabe", http_status=409, user=user,
+                          csrf=staff.csrf_for(user.session_id), view=view, message=str(exc))
+    asyncio.get_running_loop().create_task(_render_published(staff, published))
+    return staff.page("meldung.html.j2", f"Version {published} veröffentlicht", user=user,
+                      csrf=staff.csrf_for(user.session_id), message=(
+                          f"Version {published} ist veröffentlicht, freigegeben von {user.name}. Ihre Dokumente "
+                          "werden jetzt neu erstellt (einige Minuten) und stehen dann unter Dokumente."))
+
+
+async def _render_published(staff: StaffDeps, label: str) -> None:
+    try:
+        await run_in_threadpool(render_published, staff.ctx, label=label)
+    except Exception:  # published is published; `fko render --version` makes the documents again
+        log.exception("documents of the published version %s could not be rendered", label)
+
+
 # ------------------------------------------------------------------------------------------------ documents
 def documents(staff: Staff, user: User) -> HTMLResponse:
     versions = [{"label": v.label, "status": v.status, "files": len(v.files)}
@@ -337,6 +374,8 @@ def create_staff_app(ctx: AppContext, site: SiteInfo, *, clock: Callable[[], dt.
     for action in ("neuer-link", "telefonisch-keine-aenderungen", "telefonat-erledigt"):
         app.add_api_route(f"/institutionen/{{code}}/{action}", staff_action, methods=["POST"])
     app.add_api_route("/dateien/{submission_id}", upload_file, methods=["GET"])
+    app.add_api_route("/freigabe", approval_form, methods=["GET"], response_class=HTMLResponse)
+    app.add_api_route("/freigabe", approval_post, methods=["POST"])
     app.add_api_route("/dokumente/", documents, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/dokumente/{label}/", version, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/dokumente/{label}/{name:path}", document_file, methods=["GET"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -223,3 +224,37 @@ def test_a_one_time_link_sets_the_password(portal, run_fko) -> None:  # type: ig
         assert done.status_code == 200 and "Passwort gespeichert" in done.text
         assert client.get(f"/intern/einrichten/{token}").status_code == 404  # used up
     signed_in(portal.url, name="Jonas Neu").close()
+
+
+def test_approval_in_the_staff_area_publishes_once(staffed) -> None:  # type: ignore[no-untyped-def]
+    from usecases.versions import version_status
+
+    portal = staffed
+    with contextlib.closing(signed_in(portal.url)) as client:
+        form = client.get("/intern/freigabe").text
+        assert "Entwurf <strong>Version 2026</strong> gegenüber Version 2025" in form
+        assert "noch bis 22.10.2026 Rückmeldungen" in form or "Rückmeldungen an" in form
+        rejected = client.post("/intern/freigabe", data={"csrf": csrf_of(form), "version": "2026",
+                                                          "entscheidung": "ablehnen",
+                                                          "anmerkung": "Abschnitt Ausgangslage fehlt"})
+        assert rejected.status_code == 303 and version_status(portal.ctx, label="2026") == "draft"
+        form = client.get("/intern/freigabe").text
+        assert "Zuletzt abgelehnt von Petra Beispiel" in form and "Abschnitt Ausgangslage fehlt" in form
+        early = client.post("/intern/freigabe", data={"csrf": csrf_of(form), "version": "2026",
+                                                       "entscheidung": "freigeben"})
+        assert early.status_code == 409 and "vorzeitig" in early.text  # the round still takes answers
+        done = client.post("/intern/freigabe", data={"csrf": csrf_of(form), "version": "2026",
+                                                      "entscheidung": "freigeben", "vorzeitig": "ja"})
+        assert done.status_code == 200 and "Version 2026 veröffentlicht" in done.text
+        assert version_status(portal.ctx, label="2026") == "published"
+        again = client.post("/intern/freigabe", data={"csrf": csrf_of(form), "version": "2026",
+                                                       "entscheidung": "freigeben", "vorzeitig": "ja"})
+        assert again.status_code == 409 and "nichts geändert" in again.text  # never twice
+        # Meanwhile the documents are made again, now as published, and listed under Dokumente.
+        deadline = time.monotonic() + 180
+        while "Handlungskonzept-2026.pdf" not in (listing := client.get("/intern/dokumente/2026/").text):
+            assert time.monotonic() < deadline, "the published version's documents did not appear"
+            time.sleep(1)
+        assert "veröffentlicht am" in listing and "freigegeben von Petra Beispiel" in listing
+        pdf = client.get("/intern/dokumente/2026/Handlungskonzept-2026.pdf")
+        assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
