@@ -258,3 +258,32 @@ def test_approval_in_the_staff_area_publishes_once(staffed) -> None:  # type: ig
         assert "veröffentlicht am" in listing and "freigegeben von Petra Beispiel" in listing
         pdf = client.get("/intern/dokumente/2026/Handlungskonzept-2026.pdf")
         assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def test_staff_accounts_from_the_command_line(run_fko, fko_env) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    from tests.support.german import english_words
+
+    assert run_fko("init", "--demo").exit_code == 0
+    added = subprocess.run([sys.executable, "-m", "cli", "staff", "add", "Petra Beispiel", "--email",
+                            "petra@regionalagentur.example.org", "--password-stdin"], input=PASSWORD + "\n",
+                           capture_output=True, text=True, env=fko_env, timeout=120)
+    assert added.returncode == 0 and "Konto „Petra Beispiel“ angelegt." in added.stdout
+    assert not english_words(added.stdout + added.stderr)
+    short = subprocess.run([sys.executable, "-m", "cli", "staff", "add", "Kurz", "--email", "k@example.org",
+                            "--password-stdin"], input="kurz\n", capture_output=True, text=True, env=fko_env,
+                           timeout=120)
+    assert short.returncode == 2 and "mindestens 12 Zeichen" in short.stderr and "Kein Konto angelegt" in short.stderr
+    no_terminal = run_fko("staff", "add", "Jonas Neu", "--email", "jonas@regionalagentur.example.org")
+    assert no_terminal.exit_code == 2 and "--link" in no_terminal.stderr
+    linked = run_fko("staff", "add", "Jonas Neu", "--email", "jonas@regionalagentur.example.org", "--link")
+    assert linked.exit_code == 0 and "/intern/einrichten/" in linked.stdout
+    assert run_fko("staff", "add", "Jonas Neu", "--email", "j@example.org", "--link").exit_code == 2  # twice
+    listed = run_fko("staff", "list").stdout
+    assert "Petra Beispiel <petra@regionalagentur.example.org>: Passwort gesetzt" in listed
+    assert "Jonas Neu <jonas@regionalagentur.example.org>: wartet auf das Festlegen des Passworts" in listed
+    assert run_fko("staff", "remove", "Petra Beispiel").exit_code == 0
+    assert "Petra Beispiel <petra@regionalagentur.example.org>: entfernt" in run_fko("staff", "list").stdout
+    assert run_fko("staff", "remove", "Niemand").exit_code == 2
