@@ -106,7 +106,8 @@ def test_the_round_through_the_flows(prefect_server: str, env: AppContext, smtp_
     assert (inbox / "done" / name).is_file()
 
     reminded = asyncio.run(escalate_reminders_flow(today=dt.date(2026, 10, 8)))
-    assert reminded["planned"] == 19 and reminded["sent"] == 19
+    # 19 reminders, and the staff digest of what came in since the round opened (three answers).
+    assert reminded["planned"] == 19 and reminded["digest"] == 1 and reminded["sent"] == 20
 
     waiting = asyncio.run(publish_concept_flow(year=2026, today=dt.date(2026, 11, 2), approved_by="Frau Beispiel"))
     assert waiting["published"] is None and waiting["open_until"] == "2026-11-05"  # the late window still runs
@@ -129,6 +130,7 @@ def test_the_round_through_the_flows(prefect_server: str, env: AppContext, smtp_
     assert sum(s.startswith("Eingangsbestätigung") for s in received) == 1  # HWK's mailed sheet: filed without mail
     assert sum(s.startswith("Bestätigt: keine Änderungen") for s in received) == 1
     assert sum(s.startswith("Erinnerung:") for s in received) == 19
+    assert sum(s.startswith("Tagesübersicht 08.10.2026") for s in received) == 1
 
     async def artifact_keys() -> set[str]:
         async with get_client() as client:
