@@ -95,6 +95,44 @@ def test_digest_once_a_day_with_the_days_returns_and_refusals(demo_ctx, smtp_ser
     later = digests(smtp_server)[1].get_body(("plain",)).get_content()
     assert f"{BASE}/intern/institutionen/DGB" in later and "IHK" not in later.split("Stand der Abfrage")[0]
 
+    # Thursday 29 Oct, two weeks after the deadline: the ladder's phone step for everyone who has not answered
+    # (22 asked, 3 answered; the dry run already counts them), in that day's digest with each institution's page.
+    phone_day = dt.date(2026, 10, 29)
+    preview = run_daily(demo_ctx, today=phone_day, now=morning(phone_day), dry_run=True).digest
+    assert preview is not None and preview.due and not preview.queued and preview.counts["phone_tasks"] == 19
+    assert daily(demo_ctx, phone_day).digest.counts["phone_tasks"] == 19  # type: ignore[union-attr]
+    calls = digests(smtp_server)[2].get_body(("plain",)).get_content()
+    assert "TELEFONAUFGABEN (19)" in calls and "noch keine Rückmeldung, bitte anrufen" in calls
+    assert f"{BASE}/intern/institutionen/HWK" in calls and f"{BASE}/intern/institutionen/IHK" not in calls
+
+    # Friday 6 Nov: the late-return window closed on the 5th: the draft is ready for approval, said once.
+    ready = daily(demo_ctx, dt.date(2026, 11, 6)).digest
+    assert ready is not None and ready.counts == {"returns": 0, "refusals": 0, "bounces": 0, "phone_tasks": 0,
+                                                  "ready": 1}
+    approval = digests(smtp_server)[3]
+    assert "Entwurf bereit zur Freigabe" in str(approval["Subject"])
+    assert f"{BASE}/intern/dokumente/2026/" in approval.get_body(("plain",)).get_content()
+    assert daily(demo_ctx, dt.date(2026, 11, 9)).digest.why_not == "nothing_new"  # type: ignore[union-attr]
+    assert len(digests(smtp_server)) == 4
+    assert all("/r/" not in m.as_string() for m in digests(smtp_server))
+
+
+def test_digest_goes_to_the_staff_address_when_one_is_set(demo_ctx, smtp_server) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+    from pydantic import ValidationError
+
+    from usecases.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(staff_email="a@example.org, b@example.org")
+    assert Settings(staff_email=" ").staff_email is None
+    demo_ctx.settings = demo_ctx.settings.model_copy(update={"staff_email": "team@regionalagentur.example.org"})
+    open_cycle(demo_ctx, year=2026, deadline=DEADLINE, today=OPENED, now=morning(OPENED))
+    confirm_no_changes(demo_ctx, request_id=request_id(demo_ctx, "VUV"), now=morning(OPENED))
+    assert daily(demo_ctx, OPENED).digest.recipient == "team@regionalagentur.example.org"  # type: ignore[union-attr]
+    (digest,) = digests(smtp_server)
+    assert [a.addr_spec for a in digest["To"].addresses] == ["team@regionalagentur.example.org"]
+
 
 def test_fko_remind_shows_and_queues_the_digest(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run_fko("init", "--demo").exit_code == 0

@@ -111,3 +111,15 @@ def test_digest_links_quote_codes_and_labels() -> None:
     assert digest is not None
     assert digest.refusals[0].url == f"{BASE}/intern/institutionen/A%20B"
     assert digest.documents_url == f"{BASE}/intern/dokumente/2026%2Fa/"
+
+
+def test_digest_names_from_institutions_are_escaped_in_html() -> None:
+    digest = build_digest(events(refusals=(Refused("X", "Städteregion <b>Test</b> & Partner", 1),)),
+                          today=TUESDAY, is_holiday=NRW, base_url=BASE)
+    assert digest is not None
+    rendered = MailRenderer(TEMPLATES).render("staff_digest", {
+        "region_name": "Region Aachen", "agency_name": "Regionalagentur", "agency_email": "team@example.org",
+        "agency_phone": "", "agency_address": "", "funding_line": "", "year": 2026, "deadline_text": "15. Oktober",
+        **digest_context(digest)})
+    assert "Städteregion &lt;b&gt;Test&lt;/b&gt; &amp; Partner (X)" in rendered.html and "<b>Test" not in rendered.html
+    assert "Städteregion <b>Test</b> & Partner (X)" in rendered.text
