@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from urllib.parse import quote
 
 from prefect.artifacts import (
     create_link_artifact,
@@ -42,11 +42,18 @@ async def publish_markdown(key: str, markdown: str, description: str) -> None:
     await create_markdown_artifact(key=key, markdown=markdown, description=description)
 
 
-async def publish_documents(files: list[Path], *, label: str) -> None:
-    for path in files:
-        slug = "".join(c if c.isalnum() else "-" for c in path.name.lower())
-        await create_link_artifact(key=f"fko-doc-{slug}"[:80], link=path.resolve().as_uri(),
-                                   link_text=path.name, description=f"Dokument der Version {label}")
+def document_url(base_url: str, *, label: str, name: str) -> str:
+    """Where staff open a version's document: the staff area over HTTP (``name`` relative to the version's
+    documents folder, e.g. ``word-pdf/Handlungskonzept-2026.pdf``), never a file path on the server."""
+    return f"{base_url.rstrip('/')}/intern/dokumente/{quote(label, safe='')}/{quote(name, safe='/')}"
+
+
+async def publish_documents(names: list[str], *, label: str, base_url: str) -> None:
+    """One link artifact per document; ``names`` relative to the version's documents folder."""
+    for name in names:
+        slug = "".join(c if c.isalnum() else "-" for c in name.lower())
+        await create_link_artifact(key=f"fko-doc-{slug}"[:80], link=document_url(base_url, label=label, name=name),
+                                   link_text=name, description=f"Dokument der Version {label} (Mitarbeiterbereich)")
 
 
 async def publish_next_opening(next_opening: dt.datetime | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -21,10 +20,11 @@ def render(year: int, today: dt.date | None, pdf: bool = True) -> dict[str, obje
     label = str(year)
     with app_context() as ctx:
         draft = refresh_draft(ctx, year=year, now=moment(today))
-        result = render_version(ctx, out_dir=ctx.settings.data_dir / "dokumente" / label, label=label, today=today,
-                                pdf=pdf)
+        out_dir = ctx.settings.data_dir / "dokumente" / label
+        result = render_version(ctx, out_dir=out_dir, label=label, today=today, pdf=pdf)
     report = result.change_report_markdown
     return {"label": result.label, "files": [str(p) for p in result.files], "skipped": result.skipped,
+            "names": [p.relative_to(out_dir).as_posix() for p in result.files],
             "not_answered": draft.not_answered if draft else [],
             "change_report": report.read_text(encoding="utf-8") if report else None}
 
@@ -36,9 +36,11 @@ async def regenerate_concept_flow(year: int | None = None, today: dt.date | None
     if year is None:
         return {}
     result = render(year, today, pdf)
-    files = [Path(p) for p in result["files"]]  # type: ignore[union-attr]
     if result["change_report"]:
         await dashboard.publish_markdown(f"fko-change-report-{year}", str(result["change_report"]),
                                          f"Änderungsbericht {result['label']}")
-    await dashboard.publish_documents(files, label=str(result["label"]))
+    with app_context() as ctx:
+        base_url = ctx.settings.base_url
+    names = [str(name) for name in result["names"]]  # type: ignore[attr-defined]
+    await dashboard.publish_documents(names, label=str(result["label"]), base_url=base_url)
     return result
