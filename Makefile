@@ -7,7 +7,7 @@ DEMO_DATA_DIR ?= var/demo
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: test demo venv system-deps lint bench fuzz clean
+.PHONY: test demo dashboard venv system-deps lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: system-deps venv $(AXE)
 
 demo: system-deps venv
 	FKO_DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/fko demo
+
+# After `make demo`: the Prefect dashboard (deployments served) and `fko portal` (staff area /intern/) on the
+# kept demo data; Ctrl+C stops both.
+dashboard: venv
+	FKO_DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/python -m cli.demo_run dashboard
 
 bench: system-deps venv
 	$(BIN)/python -m bench.run_all

@@ -116,8 +116,13 @@ def demo(
         say(f"Dokumente: {settings.data_dir / 'dokumente'}")
         for path in summary.documents:
             say(f"  {path}")
-        say(f"Dashboard: PREFECT_HOME={settings.data_dir / 'prefect'} .venv/bin/prefect server start, dann "
-            "http://127.0.0.1:4200 (Läufe, Rückmeldetabelle, Änderungsbericht, Freigabe).")
+        say("")
+        say("Dashboard und Mitarbeiterbereich auf den Demo-Daten ansehen: `make dashboard` startet den Prefect-Server "
+            "(mit den Deployments und ihren Zeitplänen) und die Seite; Strg+C beendet beides. Dann im Browser:")
+        say(f"  Prefect-Dashboard: {summary.dashboard} (Läufe, Rückmeldetabelle, Änderungsbericht, Dokumente, "
+            "Freigabe; Zeitpläne unter „Deployments“)")
+        say(f"  Mitarbeiterbereich: {summary.staff_area} (vorher ein Konto anlegen: FKO_DATA_DIR={settings.data_dir} "
+            ".venv/bin/fko staff add NAME --email ADRESSE --link)")
         return
     ctx = AppContext.from_settings(settings)
     demo_year = year or dt.date.today().year + 1
