@@ -24,4 +24,5 @@ def blocked_until(failed: int, now: dt.datetime) -> dt.datetime | None:
     """After ``failed`` failures in a row: until when further attempts are refused unchecked (None: not)."""
     if failed < FREE_ATTEMPTS:
         return None
-    return now + min(FIRST_BLOCK * 2 ** (failed - FREE_ATTEMPTS), LONGEST_BLOCK)
+    wait: dt.timedelta = min(FIRST_BLOCK * 2 ** (failed - FREE_ATTEMPTS), LONGEST_BLOCK)
+    return now + wait
