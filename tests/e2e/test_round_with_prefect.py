@@ -132,12 +132,17 @@ def test_the_round_through_the_flows(prefect_server: str, env: AppContext, smtp_
     assert sum(s.startswith("Erinnerung:") for s in received) == 19
     assert sum(s.startswith("Tagesübersicht 08.10.2026") for s in received) == 1
 
-    async def artifact_keys() -> set[str]:
+    async def read_artifacts() -> list[tuple[str, str]]:
         async with get_client() as client:
             artifacts = await client.read_artifacts(limit=200)
-            return {a.key for a in artifacts if a.key}
+            return [(a.key or "", f"{a.data} {a.description}") for a in artifacts]
 
-    keys = asyncio.run(artifact_keys())
+    artifacts = asyncio.run(read_artifacts())
+    keys = {key for key, _ in artifacts if key}
+    # Documents are linked into the staff area over HTTP, never as file paths a browser will not open.
+    assert [key for key, text in artifacts if "file:" in text] == []
+    assert all("](https://fko.example.org/intern/dokumente/2026/" in text for key, text in artifacts
+               if key.startswith("fko-doc-"))
     assert {"fko-response-table-2026", "fko-response-rate-2026", "fko-change-report-2026", "fko-approval-2026",
             "fko-next-opening"} <= keys
     assert any(k.startswith("fko-doc-handlungskonzept-2026") for k in keys)
