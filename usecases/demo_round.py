@@ -27,7 +27,7 @@ from usecases.context import AppContext
 from usecases.cycle import open_cycle
 from usecases.documents import RenderResult, render_version
 from usecases.outbox import deliver_pending
-from usecases.reminders import run_reminders
+from usecases.reminders import run_daily
 from usecases.returns import ReturnResult, accept_return, confirm_no_changes, sheet_for_request
 from usecases.versions import DraftResult, publish_draft, rebuild_draft
 
@@ -126,7 +126,7 @@ def run_demo_round(ctx: AppContext, *, year: int, opened: dt.date, documents_dir
         for answer in answers.get(day, []):
             for line in _answer(ctx, round_, request_id=requests[answer.institution_code], answer=answer, day=day):
                 note(line)
-        report = run_reminders(ctx, today=day, now=_moment(day, 7))
+        report = run_daily(ctx, today=day, now=_moment(day, 7))  # reminders and the staff digest
         if report.planned:
             steps = sorted({STEP_LABELS.get(p.due.step.name, p.due.step.name) for p in report.planned})
             note(f"{day:%d.%m.%Y}: Erinnerungsstufe {', '.join(steps)} für "
