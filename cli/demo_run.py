@@ -11,6 +11,7 @@ import email.policy
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +55,7 @@ def _free_port() -> int:
 def _port(preferred: int) -> int:
     """``preferred`` when it is free on 127.0.0.1 (so the addresses stay the same from run to run), else any."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: a closed one's port is free
         try:
             sock.bind(("127.0.0.1", preferred))
         except OSError:
@@ -289,6 +291,13 @@ def run_dashboard(settings: Settings, say: Callable[[str], None]) -> int:
             "beenden und erneut `make dashboard`.")
         return 2
     processes: list[subprocess.Popen[bytes]] = []
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl+C, and a plain `kill` too, stop all three (also where the shell started us with SIGINT ignored).
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         server, api_url = start_prefect_server(home, say, port=_port(DASHBOARD_PORT))
         processes.append(server)
