@@ -114,7 +114,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         asyncio.run(deliver_pending(ctx))  # the invitations into the .eml sink: the personal links
         mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
                  for p in sorted(ctx.settings.mail_sink_dir.glob("*.eml"))]
-        links = links_from_mail(mails, base_url)  # type: ignore[arg-type]
+        links = links_from_mail(mails, base_url)
         runner = serve_deployments(env, logs / "serve.log")
         processes.append(runner)
         portal = PortalProcess(env, port, logs / "portal.log").start()
