@@ -18,6 +18,7 @@ from core.diff import CHANGE_LABELS
 from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
 from flows.runtime import berlin_today, moment, open_year
+from usecases.approval import reject
 from usecases.context import app_context
 from usecases.versions import (
     DraftStale,
@@ -107,6 +108,12 @@ async def wait_for_decision(summary: str, fingerprint: str, *, label: str, wait_
     return await apause_flow_run(wait_for_input=form, timeout=wait_hours * 3600)
 
 
+@task(name="record-rejection", cache_policy=NO_CACHE)
+def record_rejection(label: str, name: str, comment: str) -> None:
+    with app_context() as ctx:
+        reject(ctx, label=label, staff=name, comment=comment)
+
+
 @flow(name="publish-concept")
 async def publish_concept_flow(year: int | None = None, today: dt.date | None = None,
                                approved_by: str | None = None, wait_hours: int = 72,
@@ -159,6 +166,7 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
         logger.warning("Version %s nicht freigegeben von %s (%s): der Entwurf bleibt bestehen.", label,
                        decision.name, comment)
         await dashboard.publish_markdown(key, text, f"Version {label}: nicht freigegeben")
+        record_rejection(label, decision.name, decision.comment)  # shown with the draft in the staff area too
         return {"published": None, "rejected_by": decision.name, "comment": decision.comment}
     if shown is not None and summarise(year)[2] != shown:
         return await changed_since_shown(key, label, year=year, today=today, pdf=pdf)
