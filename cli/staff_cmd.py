@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import getpass
 import sys
@@ -9,9 +10,11 @@ from typing import Annotated
 
 import typer
 
-from cli.output import fail, say
-from usecases.context import app_context
-from usecases.staff import StaffError, add_staff, new_setup_link, remove_staff, staff_list
+from cli.output import fail, report_delivery, say
+from usecases.context import AppContext, app_context
+from usecases.outbox import deliver_pending
+from usecases.readiness import UnusableSetup
+from usecases.staff import StaffError, add_staff, new_setup_link, queue_invitation, remove_staff, staff_list
 
 app = typer.Typer(help="Konten für den internen Bereich (/intern/).", no_args_is_help=True)
 
@@ -34,12 +37,12 @@ def _password(from_stdin: bool) -> str:
 def add(
     name: Annotated[str, typer.Argument(help="Name zum Anmelden, z. B. „Petra Beispiel“.")],
     email: Annotated[str, typer.Option("--email", help="E-Mail-Adresse der Person.")],
-    link: Annotated[bool, typer.Option("--link", help="Kein Passwort jetzt: einen Einmal-Link ausgeben, mit dem "
-                                       "die Person ihr Passwort selbst festlegt (72 Stunden gültig).")] = False,
+    link: Annotated[bool, typer.Option("--link", help="Kein Passwort jetzt: einen Einmal-Link per E-Mail schicken, "
+                                       "mit dem die Person ihr Passwort selbst festlegt (72 Stunden gültig).")] = False,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Das Passwort aus der "
                                                  "Standardeingabe lesen (für Skripte).")] = False,
 ) -> None:
-    """Ein Konto anlegen: Passwort eingeben (im Terminal) oder einen Einmal-Link zum Festlegen ausgeben."""
+    """Ein Konto anlegen: Passwort eingeben (im Terminal) oder einen Einmal-Link zum Festlegen per E-Mail schicken."""
     if not link and not password_stdin and not sys.stdin.isatty():
         fail("Ohne Terminal: --link (Einmal-Link) oder --password-stdin angeben. Kein Konto angelegt.")
         raise typer.Exit(2)
@@ -51,12 +54,11 @@ def add(
             fail(f"{exc} Kein Konto angelegt.")
             raise typer.Exit(2) from None
         base = ctx.settings.base_url.rstrip("/")
-    say(f"Konto „{name}“ angelegt.")
-    if token:
-        say(f"Einmal-Link zum Festlegen des Passworts (72 Stunden gültig, nur an {email} weitergeben):")
-        say(f"  {base}/intern/einrichten/{token}")
-    else:
-        say(f"Anmelden: {base}/intern/anmelden")
+        say(f"Konto „{name}“ angelegt.")
+        if token:
+            _send_link(ctx, name, token, base)
+        else:
+            say(f"Anmelden: {base}/intern/anmelden")
 
 
 @app.command("link")
@@ -68,8 +70,24 @@ def link_cmd(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> N
         except StaffError as exc:
             fail(str(exc))
             raise typer.Exit(2) from None
-        base = ctx.settings.base_url.rstrip("/")
-    say(f"Einmal-Link für „{name}“ (72 Stunden gültig):")
+        _send_link(ctx, name, token, ctx.settings.base_url.rstrip("/"))
+
+
+def _send_link(ctx: AppContext, name: str, token: str, base: str) -> None:
+    """The one-time link by mail to the person; printed only when the mail cannot go out."""
+    try:
+        address = queue_invitation(ctx, name=name, token=token, now=_now())
+        report = asyncio.run(deliver_pending(ctx, kinds=("staff_invite",)))
+    except UnusableSetup as exc:
+        fail(f"Die E-Mail mit dem Link kann so nicht versandt werden: {exc}")
+        report, address = None, ""
+    if report is not None and report.sent:
+        where = ctx.settings.smtp_host or f"lokale Ablage {ctx.settings.mail_sink_dir}"
+        say(f"Einmal-Link zum Festlegen des Passworts an {address} geschickt (über {where}; 72 Stunden gültig).")
+        return
+    if report is not None:
+        report_delivery(report, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+    say("Einmal-Link zum Festlegen des Passworts (72 Stunden gültig), nur an die Person selbst weitergeben:")
     say(f"  {base}/intern/einrichten/{token}")
 
 

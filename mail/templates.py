@@ -12,13 +12,14 @@ from core.text import squash_spaces
 
 KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
          "deadline_moved")  # mails to institutions
-STAFF_KINDS = ("staff_digest",)  # mails to the agency's staff
+STAFF_KINDS = ("staff_digest", "staff_invite")  # mails to the agency's staff
 ALL_KINDS = KINDS + STAFF_KINDS
 # What staff read for each kind (outbox, test report, status).
 KIND_LABELS = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
                "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
                "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“",
-               "deadline_moved": "Neue Frist", "staff_digest": "Tagesübersicht für das Team"}
+               "deadline_moved": "Neue Frist", "staff_digest": "Tagesübersicht für das Team",
+               "staff_invite": "Zugang zum internen Bereich"}
 
 
 class MailTemplateError(Exception):

@@ -18,7 +18,7 @@ from core.ladder import answer_by, step_date
 from core.workdays import public_holidays
 from mail.compose import XLSX, Attachment, Envelope, Mailbox, compose
 from mail.sink import EmlSink
-from mail.templates import ALL_KINDS, KIND_LABELS, STAFF_KINDS, Rendered
+from mail.templates import ALL_KINDS, KIND_LABELS, Rendered
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
@@ -120,9 +120,13 @@ async def send_test_mails(ctx: AppContext, *, to: str, today: dt.date, now: dt.d
     envelope = Envelope(sender=Mailbox(ctx.settings.mail_from, region.agency_name), to=[Mailbox(to, "")],
                         reply_to=Mailbox(region.agency_email, region.agency_name))
     digest_context = sample_digest_context(ctx, today=today, context=context)
+    base = ctx.settings.base_url.rstrip("/")
+    invite_context = {**context, "staff_name": "Beispiel-Person (Test)", "sign_in_url": f"{base}/intern/anmelden",
+                      "setup_url": f"{base}/intern/einrichten/TEST-kein-gueltiger-Link",
+                      "valid_until": f"{today + dt.timedelta(days=3):%d.%m.%Y} um 12:00 Uhr"}
     for number, kind in enumerate(ALL_KINDS, start=1):
         attachments = [Attachment(context["filename"], sheet, XLSX)] if kind == "invitation" else None
-        values = digest_context if kind in STAFF_KINDS else context
+        values = {"staff_digest": digest_context, "staff_invite": invite_context}.get(kind, context)
         composed = compose(_marked(renderer.render(kind, values), to), envelope,
                            key=f"test:{kind}:{to}:{now.isoformat()}", now=now.astimezone(BERLIN),
                            attachments=attachments)

@@ -8,6 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from core.dates import BERLIN
 from core.staff import SESSION_HOURS, blocked_until, password_problem
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
@@ -109,6 +110,33 @@ def set_password_by_link(ctx: AppContext, *, token: str, password: str, now: dt.
         record_event(session=session, region_id=account.region_id, actor=f"staff:{account.name}",
                      action="staff.password_set", subject=account.name)
         return account.name
+
+
+def queue_invitation(ctx: AppContext, *, name: str, token: str, now: dt.datetime) -> str:
+    """The mail with the one-time link to the account's address, through the outbox (sent once); returns it."""
+    from mail.compose import Envelope, Mailbox, compose
+    from usecases.messages import renderer_for
+    from usecases.outbox import queue_message
+
+    base = ctx.settings.base_url.rstrip("/")
+    with session_scope(ctx.engine) as session:
+        region = get_region(session=session, code=ctx.settings.region)
+        account = _account(session, ctx, name)
+        until = (account.setup_expires_at or now).astimezone(BERLIN)
+        rendered = renderer_for(ctx.templates_dir).render("staff_invite", {
+            "region_name": region.name, "agency_name": region.agency_name, "agency_email": region.agency_email,
+            "agency_phone": region.agency_phone, "agency_address": region.agency_address,
+            "funding_line": region.funding_line, "staff_name": account.name,
+            "setup_url": f"{base}/intern/einrichten/{token}", "sign_in_url": f"{base}/intern/anmelden",
+            "valid_until": f"{until:%d.%m.%Y} um {until:%H:%M} Uhr"})
+        key = f"staff_invite:{region.code}:{account.name}:{_sha256(token)[:16]}"
+        envelope = Envelope(sender=Mailbox(ctx.settings.mail_from, region.agency_name),
+                            to=[Mailbox(account.email, account.name)],
+                            reply_to=Mailbox(region.agency_email, region.agency_name))
+        queue_message(ctx, session, key=key, kind="staff_invite", composed=compose(rendered, envelope, key=key,
+                                                                                 now=now.astimezone(BERLIN)),
+                      to=account.email, cc=[], cycle_id=None, institution_id=None)
+        return account.email
 
 
 def remove_staff(ctx: AppContext, *, name: str) -> None:

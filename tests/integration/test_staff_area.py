@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email
+import email.policy
 import re
 import time
 from pathlib import Path
@@ -279,7 +281,15 @@ def test_staff_accounts_from_the_command_line(run_fko, fko_env) -> None:  # type
     no_terminal = run_fko("staff", "add", "Jonas Neu", "--email", "jonas@regionalagentur.example.org")
     assert no_terminal.exit_code == 2 and "--link" in no_terminal.stderr
     linked = run_fko("staff", "add", "Jonas Neu", "--email", "jonas@regionalagentur.example.org", "--link")
-    assert linked.exit_code == 0 and "/intern/einrichten/" in linked.stdout
+    assert linked.exit_code == 0 and "an jonas@regionalagentur.example.org geschickt" in linked.stdout
+    assert "/intern/einrichten/" not in linked.stdout  # the link goes to the person, not into a terminal log
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in Path(fko_env["FKO_DATA_DIR"]).rglob("*.eml")]
+    invite = next(m for m in mails if m["To"].addresses[0].addr_spec == "jonas@regionalagentur.example.org")
+    assert invite["Subject"] == "Ihr Zugang zum internen Bereich: Handlungskonzept Region Aachen"
+    body = invite.get_body(preferencelist=("plain",)).get_content()
+    assert "Guten Tag Jonas Neu" in body and "Ihr Anmeldename: Jonas Neu" in body
+    assert re.search(r"/intern/einrichten/[\w-]{40,}", body)
     assert run_fko("staff", "add", "Jonas Neu", "--email", "j@example.org", "--link").exit_code == 2  # twice
     listed = run_fko("staff", "list").stdout
     assert "Petra Beispiel <petra@regionalagentur.example.org>: Passwort gesetzt" in listed
