@@ -115,8 +115,14 @@ def _secure(request: Request) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ sign-in
-def sign_in_form(staff: Staff) -> HTMLResponse:
-    return staff.page("anmelden.html.j2", "Anmelden", csrf=staff.csrf_for(0), name="", message="")
+def _back_to(target: str) -> str:
+    """Where to go after signing in: only a page of this area (never another site: no open redirect)."""
+    return target if target.startswith("/intern/") and "//" not in target and "\\" not in target else "/intern/"
+
+
+def sign_in_form(staff: Staff, zurueck: str = "/intern/") -> HTMLResponse:
+    return staff.page("anmelden.html.j2", "Anmelden", csrf=staff.csrf_for(0), name="", message="",
+                      zurueck=_back_to(zurueck))
 
 
 async def sign_in_post(request: Request, staff: Staff) -> Response:
@@ -125,10 +131,13 @@ async def sign_in_post(request: Request, staff: Staff) -> Response:
                                      password=form.get("passwort", ""), now=staff.clock())
     if result.user is None:
         return staff.page("anmelden.html.j2", "Anmelden", http_status=401, csrf=staff.csrf_for(0),
-                          name=form.get("name", ""), message=result.message)
-    response = RedirectResponse("/intern/", status_code=303)
+                          name=form.get("name", ""), message=result.message,
+                          zurueck=_back_to(form.get("zurueck", "")))
+    response = RedirectResponse(_back_to(form.get("zurueck", "")), status_code=303)
+    # Lax, not Strict: a link in the daily digest (opened from a mail program) must find the session; forms
+    # are protected by their CSRF tokens, and Lax sends no cookie with another site's POST anyway.
     response.set_cookie(COOKIE, result.cookie, max_age=SESSION_HOURS * 3600, path="/intern", httponly=True,
-                        samesite="strict", secure=_secure(request))
+                        samesite="lax", secure=_secure(request))
     return response
 
 
@@ -322,7 +331,10 @@ def _download(data: bytes, name: str) -> Response:
 async def needs_sign_in(request: Request, exc: Exception) -> Response:
     staff: StaffDeps = request.app.state.staff
     if request.method == "GET":
-        return RedirectResponse("/intern/anmelden", status_code=303)
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        target = _back_to(wanted)
+        return RedirectResponse("/intern/anmelden" + (f"?zurueck={quote(target)}" if target != "/intern/" else ""),
+                                status_code=303)
     return staff.page("meldung.html.j2", "Bitte anmelden", http_status=403,
                       message="Diese Aktion braucht eine Anmeldung im internen Bereich.")
 

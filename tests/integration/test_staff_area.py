@@ -37,7 +37,7 @@ def signed_in(url: str, name: str = "Petra Beispiel", password: str = PASSWORD) 
     answer = client.post("/intern/anmelden", data={"csrf": csrf_of(form.text), "name": name, "passwort": password})
     assert answer.status_code == 303, answer.text[:500]
     cookie = answer.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/intern" in cookie
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/intern" in cookie
     assert client.cookies["fko_intern"]  # kept by the client: on this machine's address not marked Secure
     return client
 
@@ -155,11 +155,28 @@ def test_no_staff_page_answers_without_a_session(staffed) -> None:  # type: igno
                 answer = client.request(method, path, data={"csrf": "x"})
                 assert answer.status_code in (303, 403), (method, path, answer.status_code)
                 if method == "GET":
-                    assert answer.headers["location"] == "/intern/anmelden"
+                    assert answer.headers["location"].startswith("/intern/anmelden")
                 assert "IHK Aachen" not in answer.text and "Abfrage 2026" not in answer.text
         # The link's own pages never lead into the staff area either.
         assert client.get(f"/intern/r/{token}").status_code == 404
         assert "Interner Bereich" not in client.get(f"/r/{token}").text
+
+
+def test_a_link_from_the_digest_leads_back_to_its_page_after_sign_in(staffed) -> None:  # type: ignore[no-untyped-def]
+    portal = staffed
+    with staff_client(portal.url) as client:
+        first = client.get("/intern/institutionen/IHK")
+        assert first.headers["location"] == "/intern/anmelden?zurueck=/intern/institutionen/IHK"
+        form = client.get(first.headers["location"]).text
+        answer = client.post("/intern/anmelden", data={"csrf": csrf_of(form), "name": "Petra Beispiel",
+                                                        "passwort": PASSWORD, "zurueck": "/intern/institutionen/IHK"})
+        assert answer.headers["location"] == "/intern/institutionen/IHK"
+        assert "IHK Aachen" in client.get(answer.headers["location"]).text
+        for elsewhere in ("https://boese.example.com/", "//boese.example.com/intern/", "/intern/\\boese"):
+            form = client.get("/intern/anmelden").text
+            moved = client.post("/intern/anmelden", data={"csrf": csrf_of(form), "name": "Petra Beispiel",
+                                                           "passwort": PASSWORD, "zurueck": elsewhere})
+            assert moved.headers["location"] == "/intern/", elsewhere  # never an open redirect
 
 
 def test_wrong_passwords_are_throttled_with_one_answer_for_all(staffed) -> None:  # type: ignore[no-untyped-def]
