@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.dates import german_date
+from core.dates import BERLIN, german_date, short_date
 from core.staff import SESSION_HOURS
 from portal.guard import cross_site, csrf_token, csrf_valid
 from usecases.approval import ApprovalRefused, approval_view, approve, reject
@@ -193,8 +193,9 @@ def overview(staff: Staff, user: User, zeigen: str = "alle") -> HTMLResponse:
 def _row(r: Any) -> dict[str, Any]:
     state = ({"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}.get(r.answer, "beantwortet")
              if r.answer else STATE_LABELS.get(r.state, r.state))
+    last_at = short_date(r.last_action_at.astimezone(BERLIN).date()) if r.last_action_at else ""
     return {"code": r.code, "name": r.name, "state_text": state, "reminders": r.reminders, "escalated": r.escalated,
-            "last_action": r.last_action, "last_at": r.last_action_at.strftime("%d.%m.%Y") if r.last_action_at else "",
+            "last_action": r.last_action, "last_at": last_at,
             "open_phone_task": r.open_phone_task, "phone_done": r.phone_done, "call": call_text(r.call, ROLE_LABELS)}
 
 

@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from core.dates import BERLIN
+from core.dates import BERLIN, german_datetime
 from core.staff import SESSION_HOURS, blocked_until, password_problem
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
@@ -128,7 +128,7 @@ def queue_invitation(ctx: AppContext, *, name: str, token: str, now: dt.datetime
             "agency_phone": region.agency_phone, "agency_address": region.agency_address,
             "funding_line": region.funding_line, "staff_name": account.name,
             "setup_url": f"{base}/intern/einrichten/{token}", "sign_in_url": f"{base}/intern/anmelden",
-            "valid_until": f"{until:%d.%m.%Y} um {until:%H:%M} Uhr"})
+            "valid_until": german_datetime(until)})
         key = f"staff_invite:{region.code}:{account.name}:{_sha256(token)[:16]}"
         envelope = Envelope(sender=Mailbox(ctx.settings.mail_from, region.agency_name),
                             to=[Mailbox(account.email, account.name)],
