@@ -91,12 +91,13 @@ def _misfiled(session: Session, region: Region, meta: SheetMeta, *, filename: st
 
 def ingest_file(ctx: AppContext, *, data: bytes, filename: str, source: str, year: int, now: dt.datetime,
                 institution_code: str | None = None, limits: Limits | None = None, notify: bool = False,
-                dry_run: bool = False) -> ReturnResult:
+                dry_run: bool = False, also_to: str = "") -> ReturnResult:
     """Record a returned file for its institution: ``institution_code`` or the one the signed ``_meta`` sheet
     names; like an upload, also after the deadline (staff accept late returns), held once the version is
     published. Raises ``Misfiled`` when the file is signed for another institution, round or region, or (with
     ``institution_code`` but without ``notify``) carries no signature at all: a staff mistake sends nothing.
-    ``notify``: the institution gets the receipt or the refusal; ``dry_run``: decide only.
+    ``notify``: the institution gets the receipt or the refusal (``also_to``: and the sender of a mailed
+    sheet); ``dry_run``: decide only.
     """
     grid: Grid | None = None
     unreadable: list[Problem] = []
@@ -140,4 +141,5 @@ def ingest_file(ctx: AppContext, *, data: bytes, filename: str, source: str, yea
             raise NotIngestible(f"{institution.code} ist in der Abfrage {year} nicht eingeladen.")
         request_id = request.id or 0
     return accept_return(ctx, request_id=request_id, data=data, filename=filename, source=source, now=now,
-                         enforce_deadline=False, limits=limits, grid=grid, notify=notify, dry_run=dry_run)
+                         enforce_deadline=False, limits=limits, grid=grid, notify=notify, dry_run=dry_run,
+                         also_to=also_to)

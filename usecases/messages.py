@@ -65,7 +65,8 @@ def base_context(region: Region, *, year: int, deadline: dt.date, today: dt.date
 
 def institution_mail(ctx: AppContext, *, kind: str, key: str, region: Region, institution: Institution,
                      recipients: Recipients, context: dict[str, Any], now: dt.datetime,
-                     attachments: list[Attachment] | None = None, cc_staff: bool = False) -> Composed:
+                     attachments: list[Attachment] | None = None, cc_staff: bool = False,
+                     extra_cc: list[str] | None = None) -> Composed:
     rendered = renderer_for(ctx.templates_dir).render(kind, {
         **context, "institution_name": institution.name, "institution_code": institution.code,
         "recipient_name": " und ".join(c.name for c in recipients.to),
@@ -74,7 +75,7 @@ def institution_mail(ctx: AppContext, *, kind: str, key: str, region: Region, in
     envelope = Envelope(
         sender=Mailbox(ctx.settings.mail_from, region.agency_name),
         to=[Mailbox(c.email, c.name) for c in recipients.to],
-        cc=[Mailbox(c.email, c.name) for c in recipients.cc]
+        cc=[Mailbox(c.email, c.name) for c in recipients.cc] + [Mailbox(a) for a in extra_cc or []]
         + ([Mailbox(region.agency_email, region.agency_name)] if cc_staff else []),
         reply_to=Mailbox(region.agency_email, region.agency_name),
     )

@@ -228,21 +228,24 @@ def _addresses(recipients: Recipients | None) -> list[str]:
 
 def _queue_institution_mail(ctx: AppContext, session: Session, *, kind: str, submission: Submission,
                             request: Request, cycle: Cycle, institution: Institution, region: Region,
-                            context: dict[str, object], now: dt.datetime) -> list[str]:
-    """Queue the receipt or refusal; the addresses it goes to (none: nobody reachable)."""
+                            context: dict[str, object], now: dt.datetime, also_to: str = "") -> list[str]:
+    """Queue the receipt or refusal; the addresses it goes to (none: nobody reachable). ``also_to``: the
+    sender of a mailed sheet, in Cc beside the institution's contacts (who always see it)."""
     recipients = _recipients(session, institution)
     if recipients is None:
         return []  # nobody reachable: staff see it in the institution list
+    known = {a.lower() for a in _addresses(recipients)}
+    extra = [also_to] if also_to and also_to.lower() not in known else []
     key = f"{region.code}:{cycle.year}:{institution.code}:{kind}:{submission.id}"
     composed = institution_mail(ctx, kind=kind, key=key, region=region, institution=institution,
                                 recipients=recipients, now=now, context={
                                     **base_context(region, year=cycle.year, deadline=cycle.deadline),
                                     **_upload_again(ctx, cycle, now),
-                                    "link": personal_link(ctx, request), **context})
+                                    "link": personal_link(ctx, request), **context}, extra_cc=extra)
     to, cc = recipients.addresses
-    queue_message(ctx, session, key=key, kind=kind, composed=composed, to=to, cc=cc, cycle_id=cycle.id,
+    queue_message(ctx, session, key=key, kind=kind, composed=composed, to=to, cc=[*cc, *extra], cycle_id=cycle.id,
                   institution_id=institution.id)
-    return _addresses(recipients)
+    return [*_addresses(recipients), *extra]
 
 
 @dataclass(frozen=True)
@@ -250,13 +253,15 @@ class _Upload:
     """A returned file as received: its name, where its raw bytes are kept, how and when it came.
 
     ``stored`` None: a dry run, nothing is kept or recorded. ``notify``: the institution gets the receipt or
-    the refusal by mail (the page always; `fko ingest` only when staff ask)."""
+    the refusal by mail (the page always; `fko ingest` only when staff ask); ``also_to``: the sender of a
+    mailed sheet gets it too."""
 
     filename: str
     stored: StoredFile | None
     source: str
     now: dt.datetime
     notify: bool = True
+    also_to: str = ""
 
     def submission(self, request: Request, **fields: object) -> Submission:
         stored = self.stored
@@ -268,7 +273,7 @@ class _Upload:
 
 def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: str, source: str, now: dt.datetime,
                   enforce_deadline: bool = True, limits: Limits | None = None, grid: Grid | None = None,
-                  notify: bool = True, dry_run: bool = False) -> ReturnResult:
+                  notify: bool = True, dry_run: bool = False, also_to: str = "") -> ReturnResult:
     """Check a returned workbook and record it, accepted or refused; the raw bytes are always kept.
 
     Once the round's version is published the file is kept and recorded as ``held`` (for staff, for the
@@ -277,7 +282,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
     ``dry_run``: decide only; nothing is stored, recorded or sent.
     """
     stored = None if dry_run else ctx.files.put(data, kind="upload")  # before parsing can go wrong
-    upload = _Upload(filename, stored, source, now, notify)
+    upload = _Upload(filename, stored, source, now, notify, also_to)
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
         published = round_published(session, cycle)
@@ -301,7 +306,9 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
     except (FileRefused, GridError) as exc:
         result = SheetResult(institution_code=institution.code, problems=[Problem(None, None, str(exc))])
     if dry_run:
-        return _planned(ctx, result, base, institution.code, cycle.year, recipients if notify else [])
+        return _planned(ctx, result, base, institution.code, cycle.year,
+                        ([*recipients, *([also_to] if also_to and also_to not in recipients else [])]
+                         if notify else []))
     with session_scope(ctx.engine) as session:
         if round_published(session, _load(session, request_id)[1]):  # published while the file was read
             return _record_held(session, request_id, upload)
@@ -347,7 +354,7 @@ def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: 
         ctx, session, kind="refusal", submission=submission, request=request, cycle=cycle,
         institution=institution, region=region, now=upload.now,
         context={"filename": upload.filename, "received_text": received_text(upload.now),
-                 "problems": [p.as_dict() for p in problems[:50]]}) if upload.notify else []
+                 "problems": [p.as_dict() for p in problems[:50]]}, also_to=upload.also_to) if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.refused",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,
                                                     "problems": len(problems), "notified": bool(recipients)})
@@ -374,7 +381,8 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
             "filename": upload.filename, "received_text": received_text(upload.now),
             "changes": diff.counts(), "change_lines": change_lines(diff, ctx.spec().field_labels()),
             "base_label": base_version.label if base_version else "",
-            "notices": [n.as_dict() for n in result.notices[:MAILED_NOTICES]]}) if upload.notify else []
+            "notices": [n.as_dict() for n in result.notices[:MAILED_NOTICES]]}, also_to=upload.also_to) \
+        if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.accepted",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,
                                                     "notified": bool(recipients), **diff.counts()})
