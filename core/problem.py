@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+
+_CELL = re.compile(r"[A-Z]{1,3}([1-9][0-9]*)")  # one cell's address; its row
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +40,51 @@ def column_letter(index: int) -> str:
 def cell_address(column_index: int, row_number: int) -> str:
     """``cell_address(2, 7)`` → ``C7`` (0-based column, 1-based row as shown in Excel)."""
     return f"{column_letter(column_index)}{row_number}"
+
+
+def row_prefix(row_number: int, column: str) -> str:
+    """How a problem of one cell starts when it stands alone (CLI, staff list): ``Zeile 7, Handlungsfeld: ``."""
+    return f"Zeile {row_number}, {column}: "
+
+
+def problem_row(problem: Problem) -> int | None:
+    """The sheet row of a problem addressed to one cell (``D7`` → 7); None for the file, a sheet or a range."""
+    if problem.cell is None:
+        return None
+    match = _CELL.fullmatch(problem.cell)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblems:
+    """The problems of one row of the sheet, under the title of the activity it holds, so that a person
+    finds the row; ``row`` None: problems of the file or table as a whole. ``details`` pairs each problem
+    with its message without the ``Zeile 7, Handlungsfeld:`` that the row's heading already says."""
+
+    row: int | None
+    title: str
+    problems: tuple[Problem, ...]
+
+    @property
+    def details(self) -> list[tuple[Problem, str]]:
+        return [(p, _without_prefix(p, self.row)) for p in self.problems]
+
+
+def group_by_row(problems: Sequence[Problem], titles: Mapping[int, str]) -> list[RowProblems]:
+    """Problems grouped by the data row they are in (``titles``: row number → title in that row, for every
+    data row checked), rows in sheet order; problems outside the data rows come first, as one group."""
+    general = [p for p in problems if problem_row(p) not in titles]
+    rows: dict[int, list[Problem]] = {}
+    for problem in problems:
+        row = problem_row(problem)
+        if row is not None and row in titles:
+            rows.setdefault(row, []).append(problem)
+    groups = [RowProblems(None, "", tuple(general))] if general else []
+    return groups + [RowProblems(row, titles[row], tuple(found)) for row, found in sorted(rows.items())]
+
+
+def _without_prefix(problem: Problem, row: int | None) -> str:
+    if row is None or problem.column is None:
+        return problem.message
+    return problem.message.removeprefix(row_prefix(row, problem.column))
+

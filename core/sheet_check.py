@@ -10,7 +10,7 @@ from core.activity import Activity
 from core.catalog import Catalogs
 from core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds, period_text
 from core.grid import HEADER_SEARCH_ROWS, MAX_COLUMNS, Grid, Value
-from core.problem import Problem, cell_address, column_letter
+from core.problem import Problem, cell_address, column_letter, row_prefix
 from core.sheet_meta import MetaInvalid, SheetMeta, read_meta
 from core.sheet_spec import Column, SheetSpec, YearRange
 from core.text import fold, squash_spaces
@@ -42,6 +42,12 @@ class SheetResult:
     notices: list[Problem] = field(default_factory=list)
     # Base activities missing from the sheet (or cleared) without an ending status: kept and flagged.
     missing: list[Activity] = field(default_factory=list)
+    # Not the expected institution's sheet of this round (or no sheet of ours): one problem says so, and
+    # the rows were not checked.
+    wrong_file: bool = False
+    # The title in each data row checked (sheet row → title; the base title for a row cleared but its ID),
+    # so that a person finds the row of a problem by what it holds.
+    row_titles: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -54,31 +60,39 @@ def normalise(text: str) -> str:
     return fold(text)
 
 
+OWN_SHEET = ("Bitte laden Sie Ihre eigene Tabelle über Ihren persönlichen Link herunter, tragen Sie Ihre Angaben "
+             "dort ein und laden Sie sie hoch.")
+
+
 def check_meta(grid: Grid, spec: SheetSpec, expected: Expected) -> tuple[SheetMeta | None, list[Problem]]:
+    """The sheet's ``_meta`` and, when it is not the expected institution's sheet of this round, the one
+    problem that says so (region before institution before round before template): every other finding
+    in a wrong file would only bury what to do."""
     sheet = spec.meta_sheet_name
     if not grid.meta:
         return None, [Problem(None, None, "Die Datei ist nicht die persönliche Tabelle aus unserer Abfrage (das "
-                                          "Blatt mit den Zuordnungsdaten fehlt). Bitte die Tabelle über Ihren "
-                                          "persönlichen Link herunterladen, ausfüllen und hochladen.")]
+                                          f"Blatt mit den Zuordnungsdaten fehlt). {OWN_SHEET}")]
     try:
         meta = read_meta(grid.meta, expected.secret)
     except MetaInvalid:
         return None, [Problem(None, None, f"Die Zuordnungsdaten der Datei (Blatt „{sheet}“) sind beschädigt oder "
                                           "wurden verändert. Bitte die Tabelle über Ihren persönlichen Link neu "
                                           "herunterladen und Ihre Einträge dorthin übertragen.")]
-    problems: list[Problem] = []
+    other_year = meta.cycle_year != expected.cycle_year
     if meta.region != expected.region_code:
-        problems.append(Problem(None, None, "Die Datei gehört zu einer anderen Region."))
-    if meta.cycle_year != expected.cycle_year:
-        problems.append(Problem(None, None, f"Die Datei stammt aus der Abfrage {meta.cycle_year}. Bitte die Tabelle "
-                                            f"der Abfrage {expected.cycle_year} über Ihren Link herunterladen."))
-    if meta.format_version != spec.format_version:
-        problems.append(Problem(None, None, "Die Datei wurde mit einer älteren Vorlage erstellt. Bitte die Tabelle "
-                                            "über Ihren Link neu herunterladen."))
-    if expected.institution_code and meta.institution != expected.institution_code:
-        problems.append(Problem(None, None, f"Die Datei gehört zu einer anderen Institution ({meta.institution}). "
-                                            "Bitte nur die eigene Tabelle über Ihren persönlichen Link hochladen."))
-    return meta, problems
+        message = f"Die Datei gehört zu einer anderen Region. {OWN_SHEET}"
+    elif expected.institution_code and meta.institution != expected.institution_code:
+        from_year = f" aus der Abfrage {meta.cycle_year}" if other_year else ""
+        message = f"Die Datei gehört zu einer anderen Institution ({meta.institution}){from_year}. {OWN_SHEET}"
+    elif other_year:
+        message = (f"Die Datei stammt aus der Abfrage {meta.cycle_year}. Bitte die Tabelle der Abfrage "
+                   f"{expected.cycle_year} über Ihren Link herunterladen.")
+    elif meta.format_version != spec.format_version:
+        message = ("Die Datei wurde mit einer älteren Vorlage erstellt. Bitte die Tabelle über Ihren Link neu "
+                   "herunterladen.")
+    else:
+        return meta, []
+    return meta, [Problem(None, None, message)]
 
 
 def find_header(grid: Grid, spec: SheetSpec) -> tuple[int, dict[str, int], list[Problem]]:
@@ -155,11 +169,11 @@ class RowChecker:
 
     def problem(self, column: Column, message: str) -> None:
         self.problems.append(Problem(cell_address(self.positions[column.key], self.number), column.header,
-                                     f"Zeile {self.number}, {column.header}: {message}"))
+                                     f"{row_prefix(self.number, column.header)}{message}"))
 
     def notice(self, column: Column, message: str) -> None:
         self.notices.append(Problem(cell_address(self.positions[column.key], self.number), column.header,
-                                    f"Zeile {self.number}, {column.header}: {message}"))
+                                    f"{row_prefix(self.number, column.header)}{message}"))
 
     def value(self, column: Column, raw: Value) -> str:
         if column.kind == "date":
@@ -239,9 +253,11 @@ def check_sheet(grid: Grid, *, spec: SheetSpec, catalogs: Catalogs, expected: Ex
     """
     result = SheetResult()
     result.meta, meta_problems = check_meta(grid, spec, expected)
-    result.problems.extend(meta_problems)
     code = expected.institution_code or (result.meta.institution if result.meta else None)
     result.institution_code = code
+    if meta_problems:
+        result.problems, result.wrong_file = meta_problems, True
+        return result
 
     header_row, positions, table_problems = _locate_table(grid, spec)
     result.problems.extend(table_problems)
@@ -327,6 +343,9 @@ def _check_row(table: _Table, result: SheetResult, number: int, cells: dict[str,
     checker = RowChecker(table.spec, table.catalogs, number, table.positions, table.lookups, years=table.years)
     key = squash_spaces(cell_to_text(cells[id_column.key])).upper() or None
     content_empty = all(cell_to_text(v) == "" for k, v in cells.items() if k != id_column.key)
+    owned = table.owned.get(key) if key else None
+    title = squash_spaces(cell_to_text(cells["title"])) if "title" in cells else ""
+    result.row_titles[number] = title or (owned.title if owned else "")
     if key is not None:
         if key in table.seen:
             checker.problem(id_column, f"Die ID „{key}“ steht bereits in Zeile {table.seen[key]}. Jede Aktivität "

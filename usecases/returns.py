@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from sqlalchemy import update
@@ -22,8 +22,8 @@ from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
 from core.grid import Grid, GridError
 from core.ownership import check_return, keys_of_returns
-from core.problem import Problem
-from core.receipt import change_lines
+from core.problem import Problem, RowProblems, group_by_row, problem_row
+from core.receipt import change_lines, change_summary
 from core.sheet_check import Expected, SheetResult
 from core.token import looks_like_token, token_hash
 from storage.concepts import list_activities
@@ -47,7 +47,10 @@ from usecases.sandbox import read_grid_isolated
 from usecases.sheets import personal_sheet, sheet_filename, sheet_years
 
 NOTICE = "notice"    # the key that marks a stored notice among a submission's problems
+WRONG_FILE = "wrong_file"  # marks the one stored problem of a file that is not the institution's sheet
+ROW_TITLE = "activity"     # a stored problem's row: the title of the activity in it (to find the row)
 MAILED_NOTICES = 50  # as many as the refusal mail lists problems
+MAILED_PROBLEMS = 50
 
 
 class LinkInvalid(Exception):
@@ -103,6 +106,14 @@ class ReturnResult:
     activities: list[Activity] = field(default_factory=list)
     missing: list[Activity] = field(default_factory=list)
     rows: int = 0  # activity rows the sheet held, also when it was refused (the `rows` of `--json`)
+    # Refused because it is not the institution's sheet of this round (or no sheet of ours): the one
+    # problem says so, the rows were not checked.
+    wrong_file: bool = False
+    row_titles: dict[int, str] = field(default_factory=dict)  # sheet row → activity title, to find a row
+
+    def problem_groups(self) -> list[RowProblems]:
+        """The problems by row of the sheet, each row named by its activity's title."""
+        return group_by_row(self.problems, self.row_titles)
 
 
 def _closed(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> bool:
@@ -313,7 +324,8 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
         if round_published(session, _load(session, request_id)[1]):  # published while the file was read
             return _record_held(session, request_id, upload)
         if not result.ok:
-            return _record_refused(ctx, session, request_id, upload, result.problems, rows=len(result.activities))
+            return _record_refused(ctx, session, request_id, upload, result.problems, rows=len(result.activities),
+                                   wrong_file=result.wrong_file, row_titles=result.row_titles)
         return _record_accepted(ctx, session, request_id, upload, result, base)
 
 
@@ -322,11 +334,12 @@ def _planned(ctx: AppContext, result: SheetResult, base: list[Activity], code: s
     """What recording the checked file would do (a dry run): new rows are shown without their future IDs."""
     if not result.ok:
         return ReturnResult("refused", 0, code, year=year, recorded=False, recipients=recipients,
-                            problems=result.problems, rows=len(result.activities))
+                            problems=result.problems, rows=len(result.activities), wrong_file=result.wrong_file,
+                            row_titles=result.row_titles)
     diff = diff_activities(base, result.activities, ending_statuses=ctx.catalogs().ending_statuses)
     return ReturnResult("accepted", 0, code, year=year, recorded=False, recipients=recipients, diff=diff,
                         activities=result.activities, missing=result.missing, rows=len(result.activities),
-                        notices=result.notices)
+                        notices=result.notices, row_titles=result.row_titles)
 
 
 def _record_held(session: Session, request_id: int, upload: _Upload) -> ReturnResult:
@@ -342,10 +355,36 @@ def _record_held(session: Session, request_id: int, upload: _Upload) -> ReturnRe
     return ReturnResult("held", submission.id or 0, institution.code, year=cycle.year)
 
 
+def stored_problem(problem: Problem, row_titles: dict[int, str], **marks: bool) -> dict[str, object]:
+    """A problem (or notice) as a submission keeps it: with the title of its row's activity, if any."""
+    row = problem_row(problem)
+    entry: dict[str, object] = {**problem.as_dict(), **{k: True for k, v in marks.items() if v}}
+    if row is not None and row in row_titles:
+        entry[ROW_TITLE] = row_titles[row]
+    return entry
+
+
+def mailed_groups(groups: list[RowProblems], limit: int = MAILED_PROBLEMS) -> list[dict[str, object]]:
+    """Problem groups for a mail template, at most ``limit`` problems in all."""
+    mailed: list[dict[str, object]] = []
+    left = limit
+    for group in groups:
+        details = group.details[:left]
+        if not details:
+            break
+        left -= len(details)
+        mailed.append({"row": group.row, "title": group.title,
+                       "problems": [{**p.as_dict(), "detail": detail} for p, detail in details]})
+    return mailed
+
+
 def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: _Upload,
-                    problems: list[Problem], *, rows: int = 0) -> ReturnResult:
+                    problems: list[Problem], *, rows: int = 0, wrong_file: bool = False,
+                    row_titles: dict[int, str] | None = None) -> ReturnResult:
     request, cycle, institution, region = _load(session, request_id)
-    submission = upload.submission(request, outcome="refused", problems=[p.as_dict() for p in problems])
+    titles = row_titles or {}
+    submission = upload.submission(request, outcome="refused", problems=[
+        stored_problem(p, titles, **{WRONG_FILE: wrong_file}) for p in problems])
     session.add(submission)
     session.flush()
     if request.answered_at is None:
@@ -354,12 +393,14 @@ def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: 
         ctx, session, kind="refusal", submission=submission, request=request, cycle=cycle,
         institution=institution, region=region, now=upload.now,
         context={"filename": upload.filename, "received_text": received_text(upload.now),
-                 "problems": [p.as_dict() for p in problems[:50]]}, also_to=upload.also_to) if upload.notify else []
+                 "problems": [p.as_dict() for p in problems[:MAILED_PROBLEMS]], "wrong_file": wrong_file,
+                 "problem_count": len(problems), "problem_groups": mailed_groups(group_by_row(problems, titles))},
+        also_to=upload.also_to) if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.refused",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,
                                                     "problems": len(problems), "notified": bool(recipients)})
     return ReturnResult("refused", submission.id or 0, institution.code, year=cycle.year, recipients=recipients,
-                        problems=problems, rows=rows)
+                        problems=problems, rows=rows, wrong_file=wrong_file, row_titles=titles)
 
 
 def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload: _Upload, result: SheetResult,
@@ -370,7 +411,8 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     base_version = _base_version(session, cycle)
     # An accepted return has no problems: its list keeps the notices, each marked as one (NOTICE).
     submission = upload.submission(request, outcome="accepted", changes=diff.counts(),
-                                   problems=[{**n.as_dict(), NOTICE: True} for n in result.notices],
+                                   problems=[stored_problem(n, result.row_titles, **{NOTICE: True})
+                                             for n in result.notices],
                                    activities=[activity_to_dict(a) for a in activities])
     session.add(submission)
     session.flush()
@@ -380,6 +422,7 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
         institution=institution, region=region, now=upload.now, context={
             "filename": upload.filename, "received_text": received_text(upload.now),
             "changes": diff.counts(), "change_lines": change_lines(diff, ctx.spec().field_labels()),
+            "summary": [asdict(line) for line in change_summary(diff, ctx.spec().field_labels())],
             "base_label": base_version.label if base_version else "",
             "notices": [n.as_dict() for n in result.notices[:MAILED_NOTICES]]}, also_to=upload.also_to) \
         if upload.notify else []
@@ -388,7 +431,7 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
                                                     "notified": bool(recipients), **diff.counts()})
     return ReturnResult("accepted", submission.id or 0, institution.code, year=cycle.year, recipients=recipients,
                         diff=diff, activities=activities, missing=result.missing, rows=len(activities),
-                        notices=result.notices)
+                        notices=result.notices, row_titles=result.row_titles)
 
 
 def _actor(upload: _Upload, institution: Institution) -> str:

@@ -85,6 +85,8 @@ def test_hostile_workbook(corpus_portal: CorpusPortal, case: dict[str, Any]) -> 
         assert corpus_portal.ctx.files.get(submission.raw_sha256 or "", kind="upload") == data  # kept as sent
     for expected in case["expect"]:
         assert expected in text
+    for forbidden in case.get("absent", []):
+        assert forbidden not in response.text
 
 
 def _raw_request(template: str, values: dict[str, bytes]) -> bytes:

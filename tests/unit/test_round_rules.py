@@ -12,7 +12,7 @@ from core.diff import diff_activities
 from core.draft import MISSING, NOT_CONFIRMED, Answer, merge_draft
 from core.filetype import Limits
 from core.ownership import check_return, keys_of_returns
-from core.receipt import change_lines
+from core.receipt import change_lines, change_summary
 from core.sheet_check import Expected
 from core.text import fold, squash_spaces
 from core.workbook_read import read_grid
@@ -119,3 +119,23 @@ def test_ids_from_an_earlier_return_of_the_round_are_the_institutions_own() -> N
 def test_whitespace_normaliser() -> None:
     assert squash_spaces("  Beratung \n für\tBetriebe ") == "Beratung für Betriebe"
     assert fold(" Gesamte  REGION") == "gesamte region"
+
+
+def test_receipt_summary_counts_and_names_each_kind_of_change() -> None:
+    old = demo_activities("IHK")
+    new = [dataclasses.replace(old[0], title="Neuer Titel", status="geplant"),
+           dataclasses.replace(old[2], end="2027-06"), dataclasses.replace(old[1], status="entfällt"), *old[3:5],
+           Activity(key="IHK-0007", institution_code="IHK", title="Azubi-Werkstatt", field_of_action="F",
+                    status="geplant")]
+    spec, _ = templates()
+    summary = change_summary(diff_activities(old, new, ending_statuses=ENDING), spec.field_labels())
+    assert [(line.kind, line.count) for line in summary] == [("changed", 2), ("new", 1), ("ended", 1),
+                                                             ("missing", 1), ("unchanged", 2)]
+    assert [(i.title, i.detail) for i in summary[0].items] == [("Neuer Titel", "Titel, Status"),
+                                                               (old[2].title, "Ende")]
+    assert summary[2].items[0].detail == "entfällt" and summary[3].items[0].title == old[5].title
+    assert summary[4].items == ()
+    many = [Activity(key=None, institution_code="IHK", title=f"T{n}", field_of_action="F", status="geplant")
+            for n in range(45)]
+    (capped,) = change_summary(diff_activities([], many, ending_statuses=ENDING), {}, limit=40)
+    assert (capped.count, len(capped.items), capped.more) == (45, 40, 5)

@@ -131,6 +131,42 @@ def test_sheet_of_another_institution_is_refused() -> None:
     assert messages(result)[0].startswith("Die Datei gehört zu einer anderen Institution (HWK).")
 
 
+def test_sheet_of_another_institution_gets_one_message_not_one_per_row() -> None:
+    # HWK's sheet with its six activities through IHK's link: their IDs are not IHK's, but saying so six
+    # times would bury the one thing to do.
+    result = check_bytes(build_sheet_bytes(code="HWK"), code="IHK")
+    assert messages(result) == ["Die Datei gehört zu einer anderen Institution (HWK). Bitte laden Sie Ihre eigene "
+                                "Tabelle über Ihren persönlichen Link herunter, tragen Sie Ihre Angaben dort ein "
+                                "und laden Sie sie hoch."]
+    assert result.wrong_file and result.activities == []
+
+
+def test_sheet_of_another_institution_and_year_is_one_message() -> None:
+    result = check_bytes(build_sheet_bytes(code="HWK", activities=[], year=2025), code="IHK", year=2026)
+    assert messages(result) == ["Die Datei gehört zu einer anderen Institution (HWK) aus der Abfrage 2025. Bitte "
+                                "laden Sie Ihre eigene Tabelle über Ihren persönlichen Link herunter, tragen Sie "
+                                "Ihre Angaben dort ein und laden Sie sie hoch."]
+
+
+def test_problems_are_grouped_by_row_under_the_activitys_title() -> None:
+    from core.problem import group_by_row
+
+    data = edit_sheet(build_sheet_bytes(), {"D2": "Ausbildung", "G2": "bald", "A3": "HWK-0001",
+                                            "B9": "", "D9": "Duale Ausbildung stärken", "E9": "geplant"})
+    result = check_bytes(data)
+    assert not result.wrong_file
+    groups = group_by_row(result.problems, result.row_titles)
+    assert [(g.row, g.title) for g in groups] == [
+        (2, "Ausbildungsbotschafterinnen und -botschafter"), (3, "Passgenaue Besetzung von Ausbildungsplätzen"),
+        (9, "")]
+    (d2, d2_text), (g2, g2_text) = groups[0].details  # the row's heading names it; each says what is wrong
+    assert (d2.cell, g2.cell) == ("D2", "G2")
+    assert d2_text.startswith("„Ausbildung“ ist kein zulässiger Wert. Zulässig sind: ")
+    assert g2_text == ("„bald“ ist kein gültiges Datum. Bitte ein Datum (TT.MM.JJJJ), einen Monat (MM.JJJJ) oder "
+                       "eine Jahreszahl (JJJJ) eintragen.")
+    assert groups[2].details[0][1] == "Dieses Pflichtfeld ist leer. Bitte ausfüllen."
+
+
 def test_sheet_from_another_cycle_is_refused() -> None:
     result = check_bytes(build_sheet_bytes(year=2025), year=2026)
     assert messages(result) == ["Die Datei stammt aus der Abfrage 2025. Bitte die Tabelle der Abfrage 2026 über "
@@ -180,9 +216,12 @@ def test_not_our_sheet_at_all() -> None:
     workbook.active.append(["Name", "Wert"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    text = messages(check_bytes(buffer.getvalue()))
-    assert text[0].startswith("Die Datei ist nicht die persönliche Tabelle aus unserer Abfrage")
-    assert text[1].startswith("Im Blatt „Sheet“ wurde keine Kopfzeile mit den Spalten ID, Titel")
+    result = check_bytes(buffer.getvalue())
+    (text,) = messages(result)  # one message: what happened and what to do, nothing about its columns
+    assert text.startswith("Die Datei ist nicht die persönliche Tabelle aus unserer Abfrage")
+    assert text.endswith("Bitte laden Sie Ihre eigene Tabelle über Ihren persönlichen Link herunter, tragen Sie "
+                         "Ihre Angaben dort ein und laden Sie sie hoch.")
+    assert result.wrong_file
 
 
 def check_with_years(data: bytes, years: YearRange, year: int = 2026):  # type: ignore[no-untyped-def]
