@@ -10,14 +10,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.output import console, fail, print_json, report_delivery, say
+from cli.output import console, fail, print_json, progress_bar, report_delivery, say
 from core.dates import BERLIN
 from usecases.context import app_context
 from usecases.mail_test import send_test_mails
 from usecases.outbox import KIND_LABELS, deliver_pending, outbox_messages
 from usecases.schema import check_schema
 
-app = typer.Typer(help="Ausgehende E-Mails (Postausgang).", no_args_is_help=True)
+# What staff read for each kind of message taken from the mailbox.
+FETCHED = {"return": "Rückmeldung", "unclear": "unklar", "bounce": "unzustellbar", "autoreply": "automatische Antwort",
+           "delayed": "Zustellung verzögert", "waiting": "wartet"}
+
+app = typer.Typer(help="E-Mails: Postausgang senden und zeigen, Testnachrichten, das Postfach der Agentur lesen.",
+                  no_args_is_help=True)
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 STATES = {"pending": "wartet", "sending": "im Versand", "sent": "versandt", "failed": "fehlgeschlagen",
@@ -77,3 +82,61 @@ def test(to: Annotated[str, typer.Option("--to", help="Empfangsadresse für die 
         fail(f"{kind}: nicht versandt ({reason})")
     if report.failed:
         raise typer.Exit(1)
+
+
+@app.command("fetch")
+def fetch(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Nur zeigen, was mit jeder Nachricht geschähe: nichts "
+                                          "wird gespeichert, verschoben oder versandt.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
+) -> None:
+    """Das Postfach der Agentur lesen (FKO_IMAP_*): Tabellen im Anhang wie Uploads annehmen (Eingangsbestätigung
+    bzw. Ablehnung an die Institution und den Absender), Unzustellbar-Meldungen die Adresse sperren lassen,
+    alles andere in den Ordner fko/unklar legen (für das Team). Jede Nachricht wird genau einmal verarbeitet."""
+    from mail.imap import LoginRefused
+    from usecases.mail_intake import MailboxError, MailboxNotSet, fetch_mail
+
+    now = dt.datetime.now(dt.UTC)
+    with app_context() as ctx:
+        check_schema(ctx)
+        try:
+            if as_json:
+                report = fetch_mail(ctx, now=now, dry_run=dry_run)
+            else:
+                with progress_bar("Postfach lesen") as progress:
+                    report = fetch_mail(ctx, now=now, dry_run=dry_run, progress=progress)
+        except MailboxNotSet:
+            fail("Kein Postfach eingestellt: FKO_IMAP_HOST (und FKO_IMAP_USER, FKO_IMAP_PASSWORD) setzen, "
+                 "siehe README, Abschnitt „Antworten per E-Mail“.")
+            raise typer.Exit(2) from None
+        except MailboxError as exc:
+            fail(str(exc))
+            raise typer.Exit(2 if isinstance(exc, LoginRefused) else 1) from None
+        delivery = None if dry_run or not any(m.answered for m in report.messages) \
+            else asyncio.run(deliver_pending(ctx))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _say_fetched(report)
+        if delivery is not None:
+            report_delivery(delivery, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
+    if report.error:
+        if not as_json:
+            fail(f"{report.error} Der nächste Abruf macht dort weiter; nichts geht verloren.")
+        raise typer.Exit(1)
+
+
+def _say_fetched(report) -> None:  # type: ignore[no-untyped-def]
+    if not report.messages:
+        say("Keine neuen Nachrichten im Postfach.")
+        return
+    for message in report.messages:
+        who = message.sender or "(ohne Absender)"
+        say(f"{FETCHED.get(message.kind, message.kind)}: {who} „{message.subject or '(ohne Betreff)'}“")
+        for line in message.lines:
+            say(f"  - {line}")
+        if message.answered and not report.dry_run:
+            say("  - Antwort an den Absender im Postausgang")
+    counts = [f"{report.count(kind)} {label}" for kind, label in FETCHED.items() if report.count(kind)]
+    prefix = "Probelauf, nichts geändert: " if report.dry_run else ""
+    say(f"{prefix}{len(report.messages)} Nachrichten: {', '.join(counts)}.")

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from core.text import squash_spaces
 
 KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
-         "deadline_moved")  # mails to institutions
+         "deadline_moved", "mail_unclear")  # mails to institutions (mail_unclear: to whoever wrote to the mailbox)
 STAFF_KINDS = ("staff_digest", "staff_invite")  # mails to the agency's staff
 ALL_KINDS = KINDS + STAFF_KINDS
 # What staff read for each kind (outbox, test report, status).
@@ -19,7 +19,8 @@ KIND_LABELS = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_de
                "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
                "refusal": "Ablehnung einer Datei", "no_changes": "Bestätigung „Keine Änderungen“",
                "deadline_moved": "Neue Frist", "staff_digest": "Tagesübersicht für das Team",
-               "staff_invite": "Zugang zum internen Bereich"}
+               "staff_invite": "Zugang zum internen Bereich",
+               "mail_unclear": "Antwort auf eine nicht zugeordnete E-Mail"}
 
 
 class MailTemplateError(Exception):

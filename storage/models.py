@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -279,3 +279,26 @@ class StaffSession(SQLModel, table=True):
     staff_id: int = Field(foreign_key="staff_account.id", index=True)
     created_at: dt.datetime = _utc()
     expires_at: dt.datetime = _utc()
+
+
+class MailIntake(SQLModel, table=True):
+    """A message read from the agency's mailbox (IMAP), recorded before it is moved out of the folder read:
+    a fetcher that dies between recording and moving finds the record and only moves the message."""
+
+    __tablename__ = "mail_intake"
+    __table_args__ = (UniqueConstraint("region_id", "folder", "uidvalidity", "uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id", index=True)
+    folder: str = Field(max_length=200)           # the folder it was read from (FKO_IMAP_FOLDER)
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    uid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: str = Field(default="", max_length=300)
+    sender: str = Field(default="", max_length=320)  # shown to staff, never trusted for identity
+    subject: str = Field(default="", max_length=500)
+    kind: str = Field(max_length=12)              # return | unclear | bounce | autoreply | delayed
+    target: str = Field(max_length=40)            # verarbeitet | unklar | unzustellbar (under fko/)
+    # Per attachment: filename, sha256, outcome, institution, reason; for a bounce: the refused addresses.
+    details: dict[str, Any] = _json(dict)
+    fetched_at: dt.datetime = _utc()
+    moved_at: dt.datetime | None = _utc(nullable=True)

@@ -60,6 +60,10 @@ def sample_context(ctx: AppContext, *, year: int, today: dt.date, region: Any, n
         "change_lines": ["TEST-0002 Beispielaktivität: Titel, Ende"],
         "problems": [{"cell": "D12", "column": "Handlungsfeld",
                       "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
+        "original_subject": f"AW: Abfrage {year} zum Handlungskonzept {region.name}", "no_sheet": False,
+        "files": [{"filename": f"Rueckmeldung_{year - 1}.xlsx",
+                   "reason": f"Die Tabelle stammt aus der Abfrage {year - 1}. Bitte senden Sie die Tabelle aus der "
+                             f"Einladung zur Abfrage {year}."}],
     }
 
 

@@ -24,7 +24,7 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "survey_templates"
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
 SYSTEM_CONFIG = Path("/etc/fko-cycle/fko.env")
 CONFIG_NAME = "fko.env"
-PATH_SETTINGS = ("data_dir", "templates_dir", "smtp_ca_file")
+PATH_SETTINGS = ("data_dir", "templates_dir", "smtp_ca_file", "imap_ca_file")
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     smtp_concurrency: int = Field(default=5, ge=1, le=50, description="connections to the relay at once")
     mail_from: str = "fko-cycle@localhost"
+    # The agency's mailbox, read for returned sheets and bounces (unset: no mail intake).
+    imap_host: str | None = None
+    imap_port: int | None = Field(default=None, description="default: 993 with tls, else 143")
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_tls: Literal["none", "starttls", "tls"] = "tls"
+    imap_folder: str = "INBOX"
+    imap_bounce_folder: str | None = Field(default=None, description="a second folder read for bounces only")
+    imap_ca_file: Path | None = None
     # Where the daily staff digest goes; unset: the region's agency address (region.toml, `agency_email`).
     staff_email: str | None = Field(default=None, description="address of the staff digest")
     base_url: str = "http://127.0.0.1:8000"

@@ -1,0 +1,44 @@
+"""Repository functions for messages read from the agency's mailbox (mail_intake)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, col, select
+
+from storage.models import MailIntake, OutboundMessage, Request, Submission
+
+
+def intake_of(*, session: Session, region_id: int, folder: str, uidvalidity: int, uid: int) -> MailIntake | None:
+    return session.exec(select(MailIntake).where(
+        MailIntake.region_id == region_id, MailIntake.folder == folder, MailIntake.uidvalidity == uidvalidity,
+        MailIntake.uid == uid)).first()
+
+
+def mailed_submission(*, session: Session, cycle_id: int, sha256: str) -> Submission | None:
+    """The submission an attachment with these bytes already became in this round (by mail), if any."""
+    return session.exec(select(Submission).join(Request, col(Request.id) == col(Submission.request_id)).where(
+        Request.cycle_id == cycle_id, Submission.source == "mail", Submission.raw_sha256 == sha256)
+        .order_by(col(Submission.id))).first()
+
+
+def messages_by_id(*, session: Session, message_ids: set[str]) -> list[OutboundMessage]:
+    if not message_ids:
+        return []
+    return list(session.exec(select(OutboundMessage).where(col(OutboundMessage.message_id).in_(message_ids))).all())
+
+
+def last_message_to(*, session: Session, address: str) -> OutboundMessage | None:
+    """The newest message of ours that went (or was to go) to this address, as To or Cc."""
+    lowered = address.lower()
+    for message in session.exec(select(OutboundMessage).where(col(OutboundMessage.state).in_(("sent", "refused")))
+                                .order_by(col(OutboundMessage.id).desc()).limit(5000)).all():
+        if message.recipient.lower() == lowered or lowered in (c.lower() for c in message.cc):
+            return message
+    return None
+
+
+def intakes_since(*, session: Session, region_id: int, since: dt.datetime) -> list[MailIntake]:
+    return list(session.exec(select(MailIntake).where(MailIntake.region_id == region_id,
+                                                      col(MailIntake.fetched_at) >= since)
+                             .order_by(col(MailIntake.id))).all())
