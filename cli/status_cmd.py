@@ -30,7 +30,9 @@ def status(
     if as_json:
         print_json({"year": result.year, "deadline": result.deadline.isoformat(), "state": result.state,
                     "totals": totals, "institutions": [r.as_json() for r in result.rows],
-                    "held": [h.as_json() for h in result.held]})
+                    "held": [h.as_json() for h in result.held],
+                    "undeliverable": [u.as_json() for u in result.undeliverable],
+                    "unclear_mail": [u.as_json() for u in result.unclear_mail]})
         return
     adopted = f" · Version {result.year} veröffentlicht" if result.state == "published" else ""
     table = Table(title=f"Abfrage {result.year} · Frist {german_date(result.deadline)}{adopted}", title_justify="left")
@@ -59,3 +61,17 @@ def status(
             out.print(f"  • {held.code} ({held.name}): {held.filename or 'ohne Dateiname'}, {when}, "
                       f"über {SOURCE_LABELS.get(held.source, held.source)} (Eingang Nr. {held.submission})",
                       soft_wrap=True)
+    if result.undeliverable:
+        out.print(f"\nUnzustellbare Adressen ({len(result.undeliverable)}), keine E-Mails mehr dorthin; "
+                  "Erinnerungen gehen an die nächste Ansprechperson:", soft_wrap=True)
+        for gone in result.undeliverable:
+            role = role_labels.get(gone.role, gone.role)
+            out.print(f"  • {gone.code} ({gone.name}): {gone.address} ({role}), "
+                      f"{gone.at.astimezone(BERLIN).strftime('%d.%m.%Y')}: {gone.reason}", soft_wrap=True,
+                      markup=False, highlight=False)
+    if result.unclear_mail:
+        out.print(f"\nE-Mails im Ordner fko/unklar ({len(result.unclear_mail)}), bitte lesen:")
+        for mail in result.unclear_mail:
+            out.print(f"  • {mail.sender or 'ohne Absender'}, „{mail.subject or 'ohne Betreff'}“, "
+                      f"{mail.at.astimezone(BERLIN).strftime('%d.%m.%Y %H:%M')}: {'; '.join(mail.lines)}",
+                      soft_wrap=True, markup=False, highlight=False)

@@ -69,6 +69,17 @@ class FailedMail:
 
 
 @dataclass(frozen=True)
+class MailNote:
+    """A message in the agency's mailbox that needs a person: unclear (filed in fko/unklar) or an automatic
+    reply such as an out-of-office note (never answered; it may name a new contact)."""
+
+    sender: str
+    subject: str
+    kind: str                    # unclear | autoreply
+    what: str = ""               # what was found, e.g. "ohne Tabelle im Anhang"
+
+
+@dataclass(frozen=True)
 class PhoneTask:
     code: str
     name: str
@@ -99,6 +110,7 @@ class DigestEvents:
     bounces: tuple[Bounced, ...] = ()
     failed: tuple[FailedMail, ...] = ()
     phone_tasks: tuple[PhoneTask, ...] = ()
+    mailbox: tuple[MailNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,11 +134,13 @@ class Digest:
     ready: str | None            # newly ready for approval: "all_answered" | "late_window_over"
     overview_url: str
     documents_url: str
+    mailbox: tuple[Entry, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
         return {"returns": len(self.returns), "refusals": len(self.refusals), "bounces": len(self.bounces),
-                "phone_tasks": len(self.phone_tasks), "ready": int(self.ready is not None)}
+                "phone_tasks": len(self.phone_tasks), "ready": int(self.ready is not None),
+                "mailbox": len(self.mailbox)}
 
 
 def is_working_day(day: dt.date, is_holiday: IsHoliday) -> bool:
@@ -172,11 +186,13 @@ def build_digest(events: DigestEvents, *, today: dt.date, is_holiday: IsHoliday,
                            {"address": f.address, "reason": f.error, "kind": "failed"}) for f in events.failed)
     phone_tasks = tuple(Entry(p.code, p.name, institution_url(base_url, p.code), {"reason": p.reason})
                         for p in events.phone_tasks)
-    if not (returns or refusals or bounces or phone_tasks or ready):
+    mailbox = tuple(Entry("", m.sender, overview_url(base_url), {"subject": m.subject, "kind": m.kind,
+                                                                 "what": m.what}) for m in events.mailbox)
+    if not (returns or refusals or bounces or phone_tasks or ready or mailbox):
         return None
     return Digest(day=today, round=facts, returns=returns, refusals=refusals, bounces=bounces,
                   phone_tasks=phone_tasks, ready=ready, overview_url=overview_url(base_url),
-                  documents_url=documents_url(base_url, facts.draft_label))
+                  documents_url=documents_url(base_url, facts.draft_label), mailbox=mailbox)
 
 
 def digest_context(digest: Digest) -> dict[str, Any]:
@@ -187,7 +203,8 @@ def digest_context(digest: Digest) -> dict[str, Any]:
     facts = digest.round
     return {
         "returns": rows(digest.returns), "refusals": rows(digest.refusals), "bounces": rows(digest.bounces),
-        "phone_tasks": rows(digest.phone_tasks), "ready": digest.ready, "draft_rebuilt": facts.draft_rebuilt,
+        "phone_tasks": rows(digest.phone_tasks), "mailbox": rows(digest.mailbox), "ready": digest.ready,
+        "draft_rebuilt": facts.draft_rebuilt,
         "draft_label": facts.draft_label, "answered": facts.answered, "institutions": facts.institutions,
         "deadline_passed": digest.day > facts.deadline, "late_window_open": digest.day <= facts.open_until,
         "open_until_text": german_date(facts.open_until), "day_text": german_date(digest.day),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import quote
 
 from prefect.artifacts import (
@@ -14,7 +15,7 @@ from prefect.artifacts import (
 
 from core.dates import german_date
 from usecases.context import AppContext
-from usecases.status import STATE_LABELS, cycle_status
+from usecases.status import STATE_LABELS, CycleStatus, cycle_status
 
 ANSWERS = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}
 
@@ -22,11 +23,14 @@ ANSWERS = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}
 async def publish_status(ctx: AppContext, *, year: int) -> dict[str, object]:
     """The response table per institution and the response rate."""
     status = cycle_status(ctx, year=year)
+    gone: dict[str, list[str]] = {}
+    for address in status.undeliverable:
+        gone.setdefault(address.code, []).append(address.address)
     rows = [{"Kürzel": r.code, "Institution": r.name,
              "Stand": ANSWERS.get(r.answer or "", STATE_LABELS.get(r.state, r.state)),
              "Erinnerungen": r.reminders, "Eskaliert": "ja" if r.escalated else "",
              "Telefonaufgabe": "anrufen" if r.phone_task and not r.answer else "",
-             "Letzte Aktion": r.last_action,
+             "Letzte Aktion": r.last_action, "Unzustellbar": ", ".join(gone.get(r.code, [])),
              "Datum": r.last_action_at.astimezone(dt.UTC).strftime("%d.%m.%Y") if r.last_action_at else ""}
             for r in status.rows]
     await create_table_artifact(key=f"fko-response-table-{year}", table=rows,
@@ -35,7 +39,32 @@ async def publish_status(ctx: AppContext, *, year: int) -> dict[str, object]:
     await create_progress_artifact(key=f"fko-response-rate-{year}", progress=100.0 * float(totals["response_rate"]),
                                    description=f"Rücklaufquote {year}: {totals['answered']} von "
                                                f"{totals['institutions']}")
+    if status.undeliverable or status.unclear_mail:
+        await publish_markdown(f"fko-mailbox-{year}", mailbox_markdown(status),
+                               f"Unzustellbare Adressen und unklare E-Mails der Abfrage {year}")
     return totals
+
+
+def _cell(text: str) -> str:
+    """One table cell of text from outside (a mail's subject): no markup, links or HTML of its own."""
+    escaped = re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", text)
+    return " ".join(escaped.split())[:300]
+
+
+def mailbox_markdown(status: CycleStatus) -> str:
+    """What needs a person: addresses no mail reaches any more, and mails in fko/unklar."""
+    lines: list[str] = []
+    if status.undeliverable:
+        lines += ["### Unzustellbare Adressen", "", "Keine E-Mails mehr dorthin; Erinnerungen gehen an die nächste "
+                  "Ansprechperson.", "", "| Kürzel | Institution | Adresse | Grund |", "|---|---|---|---|"]
+        lines += [f"| {_cell(u.code)} | {_cell(u.name)} | {_cell(u.address)} | {_cell(u.reason)} |"
+                  for u in status.undeliverable]
+        lines.append("")
+    if status.unclear_mail:
+        lines += ["### E-Mails im Ordner fko/unklar", "", "| Absender | Betreff | Was | ", "|---|---|---|"]
+        lines += [f"| {_cell(m.sender)} | {_cell(m.subject)} | {_cell('; '.join(m.lines))} |"
+                  for m in status.unclear_mail]
+    return "\n".join(lines)
 
 
 async def publish_markdown(key: str, markdown: str, description: str) -> None:

@@ -15,6 +15,7 @@ from core.digest import (
     Digest,
     DigestEvents,
     FailedMail,
+    MailNote,
     PhoneTask,
     Refused,
     Returned,
@@ -39,7 +40,9 @@ from usecases.settings import Settings
 
 KIND = "staff_digest"
 QUEUED = "digest.queued"            # event: a digest was queued; the next one starts after it
-ROUND_EVENTS = ("return.accepted", "return.no_changes", "return.refused", "reminder.phone_task", "draft.rebuilt")
+MAILBOX_EVENTS = ("mail.unclear", "mail.autoreply")  # from the agency's mailbox (usecases.mail_intake)
+ROUND_EVENTS = ("return.accepted", "return.no_changes", "return.refused", "reminder.phone_task", "draft.rebuilt",
+                *MAILBOX_EVENTS)
 REASON_MAX = 200                    # of a mail server's answer, as shown in the digest
 
 
@@ -140,6 +143,7 @@ def _events(ctx: AppContext, session: Session, *, region: Region, cycle: Cycle, 
     returns: list[Returned] = []
     refusals: list[Refused] = []
     phone: list[PhoneTask] = list(planned_phone)
+    mailbox: list[MailNote] = []
     rebuilt = False
     for event in session.exec(select(EventLog).where(EventLog.region_id == region.id, col(EventLog.id) > since,
                                                      col(EventLog.action).in_(ROUND_EVENTS))
@@ -151,6 +155,9 @@ def _events(ctx: AppContext, session: Session, *, region: Region, cycle: Cycle, 
             continue
         elif event.action == "return.refused":
             refusals.append(Refused(code, names.get(code, code), int(details.get("problems", 0))))
+        elif event.action in MAILBOX_EVENTS:
+            mailbox.append(MailNote(code, str(details.get("subject", "")), event.action.removeprefix("mail."),
+                                    "; ".join(str(line) for line in details.get("lines", []))[:REASON_MAX]))
         elif event.action == "reminder.phone_task":
             phone.append(PhoneTask(code, names.get(code, code), str(details.get("reason", ""))))
         else:
@@ -185,7 +192,7 @@ def _events(ctx: AppContext, session: Session, *, region: Region, cycle: Cycle, 
                        draft_label=draft_label, draft_rebuilt=rebuilt,
                        was_ready=bool(of_round and last and last.details.get("ready")))
     events = DigestEvents(round=facts, returns=tuple(returns), refusals=tuple(refusals), bounces=tuple(bounces),
-                          failed=tuple(failed), phone_tasks=tuple(phone))
+                          failed=tuple(failed), phone_tasks=tuple(phone), mailbox=tuple(mailbox))
     return events, sorted(reported | set(new_ids))
 
 

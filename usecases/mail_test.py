@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.dates import BERLIN, german_date
-from core.digest import DigestEvents, PhoneTask, Refused, Returned, RoundFacts, build_digest, digest_context
+from core.digest import DigestEvents, MailNote, PhoneTask, Refused, Returned, RoundFacts, build_digest, digest_context
 from core.institution import greeting
 from core.ladder import answer_by, step_date
 from core.workdays import public_holidays
@@ -92,7 +92,9 @@ def sample_digest_context(ctx: AppContext, *, today: dt.date, context: dict[str,
     digest = build_digest(DigestEvents(
         round=facts, returns=(Returned("TEST", "Beispiel-Institution (Test)", "accepted", new=1, changed=2),),
         refusals=(Refused("TEST2", "Zweite Beispiel-Institution (Test)", 3),),
-        phone_tasks=(PhoneTask("TEST3", "Dritte Beispiel-Institution (Test)"),)),
+        phone_tasks=(PhoneTask("TEST3", "Dritte Beispiel-Institution (Test)"),),
+        mailbox=(MailNote("erika.mustermann@beispiel.example.org", "Frage zur Abfrage", "unclear",
+                          "ohne Tabelle im Anhang"),)),
         today=day, is_holiday=lambda _: False, base_url=ctx.settings.base_url)
     if digest is None:  # cannot happen: a Monday with events
         raise RuntimeError("sample digest without content")

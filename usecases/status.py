@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from core.institution import ContactRecord, call_list
 from storage.cycles import cycle_of_year, newest_cycle, requests_with_institutions, round_published
 from storage.database import require_current_schema, session_scope
-from storage.models import Contact, EventLog, Submission
+from storage.models import Contact, EventLog, MailIntake, Submission
 from storage.regions import get_region
 from usecases.context import AppContext
 
@@ -90,12 +90,44 @@ class HeldReturn:
 
 
 @dataclass
+class Undeliverable:
+    """A contact's address the mail server refused (at sending, or later by a bounce): no more mail goes there;
+    the reminders go to the next contact role."""
+
+    code: str
+    name: str
+    address: str
+    role: str
+    reason: str
+    at: dt.datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "address": self.address, "role": self.role,
+                "reason": self.reason, "at": self.at.isoformat()}
+
+
+@dataclass
+class UnclearMail:
+    """A message in the agency's mailbox that was no return and no bounce (filed in fko/unklar for staff)."""
+
+    sender: str
+    subject: str
+    at: dt.datetime
+    lines: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sender": self.sender, "subject": self.subject, "at": self.at.isoformat(), "lines": self.lines}
+
+
+@dataclass
 class CycleStatus:
     year: int
     deadline: dt.date
     state: str = "open"          # open | published | closed
     rows: list[InstitutionStatus] = field(default_factory=list)
     held: list[HeldReturn] = field(default_factory=list)
+    undeliverable: list[Undeliverable] = field(default_factory=list)
+    unclear_mail: list[UnclearMail] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -103,6 +135,7 @@ class CycleStatus:
         return {"institutions": len(self.rows), "answered": answered, "open": len(self.rows) - answered,
                 "refused_uploads": sum(1 for r in self.rows if r.state == "refused"),
                 "phone_tasks": sum(1 for r in self.rows if r.open_phone_task),
+                "undeliverable": len(self.undeliverable), "unclear_mail": len(self.unclear_mail),
                 "response_rate": round(answered / len(self.rows), 3) if self.rows else 0.0}
 
 
@@ -155,6 +188,20 @@ def cycle_status(ctx: AppContext, *, year: int | None = None) -> CycleStatus:
         for contact in session.exec(select(Contact).where(col(Contact.institution_id).in_(calling))
                                     .order_by(col(Contact.id))).all():
             contacts.setdefault(contact.institution_id, []).append(contact)
+        by_institution = {i.id: i for _, i in rows}
+        for contact in session.exec(select(Contact).where(col(Contact.institution_id).in_(list(by_institution)),
+                                                          col(Contact.refused_at).is_not(None))
+                                    .order_by(col(Contact.refused_at), col(Contact.id))).all():
+            owner = by_institution[contact.institution_id]
+            status.undeliverable.append(Undeliverable(owner.code, owner.name, contact.email, contact.role,
+                                                      contact.refused_reason or "",
+                                                      contact.refused_at or cycle.opened_at))
+        for intake in session.exec(select(MailIntake).where(MailIntake.region_id == region.id,
+                                                            MailIntake.kind == "unclear",
+                                                            col(MailIntake.fetched_at) >= cycle.opened_at)
+                                   .order_by(col(MailIntake.id))).all():
+            status.unclear_mail.append(UnclearMail(intake.sender, intake.subject, intake.fetched_at,
+                                                   [str(line) for line in intake.details.get("lines", [])]))
         for request, institution in rows:
             last = events.get(institution.code)
             status.rows.append(InstitutionStatus(

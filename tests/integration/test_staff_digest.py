@@ -108,7 +108,7 @@ def test_digest_once_a_day_with_the_days_returns_and_refusals(demo_ctx, smtp_ser
     # Friday 6 Nov: the late-return window closed on the 5th: the draft is ready for approval, said once.
     ready = daily(demo_ctx, dt.date(2026, 11, 6)).digest
     assert ready is not None and ready.counts == {"returns": 0, "refusals": 0, "bounces": 0, "phone_tasks": 0,
-                                                  "ready": 1}
+                                                  "ready": 1, "mailbox": 0}
     approval = digests(smtp_server)[3]
     assert "Entwurf bereit zur Freigabe" in str(approval["Subject"])
     assert f"{BASE}/intern/dokumente/2026/" in approval.get_body(("plain",)).get_content()

@@ -58,7 +58,7 @@ def test_digest_each_kind_of_event_appears_with_its_staff_link() -> None:
         phone_tasks=(PhoneTask("KR-DN", "Kreis Düren", "keine erreichbare Ansprechperson"),),
     ), today=TUESDAY, is_holiday=NRW, base_url=BASE + "/")
     assert digest is not None
-    assert digest.counts == {"returns": 2, "refusals": 1, "bounces": 2, "phone_tasks": 1, "ready": 0}
+    assert digest.counts == {"returns": 2, "refusals": 1, "bounces": 2, "phone_tasks": 1, "ready": 0, "mailbox": 0}
     assert [e.url for e in digest.returns] == [f"{BASE}/intern/institutionen/IHK", f"{BASE}/intern/institutionen/VUV"]
     assert digest.returns[0].details == {"outcome": "accepted", "new": 2, "changed": 1, "ended": 0}
     assert digest.refusals[0].details["problems"] == 4 and digest.refusals[0].details["answered_since"] is False
