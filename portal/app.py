@@ -23,11 +23,11 @@ from starlette.requests import ClientDisconnect
 from core.filetype import Limits
 from portal.guard import Guard, cross_site, csrf_token, csrf_valid
 from portal.staff import create_staff_app
-from portal.views import Page, link_values, result_page
+from portal.views import Page, entries_values, link_values, result_page
 from usecases.context import AppContext
 from usecases.errors import is_unavailable, unavailable_reason
 from usecases.outbox import deliver_pending
-from usecases.return_view import submission_view
+from usecases.return_view import current_entries, submission_view
 from usecases.returns import (
     CycleClosed,
     LinkInvalid,
@@ -170,7 +170,9 @@ def landing(token: str, portal: Portal) -> HTMLResponse:
     link = portal.open_link(token)
     if isinstance(link, HTMLResponse):
         return link
-    return portal.page.render("link.html.j2", f"Ihre Rückmeldung {link.year}", **portal.link_values(link, token))
+    entries = current_entries(portal.ctx, request_id=link.request_id)
+    return portal.page.render("link.html.j2", f"Ihre Rückmeldung {link.year}", **portal.link_values(link, token),
+                              **entries_values(entries))
 
 
 def download(token: str, portal: Portal) -> Response:

@@ -9,10 +9,13 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from core.dates import BERLIN, german_date, german_datetime
+from core.activity import Activity
+from core.cellvalue import period_text
+from core.dates import BERLIN, german_date, german_datetime, short_date
 from core.diff import ActivityDiff
 from core.filetype import Limits
-from usecases.return_view import SubmissionView
+from core.receipt import change_summary
+from usecases.return_view import CurrentEntries, SubmissionView
 from usecases.returns import LinkView
 from usecases.site import SiteInfo
 
@@ -88,10 +91,36 @@ def result_page(page: Page, view: SubmissionView, values: dict[str, Any], labels
     if view.outcome == "no_changes":
         return page.render("no_changes.html.j2", "Keine Änderungen – bestätigt", received_text=received, **values)
     if view.outcome == "refused" or view.diff is None:
-        return page.render("result.html.j2", "Bitte korrigieren", status=200, accepted=False, filename=view.filename,
-                           problems=view.problems, **values)
+        title = "Bitte die richtige Tabelle hochladen" if view.wrong_file else "Bitte korrigieren"
+        return page.render("result.html.j2", title, status=200, accepted=False, filename=view.filename,
+                           problems=view.problems, groups=view.problem_groups, wrong_file=view.wrong_file,
+                           rows=sum(1 for g in view.problem_groups if g.row is not None), **values)
     diff = view.diff
     return page.render("result.html.j2", "Rückmeldung angenommen", accepted=True, filename=view.filename,
-                       received_text=received, base_label=view.base_label, counts=diff.counts(), new=diff.new,
-                       changed=changed_rows(diff, labels), ended=diff.ended, missing=diff.missing,
-                       notices=view.notices, **values)
+                       received_text=received, base_label=view.base_label, counts=diff.counts(),
+                       summary=change_summary(diff, labels), changed=changed_rows(diff, labels),
+                       notices=view.notices, notice_groups=view.notice_groups, **values)
+
+
+def period_span(start: str, end: str) -> str:
+    """An activity's period as the table shows it: ``2016 – 2027``, ``ab 03.2026``, ``bis 2027``."""
+    if start and end:
+        return f"{period_text(start)} – {period_text(end)}"
+    if start:
+        return f"ab {period_text(start)}"
+    return f"bis {period_text(end)}" if end else ""
+
+
+def entry_rows(activities: list[Activity], *, kept: bool = False) -> list[dict[str, Any]]:
+    return [{"title": a.title, "field_of_action": a.field_of_action, "status": a.status,
+             "period": period_span(a.start, a.end), "kept": kept} for a in activities]
+
+
+def entries_values(entries: CurrentEntries) -> dict[str, Any]:
+    """The landing page's table of the institution's activities and what state it shows."""
+    as_of = entries.as_of.astimezone(BERLIN) if entries.as_of else None
+    return {"entries": [*entry_rows(entries.activities), *entry_rows(entries.kept, kept=True)],
+            "entries_source": entries.source, "entries_kept": len(entries.kept),
+            "entries_label": entries.base_label,
+            "entries_date": short_date(as_of.date()) if as_of else "",
+            "entries_time": german_datetime(as_of) if as_of else ""}

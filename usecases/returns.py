@@ -170,12 +170,16 @@ def base_activities(session: Session, cycle: Cycle, institution: Institution) ->
     return list_activities(session=session, version_id=cycle.base_version_id, institution_id=institution.id)
 
 
-def _current_activities(session: Session, request: Request, cycle: Cycle, institution: Institution) -> list[Activity]:
-    """What the institution last told us: its latest accepted return, else the base version."""
+def current_activities(ctx: AppContext, session: Session, request: Request, cycle: Cycle,
+                       institution: Institution) -> tuple[list[Activity], list[Activity]]:
+    """What the institution last told us (its latest accepted return, else the base version) and what the
+    draft keeps beside it: the base's activities that return left out without ending them (DESIGN §5)."""
+    base = base_activities(session, cycle, institution)
     answer = latest_answer(session=session, request_id=request.id or 0)
-    if answer is not None and answer.outcome == "accepted":
-        return [activity_from_dict(a) for a in answer.activities]
-    return base_activities(session, cycle, institution)
+    if answer is None or answer.outcome != "accepted":
+        return base, []
+    answered = [activity_from_dict(a) for a in answer.activities]
+    return answered, diff_activities(base, answered, ending_statuses=ctx.catalogs().ending_statuses).missing
 
 
 def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> tuple[bytes, str]:
@@ -186,7 +190,9 @@ def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> 
             raise LinkInvalid
         cycle, institution, region = request_parts(session=session, request=request)
         base = _base_version(session, cycle)
-        activities = _current_activities(session, request, cycle, institution)
+        # The kept ones too: so that the sheet shows what the agency has, and one can mark them „entfällt“.
+        answered, kept = current_activities(ctx, session, request, cycle, institution)
+        activities = [*answered, *kept]
         if request.state == "invited":
             request.state = "downloaded"
             record_event(session=session, region_id=region.id, actor=f"institution:{institution.code}",

@@ -77,8 +77,10 @@ def test_accepted_upload_shows_changes_and_mails_a_receipt(portal) -> None:  # t
         assert response.status_code == 200
         text = main_text(response.text)
         assert "wurde angenommen" in text, text
-        assert "neu 1 geändert 1 beendet 1 unverändert 4" in text
-        assert "IHK-0007 · Azubi-Speed-Dating Düren" in text  # the new row got its stable ID
+        assert "1 geändert: „Ausbildungsbotschafter:innen“ (Titel)" in text
+        assert "1 neu: „Azubi-Speed-Dating Düren“ (neue ID IHK-0007)" in text  # the new row got its stable ID
+        assert "1 beendet: „Passgenaue Besetzung von Ausbildungsplätzen“ (entfällt)" in text
+        assert "4 unverändert" in text
         assert "Titel: „Ausbildungsbotschafterinnen und -botschafter“ → „Ausbildungsbotschafter:innen“" in text
         landing = main_text(http.get(link).text)
     assert "eingegangen und wurde angenommen" in landing
@@ -100,9 +102,9 @@ def test_refused_upload_lists_every_problem_and_keeps_the_file(portal) -> None: 
         response = upload(http, link, broken)
         text = main_text(response.text)
     assert "konnte noch nicht angenommen werden" in text
-    assert "Zelle D3 : Zeile 3, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert." in text
-    assert "Zelle B4 : Zeile 4, Titel: Dieses Pflichtfeld ist leer." in text
-    assert "Zelle G5 : Zeile 5, Ende: „bald“ ist kein gültiges Datum." in text
+    assert "Zelle D3 (Handlungsfeld): „Ausbildung“ ist kein zulässiger Wert." in text
+    assert "Zelle B4 (Titel): Dieses Pflichtfeld ist leer." in text
+    assert "Zelle G5 (Ende): „bald“ ist kein gültiges Datum." in text
     assert 'name="datei"' in response.text  # the form to try again
     (submission,) = submissions(portal)
     assert submission.outcome == "refused" and len(submission.problems) == 3
