@@ -64,10 +64,15 @@ def cell_to_period(value: Value) -> str:
         return ""
     if isinstance(value, bool):
         raise NotADate("boolean")
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
     if isinstance(value, dt.date):
-        return value.isoformat()
+        date = value.date() if isinstance(value, dt.datetime) else value
+        serial = (date - EXCEL_EPOCH).days
+        if 1000 <= serial <= 2999 and not (isinstance(value, dt.datetime) and value.time() != dt.time()):
+            # A year that came back as a date (26.09.1902 to 17.03.1908): Excel shows 2016 typed into a date cell
+            # as 08.07.1905, and python-calamine reads the years of Gnumeric's .xls so (it takes Gnumeric's
+            # number format id 50 for a built-in date format). No such date is a Beginn or Ende of an activity.
+            return str(serial)
+        return date.isoformat()
     if isinstance(value, int | float):
         if float(value).is_integer() and 1000 <= value <= 2999:
             return str(int(value))

@@ -27,6 +27,10 @@ from core.cellvalue import NotADate, cell_to_period, cell_to_text, period_bounds
         ("2026-03", "2026-03"),
         ("", ""),
         (None, ""),
+        (dt.date(1905, 7, 8), "2016"),      # the year 2016 read back as a date (Gnumeric's .xls, date cells)
+        (dt.datetime(1905, 7, 19), "2027"),
+        (dt.date(1902, 9, 25), "1902-09-25"),  # before serial 1000: a date, refused as out of range
+        (dt.datetime(1905, 7, 8, 12, 0), "1905-07-08"),  # a time of day: no year typed
     ],
 )
 def test_dates_in_every_form_programs_store_them(value: object, period: str) -> None:
