@@ -1,22 +1,26 @@
 """Workbooks that real spreadsheet programs wrote read back with every row intact (DESIGN §5).
 
 The committed files under tests/fixtures/returned/ were made by tests/fixtures/make_fixtures.py:
-LibreOffice (Debian's libreoffice-calc-nogui, driven through python3-uno) edited and saved our sheet
-as .xlsx, .ods and .xls; xlsxwriter wrote it as another program would. One test re-runs LibreOffice
-live so a change to the builder cannot silently break the round trip.
+LibreOffice (Debian's libreoffice-calc-nogui, driven through python3-uno) and Gnumeric (Debian's
+gnumeric, its ssconvert typing the edits) edited and saved our sheet as .xlsx, .ods and .xls;
+xlsxwriter wrote it as another program would. Tests re-run LibreOffice and Gnumeric live so a change
+to the builder cannot silently break the round trip.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from core.activity import Activity
 from core.diff import diff_activities
 from core.sheet_check import Expected, SheetResult, check_sheet
-from tests.support.factories import demo_activities, templates
+from tests.support import gnumeric
+from tests.support.factories import SHEET_SECRET, build_sheet_bytes, demo_activities, templates
 from usecases.sandbox import read_grid_isolated
 from usecases.settings import BUNDLED_TEMPLATES
 
@@ -24,12 +28,12 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 FIXTURE_SECRET = b"fixture-secret-not-for-production"
 
 
-def read(path: Path) -> SheetResult:
+def read(path: Path, secret: bytes = FIXTURE_SECRET) -> SheetResult:
     from core.filetype import Limits
 
     spec, catalogs = templates()
     grid = read_grid_isolated(path.read_bytes(), templates_dir=BUNDLED_TEMPLATES, limits=Limits())
-    return check_sheet(grid, spec=spec, catalogs=catalogs, expected=Expected("aachen", 2026, FIXTURE_SECRET, "IHK"),
+    return check_sheet(grid, spec=spec, catalogs=catalogs, expected=Expected("aachen", 2026, secret, "IHK"),
                        base=demo_activities())
 
 
@@ -92,3 +96,53 @@ def test_live_libreoffice_round_trip_of_a_freshly_built_sheet(tmp_path: Path) ->
         assert_edits_arrived(read(tmp_path / f"lo_edited.{suffix}"))
     assert read(tmp_path / "lo_unedited.xlsx").activities == demo_activities()
 
+
+
+def gnumeric_edits_as_activities() -> tuple[list[Activity], list[Activity]]:
+    """What the institution typed in Gnumeric (tests/support/gnumeric.py EDITS), as the activities it means:
+    the sheet's rows in order, and the one kept though missing (its row cleared)."""
+    base = {a.key: a for a in demo_activities()}
+    new = Activity(key=None, institution_code="IHK", title="Azubi-Werkstatt Energiewende",
+                   field_of_action="Transformation und Digitalisierung der Arbeitswelt", status="geplant",
+                   start="2026", end="2027-12", target_groups="Auszubildende; Unternehmen", area="StädteRegion Aachen",
+                   remarks="=keine Formel, nur Text")
+    rows = [
+        dataclasses.replace(base["IHK-0001"], title="Ausbildungsbotschafter:innen (erweitert)",
+                            description="Auszubildende berichten in Schulklassen.\nNeu: auch an Förderschulen – für "
+                                        "Schüler:innen mit Förderbedarf; Größe der Gruppen ≤ 12."),
+        dataclasses.replace(base["IHK-0002"], status="entfällt"),
+        dataclasses.replace(base["IHK-0003"], start="2026-03-15", end="2026-06-30"),
+        dataclasses.replace(base["IHK-0005"], start="2023", remarks="=10+2"),  # formula's value; text stays text
+        base["IHK-0006"],
+        new,
+    ]
+    return rows, [base["IHK-0004"]]
+
+
+@pytest.mark.parametrize("suffix", gnumeric.FORMATS)
+def test_gnumeric_edits_read_back_in_every_format(suffix: str) -> None:
+    result = read(FIXTURES / "returned" / f"gn_edited.{suffix}")
+    assert result.ok, [p.message for p in result.problems]
+    rows, missing = gnumeric_edits_as_activities()
+    assert result.activities == rows  # every row, every field: the line break too (ODS <text:line-break/>)
+    assert result.missing == missing
+
+
+@pytest.mark.parametrize("suffix", gnumeric.FORMATS)
+def test_gnumeric_unedited_round_trip_is_unchanged(suffix: str) -> None:
+    result = read(FIXTURES / "returned" / f"gn_unedited.{suffix}")
+    assert result.ok, [p.message for p in result.problems]
+    assert result.activities == demo_activities()
+
+
+def test_live_gnumeric_round_trip_of_a_freshly_built_sheet(tmp_path: Path) -> None:
+    base = tmp_path / "fko_built.xlsx"
+    base.write_bytes(build_sheet_bytes())
+    gnumeric.write_returns(base, tmp_path)
+    rows, missing = gnumeric_edits_as_activities()
+    for suffix in gnumeric.FORMATS:
+        unedited = read(tmp_path / f"gn_unedited.{suffix}", SHEET_SECRET)
+        assert unedited.ok and unedited.activities == demo_activities(), suffix
+        edited = read(tmp_path / f"gn_edited.{suffix}", SHEET_SECRET)
+        assert edited.ok, [p.message for p in edited.problems]
+        assert (edited.activities, edited.missing) == (rows, missing), suffix
