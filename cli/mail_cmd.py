@@ -112,13 +112,14 @@ def fetch(
         except MailboxError as exc:
             fail(str(exc))
             raise typer.Exit(2 if isinstance(exc, LoginRefused) else 1) from None
-        delivery = None if dry_run or not any(m.answered for m in report.messages) \
-            else asyncio.run(deliver_pending(ctx))
+        # The answers this (or an interrupted earlier) run queued; not mail staff held back elsewhere.
+        delivery = None if dry_run else asyncio.run(deliver_pending(ctx, kinds=("receipt", "refusal",
+                                                                                "mail_unclear")))
     if as_json:
         print_json(report.as_dict())
     else:
         _say_fetched(report)
-        if delivery is not None:
+        if delivery is not None and delivery.attempted:
             report_delivery(delivery, ctx.settings.smtp_host, ctx.settings.mail_sink_dir)
     if report.error:
         if not as_json:

@@ -33,7 +33,9 @@ DEPLOYMENTS = [
     DeploymentSpec("daily-reminders", "escalate-reminders", "flows/escalate_reminders.py:escalate_reminders_flow",
                    cron="0 7 * * 1-5", description="Erinnerungen und Eskalation, werktags 7 Uhr"),
     DeploymentSpec("ingest-returns", "ingest-returns", "flows/ingest_returns.py:ingest_returns_flow",
-                   cron="*/30 * * * *", description="Rückmeldungen verarbeiten: bei jedem Eingang, sonst halbstündlich",
+                   cron="*/10 * * * *",
+                   description="Rückmeldungen verarbeiten (Seite, Postfach, Eingangsordner): bei jedem Eingang, "
+                               "sonst alle 10 Minuten",
                    trigger={"expect": [RETURN_EVENT], "match": {"prefect.resource.id": "fko.institution.*"},
                             "parameters": {"institution": "{{ event.payload.institution }}"}}),
     DeploymentSpec("regenerate-concept", "regenerate-concept",

@@ -1,9 +1,11 @@
-"""Flow `ingest-returns`: returns from the drop folder (var/inbox/), receipts and refusals, a fresh draft.
+"""Flow `ingest-returns`: the agency's mailbox, the drop folder (var/inbox/), receipts and refusals, a fresh draft.
 
-Returns through the page are checked and recorded at upload; this flow picks up files staff drop into
-the inbox (e.g. sheets that came by mail; filed without mail, staff answer those), sends what the outbox
-holds (the page's receipts), and rebuilds the draft. After the version is published, files dropped into the
-inbox are kept for staff (held), not taken into the round.
+Returns through the page are checked and recorded at upload; this flow reads the agency's mailbox (FKO_IMAP_*:
+sheets attached to replies taken in like uploads, bounces, see usecases.mail_intake), picks up files staff drop
+into the inbox (filed without mail, staff answer those), sends what the outbox holds (receipts, refusals),
+and rebuilds the draft. After the version is published, files that come in are kept for staff (held), not
+taken into the round. A mailbox that cannot be read fails the run with one line, after everything else was
+done; the next run (every 10 minutes) catches up.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
 
 from flows import dashboard
 from flows.open_cycle import deliver_mail
@@ -19,6 +22,7 @@ from flows.runtime import moment
 from usecases.context import app_context
 from usecases.cycle import year_to_process
 from usecases.inbox import drop_folder_year, ingest_drop_folder
+from usecases.mail_intake import MailboxError, fetch_mail, imap_settings
 from usecases.versions import refresh_draft
 
 
@@ -26,6 +30,19 @@ from usecases.versions import refresh_draft
 def ingest_inbox(year: int, today: dt.date | None) -> dict[str, list[str]]:
     with app_context() as ctx:
         return ingest_drop_folder(ctx, year=year, now=moment(today)).as_dict()
+
+
+@task(name="read-mailbox", cache_policy=NO_CACHE)
+def read_mailbox(today: dt.date | None) -> dict[str, object]:
+    """Every message of the agency's mailbox dealt with once; ``error``: one German line when it failed."""
+    with app_context() as ctx:
+        if imap_settings(ctx.settings) is None:
+            return {"configured": False}
+        try:
+            report = fetch_mail(ctx, now=moment(today))
+        except MailboxError as exc:
+            return {"configured": True, "error": str(exc), "counts": {}}
+    return {"configured": True, **report.as_dict()}
 
 
 @task(name="rebuild-draft", cache_policy=NO_CACHE)
@@ -40,8 +57,25 @@ def rebuild(year: int, today: dt.date | None) -> dict[str, int]:
 
 @flow(name="ingest-returns")
 async def ingest_returns_flow(year: int | None = None, today: dt.date | None = None,
-                              institution: str | None = None) -> dict[str, object]:
-    """Triggered when the page reports a return (``institution``), and on a polling schedule."""
+                              institution: str | None = None) -> dict[str, object] | State:
+    """Triggered when the page reports a return (``institution``) or mail arrives, and on a polling schedule."""
+    logger = get_run_logger()
+    mailbox = read_mailbox(today)
+    if mailbox.get("configured"):
+        counts = mailbox.get("counts")
+        counts = counts if isinstance(counts, dict) else {}
+        logger.info("Postfach: %s Rückmeldungen, %s unklar, %s unzustellbar, %s automatische Antworten.",
+                    counts.get("return", 0), counts.get("unclear", 0), counts.get("bounce", 0),
+                    counts.get("autoreply", 0))
+    result = await _ingest(year, today, institution)
+    if mailbox.get("error"):
+        message = f"Postfach nicht gelesen: {mailbox['error']} Der nächste Lauf holt es nach."
+        logger.error(message)
+        return Failed(message=message, data={"mailbox": mailbox, **result})
+    return {"mailbox": mailbox, **result} if mailbox.get("configured") else result
+
+
+async def _ingest(year: int | None, today: dt.date | None, institution: str | None) -> dict[str, object]:
     logger = get_run_logger()
     with app_context() as ctx:
         wanted, year = year, year_to_process(ctx, year)

@@ -7,8 +7,6 @@ from the invitation attached, edited or not) and put into the mailbox with IMAP 
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import json
 import zipfile
@@ -198,3 +196,172 @@ def test_messages_that_name_no_institution_are_answered_once_and_left_for_staff(
     again = fko(run_fko, env, "mail", "fetch")
     assert again.exit_code == 0 and len(answers) == len([m for m in sent(smtp_server)
                                                           if str(m["Subject"]).strip().startswith("Ihre Nachricht")])
+
+
+def dsn(original: EmailMessage, address: str) -> bytes:
+    """A delivery status notification (RFC 3464) as a relay sends it a day later: the address does not exist."""
+    quoted = "".join(f"{k}: {v}\r\n" for k, v in original.items())
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@relay.example.org>\r\n"
+        f"To: {original['From']}\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        "Auto-Submitted: auto-replied\r\n"
+        f"Message-ID: {make_msgid(domain='relay.example.org')}\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B1"\r\n\r\n'
+        "--B1\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+        f"I'm sorry to have to inform you that your message could not be delivered to {address}.\r\n\r\n"
+        "--B1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; relay.example.org\r\n\r\n"
+        f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        f"Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown\r\n\r\n"
+        "--B1\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"{quoted}\r\n--B1--\r\n").encode()
+
+
+def exim_bounce(address: str) -> bytes:
+    """The common non-standard shape: Exim's plain-text bounce with X-Failed-Recipients."""
+    message = EmailMessage()
+    message["From"] = "Mail Delivery System <Mailer-Daemon@mx.ihk-aachen.example.org>"
+    message["To"] = "noreply@regionalagentur.example.org"
+    message["Subject"] = "Mail delivery failed: returning message to sender"
+    message["X-Failed-Recipients"] = address
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content("This message was created automatically by mail delivery software.\n\nA message that you "
+                        "sent could not be delivered to one or more of its\nrecipients. This is a permanent error. "
+                        f"The following address(es) failed:\n\n  {address}\n    Unrouteable address\n")
+    return message.as_bytes()
+
+
+def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_is_never_answered(  # type: ignore[no-untyped-def]
+        run_fko, env, dovecot: Dovecot, smtp_server) -> None:
+    invitations = opened(run_fko, env, smtp_server)
+    dovecot.deliver(dsn(invitations["IHK"], "leonie.reiners@ihk-aachen.example.org"))
+    dovecot.deliver(exim_bounce("oliver.kuepper@hwk-aachen.example.org"))
+    dovecot.deliver(reply(invitations["VUV"], sender="birgit.thelen@vuv-aachen.example.org",
+                          subject=f"Automatische Antwort: {invitations['VUV']['Subject']}",
+                          text="Ich bin bis zum 20.10. nicht im Büro. Vertretung: Sven Renn.\n",
+                          headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}))
+
+    result = fko(run_fko, env, "mail", "fetch")
+    assert result.exit_code == 0, result.stderr
+    out = flat(result.stdout)
+    assert ("leonie.reiners@ihk-aachen.example.org unzustellbar (IHK), keine weiteren E-Mails dorthin; "
+            "Unzustellbar-Meldung: 550 5.1.1") in out
+    assert "oliver.kuepper@hwk-aachen.example.org unzustellbar (HWK)" in out
+    assert "automatische Antwort: birgit.thelen@vuv-aachen.example.org" in out
+    assert dovecot.folders() == {"INBOX": 0, "fko": 0, UNZUSTELLBAR: 2, VERARBEITET: 1}
+    assert sent(smtp_server) == []  # neither the bounces nor the out-of-office note are answered
+
+    state = status(run_fko, env)
+    assert {(u["code"], u["address"]) for u in state["undeliverable"]} == {
+        ("IHK", "leonie.reiners@ihk-aachen.example.org"), ("HWK", "oliver.kuepper@hwk-aachen.example.org")}
+    table = fko(run_fko, env, "cycle", "status")
+    assert "Unzustellbare Adressen (2)" in flat(table.stdout)
+    outbox = json.loads(fko(run_fko, env, "mail", "outbox", "--json").stdout)
+    invitation = next(m for m in outbox if m["to"] == "leonie.reiners@ihk-aachen.example.org")
+    assert invitation["state"] == "refused" and "550 5.1.1" in invitation["error"]
+
+    # The first reminder (7 days before the deadline) goes to the deputy, not the dead address.
+    reminded = fko(run_fko, env, "remind", "--today", "08.10.2027")
+    assert reminded.exit_code == 0, reminded.stderr
+    to_ihk = [m for m in sent(smtp_server) if "IHK Aachen" in body(m) or "ihk-aachen" in str(m["To"])]
+    assert to_ihk and all("leonie.reiners@ihk-aachen.example.org" not in recipients(m) for m in to_ihk)
+    assert any("dirk.kraemer@ihk-aachen.example.org" in str(m["To"]) for m in to_ihk)
+
+
+def test_a_mailbox_that_cannot_be_reached_or_refuses_the_login_is_one_clear_line(  # type: ignore[no-untyped-def]
+        run_fko, env, dovecot: Dovecot, smtp_server) -> None:
+    opened(run_fko, env, smtp_server)
+    from tests.support.smtp import free_port
+
+    down = fko(run_fko, {**env, "FKO_IMAP_PORT": str(free_port())}, "mail", "fetch")
+    assert down.exit_code == 1 and "Traceback" not in down.stderr
+    lines = [line for line in down.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Das Postfach 127.0.0.1:" in lines[0] and "ist nicht erreichbar" in lines[0], lines
+
+    refused = fko(run_fko, {**env, "FKO_IMAP_PASSWORD": "falsch"}, "mail", "fetch")
+    assert refused.exit_code == 2 and "Traceback" not in refused.stderr
+    assert ("hat die Anmeldung als „agentur“ abgelehnt (FKO_IMAP_USER und FKO_IMAP_PASSWORD prüfen)"
+            in flat(refused.stderr))
+
+    unset = fko(run_fko, {k: v for k, v in env.items() if k != "FKO_IMAP_HOST"}, "mail", "fetch")
+    assert unset.exit_code == 2 and "Kein Postfach eingestellt: FKO_IMAP_HOST" in flat(unset.stderr)
+
+
+def three_replies(invitations: dict[str, EmailMessage], dovecot: Dovecot) -> None:
+    for code, sender in (("IHK", "leonie.reiners@ihk-aachen.example.org"),
+                         ("HWK", "oliver.kuepper@hwk-aachen.example.org"),
+                         ("VUV", "birgit.thelen@vuv-aachen.example.org")):
+        dovecot.deliver(reply(invitations[code], sender=sender, attachments=[(f"{code}.xlsx",
+                                                                             sheet_of(invitations[code]))]))
+
+
+def receipts(smtp_server) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(str(m["Subject"]) for m in sent(smtp_server) if str(m["Subject"]).startswith("Eingangsbest"))
+
+
+def submissions(tmp_path: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "var" / "fko.db") as db:
+        return db.execute("SELECT s.source, i.code FROM submission s JOIN request r ON r.id = s.request_id "
+                          "JOIN institution i ON i.id = r.institution_id ORDER BY s.id").fetchall()
+
+
+def test_a_connection_dropped_mid_fetch_loses_nothing_and_repeats_nothing(  # type: ignore[no-untyped-def]
+        run_fko, env, dovecot: Dovecot, smtp_server, tmp_path: Path) -> None:
+    from tests.support.imap import CuttingProxy
+
+    invitations = opened(run_fko, env, smtp_server)
+    three_replies(invitations, dovecot)
+    proxy = CuttingProxy(dovecot.port)
+    proxy.trigger, proxy.after = b"BODY.PEEK[]", 2  # the connection ends while the second message is fetched
+    try:
+        cut = fko(run_fko, {**env, "FKO_IMAP_PORT": str(proxy.port)}, "mail", "fetch")
+    finally:
+        proxy.close()
+    assert cut.exit_code == 1 and "Traceback" not in cut.stderr
+    assert "brach ab" in flat(cut.stderr) and "Der nächste Abruf macht dort weiter; nichts geht verloren." in \
+        flat(cut.stderr)
+    assert "IHK: IHK.xlsx angenommen" in flat(cut.stdout)
+    assert dovecot.folders()["INBOX"] == 2 and len(receipts(smtp_server)) == 1
+
+    after = fko(run_fko, env, "mail", "fetch")
+    assert after.exit_code == 0, after.stderr
+    assert dovecot.folders() == {"INBOX": 0, "fko": 0, VERARBEITET: 3}
+    assert len(receipts(smtp_server)) == 3 and len(set(receipts(smtp_server))) == 3
+    assert sorted(submissions(tmp_path)) == [("mail", "HWK"), ("mail", "IHK"), ("mail", "VUV")]
+
+
+def test_a_fetcher_killed_between_recording_and_moving_records_once_and_answers_once(  # type: ignore[no-untyped-def]
+        env, dovecot: Dovecot, smtp_server, tmp_path: Path, run_fko) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.imap import CuttingProxy
+
+    invitations = opened(run_fko, env, smtp_server)
+    three_replies(invitations, dovecot)
+    proxy = CuttingProxy(dovecot.port)
+    fetcher = subprocess.Popen([sys.executable, "-m", "cli", "mail", "fetch"], cwd=tmp_path,
+                               env={**env, "FKO_IMAP_PORT": str(proxy.port)}, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    # The first message is recorded (its receipt queued); when the fetcher asks the server to move it, it dies.
+    proxy.trigger, proxy.on_trigger = b"MOVE", lambda: os.kill(fetcher.pid, signal.SIGKILL)
+    try:
+        fetcher.wait(timeout=120)
+    finally:
+        proxy.close()
+    assert fetcher.returncode == -signal.SIGKILL and proxy.triggered.is_set()
+    assert dovecot.folders()["INBOX"] == 3 and submissions(tmp_path) == [("mail", "IHK")]
+    assert receipts(smtp_server) == []  # queued, not yet sent: the process died first
+
+    again = fko(run_fko, env, "mail", "fetch")
+    assert again.exit_code == 0, again.stderr
+    assert "schon erfasst, nach fko/verarbeitet verschoben" in flat(again.stdout)
+    assert dovecot.folders() == {"INBOX": 0, "fko": 0, VERARBEITET: 3}
+    assert sorted(submissions(tmp_path)) == [("mail", "HWK"), ("mail", "IHK"), ("mail", "VUV")]
+    assert len(receipts(smtp_server)) == 3 and len(set(receipts(smtp_server))) == 3
