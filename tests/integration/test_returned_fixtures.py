@@ -146,3 +146,27 @@ def test_live_gnumeric_round_trip_of_a_freshly_built_sheet(tmp_path: Path) -> No
         edited = read(tmp_path / f"gn_edited.{suffix}", SHEET_SECRET)
         assert edited.ok, [p.message for p in edited.problems]
         assert (edited.activities, edited.missing) == (rows, missing), suffix
+
+
+def libreoffice_ods(source: Path, out_dir: Path) -> Path:
+    """The real LibreOffice saves ``source`` as .ods (own profile; a fresh one may need a retry)."""
+    for _ in range(3):
+        subprocess.run(["soffice", "--headless", "--norestore", f"-env:UserInstallation={(out_dir / 'p').as_uri()}",
+                        "--convert-to", "ods", "--outdir", str(out_dir), str(source)],
+                       capture_output=True, timeout=300, check=False)
+        if (target := out_dir / f"{source.stem}.ods").is_file():
+            return target
+    raise AssertionError("LibreOffice wrote no .ods")
+
+
+@pytest.mark.parametrize("program", ["gnumeric", "libreoffice"])
+def test_merged_id_cells_in_an_ods_are_refused_by_range_as_in_xlsx(tmp_path: Path, program: str) -> None:
+    source = FIXTURES / "hostile" / "merged-id-cells.xlsx"  # A2:A4 merged: rows 3 and 4 would lose their IDs
+    if program == "gnumeric":
+        gnumeric.ssconvert(source, ods := tmp_path / "merged.ods")
+    else:
+        ods = libreoffice_ods(source, tmp_path)
+    problems = [(p.cell, p.message) for p in read(ods, SHEET_SECRET).problems]
+    assert problems == [(p.cell, p.message) for p in read(source, SHEET_SECRET).problems]
+    assert problems == [("A2:A4", "Die Zellen A2:A4 sind verbunden. Bitte die Verbindung aufheben (in Excel: Start › "
+                                  "„Verbinden und zentrieren“) und jede Zeile vollständig ausfüllen, auch die ID.")]
