@@ -185,3 +185,36 @@ def test_fko_serve_builds_every_deployment_with_its_schedule_and_trigger() -> No
     (trigger,) = deployments["ingest-returns"].triggers
     assert trigger.expect == {"fko.return.received"}
     assert deployments["publish-concept"].schedules in (None, [])
+
+
+def test_ingest_returns_reads_the_mailbox_and_a_mailbox_that_is_down_fails_the_run_with_one_line(  # type: ignore[no-untyped-def]
+        prefect_server: str, env: AppContext, smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.ingest_returns import ingest_returns_flow
+    from flows.open_cycle import open_cycle_flow
+    from tests.support.imap import PASSWORD, USER, Dovecot, reply, sheet_of
+
+    mailbox = Dovecot()  # its port is chosen; the server is not running yet
+    for name, value in (("HOST", "127.0.0.1"), ("PORT", str(mailbox.port)), ("USER", USER),
+                        ("PASSWORD", PASSWORD), ("TLS", "none")):
+        monkeypatch.setenv(f"FKO_IMAP_{name}", value)
+    asyncio.run(open_cycle_flow(year=2026, deadline=DEADLINE, today=OPENED))
+    invitation = next(m for m in smtp_server.recorder.messages() if str(m["To"]).endswith("@ihk-aachen.example.org>")
+                      and any(p.get_filename() for p in m.iter_attachments()))
+    smtp_server.recorder.received.clear()
+
+    down = asyncio.run(ingest_returns_flow(today=dt.date(2026, 9, 6), return_state=True))
+    assert down.is_failed()
+    assert down.message == (f"Postfach nicht gelesen: Das Postfach 127.0.0.1:{mailbox.port} ist nicht erreichbar "
+                            "([Errno 111] Connection refused). Der nächste Lauf holt es nach.")
+
+    mailbox.start()
+    try:
+        mailbox.deliver(reply(invitation, sender="leonie.reiners@ihk-aachen.example.org",
+                              attachments=[("Rückmeldung.xlsx", sheet_of(invitation))]))
+        caught_up = asyncio.run(ingest_returns_flow(today=dt.date(2026, 9, 7)))
+        assert caught_up["mailbox"]["counts"]["return"] == 1  # type: ignore[index]
+        assert mailbox.folders()["fko.verarbeitet"] == 1
+    finally:
+        mailbox.stop()
+    assert [s for s in subjects(smtp_server) if s.startswith("Eingangsbestätigung")] == [
+        "Eingangsbestätigung: Rückmeldung IHK Aachen zum Handlungskonzept Region Aachen 2026"]

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.factories import edit_sheet
-from tests.support.imap import PASSWORD, USER, Dovecot
+from tests.support.imap import PASSWORD, USER, Dovecot, reply, sheet_of
 
-AGENCY = "fachkraefte@regionalagentur.example.org"
 NEW_ROW = {"B9": "Neu per E-Mail", "D9": "Duale Ausbildung stärken", "E9": "geplant"}
 VERARBEITET, UNKLAR, UNZUSTELLBAR = "fko.verarbeitet", "fko.unklar", "fko.unzustellbar"  # Dovecot's "." separator
 
@@ -61,31 +60,6 @@ def opened(run_fko, env: dict[str, str], smtp_server) -> dict[str, EmailMessage]
                 invitations[name.rsplit("-", 1)[-1].removesuffix(".xlsx")] = message
     smtp_server.recorder.received.clear()
     return invitations
-
-
-def sheet_of(invitation: EmailMessage) -> bytes:
-    part = next(p for p in invitation.iter_attachments() if (p.get_filename() or "").endswith(".xlsx"))
-    data = part.get_payload(decode=True)
-    assert isinstance(data, bytes)
-    return data
-
-
-def reply(invitation: EmailMessage | None, *, sender: str, attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
-          subject: str | None = None, text: str = "Anbei unsere Rückmeldung.\n", headers: dict[str, str] | None = None,
-          ) -> bytes:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = AGENCY
-    message["Subject"] = subject if subject is not None else f"AW: {invitation['Subject']}" if invitation else "Frage"
-    message["Message-ID"] = make_msgid(domain="absender.example.org")
-    if invitation is not None:
-        message["In-Reply-To"] = invitation["Message-ID"]
-    for name, value in (headers or {}).items():
-        message[name] = value
-    message.set_content(text)
-    for filename, data in attachments:
-        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
-    return message.as_bytes()
 
 
 def sent(smtp_server) -> list[EmailMessage]:  # type: ignore[no-untyped-def]

@@ -21,11 +21,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 
 from tests.support.smtp import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
+AGENCY = "fachkraefte@regionalagentur.example.org"  # where institutions reply to
 USER, PASSWORD = "agentur", "postfach-geheim"
 
 
@@ -231,3 +234,29 @@ class CuttingProxy:
     def close(self) -> None:
         self._stop = True
         self.listener.close()
+
+
+# -- mails as a contact's mail program writes them ---------------------------------------------------------
+def sheet_of(invitation: EmailMessage) -> bytes:
+    part = next(p for p in invitation.iter_attachments() if (p.get_filename() or "").endswith(".xlsx"))
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return data
+
+
+def reply(invitation: EmailMessage | None, *, sender: str, attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+          subject: str | None = None, text: str = "Anbei unsere Rückmeldung.\n", headers: dict[str, str] | None = None,
+          ) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = AGENCY
+    message["Subject"] = subject if subject is not None else f"AW: {invitation['Subject']}" if invitation else "Frage"
+    message["Message-ID"] = make_msgid(domain="absender.example.org")
+    if invitation is not None:
+        message["In-Reply-To"] = invitation["Message-ID"]
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text)
+    for filename, data in attachments:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=filename)
+    return message.as_bytes()
