@@ -400,7 +400,8 @@ def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: 
         institution=institution, region=region, now=upload.now,
         context={"filename": upload.filename, "received_text": received_text(upload.now),
                  "problems": [p.as_dict() for p in problems[:MAILED_PROBLEMS]], "wrong_file": wrong_file,
-                 "problem_count": len(problems), "problem_groups": mailed_groups(group_by_row(problems, titles))},
+                 "problem_count": len(problems), "problem_groups": mailed_groups(group_by_row(problems, titles)),
+                 "submission_id": submission.id},
         also_to=upload.also_to) if upload.notify else []
     record_event(session=session, region_id=region.id, actor=_actor(upload, institution), action="return.refused",
                  subject=institution.code, details={"submission": submission.id, "year": cycle.year,

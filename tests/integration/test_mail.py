@@ -39,6 +39,19 @@ CONTEXT = {
     "change_lines": ["STRAC-0002 Pflegeausbildungsverbund: Titel, Ende"],
     "problems": [{"cell": "D12", "column": "Handlungsfeld",
                   "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
+    "problem_groups": [{"row": 12, "title": "Pflegeausbildungsverbund <Nord>", "problems": [
+        {"cell": "D12", "column": "Handlungsfeld", "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein "
+         "zulässiger Wert.", "detail": "„Ausbildung“ ist kein zulässiger Wert."}]}],
+    "problem_count": 1, "wrong_file": False, "submission_id": 7,
+    "summary": [{"kind": "changed", "count": 2, "more": 0, "items": [
+                    {"key": "STRAC-0002", "title": "Pflegeausbildungsverbund <Nord>", "detail": "Titel, Ende"},
+                    {"key": "STRAC-0003", "title": "Azubi-Tage", "detail": "Status"}]},
+                {"kind": "new", "count": 1, "more": 0, "items": [{"key": "STRAC-0009", "title": "Neu", "detail": ""}]},
+                {"kind": "ended", "count": 1, "more": 0,
+                 "items": [{"key": "STRAC-0001", "title": "Alt", "detail": "abgeschlossen"}]},
+                {"kind": "missing", "count": 1, "more": 0,
+                 "items": [{"key": "STRAC-0004", "title": "Vergessen", "detail": ""}]},
+                {"kind": "unchanged", "count": 3, "more": 0, "items": []}],
     "greeting": "Sehr geehrter Herr Müller-Lüdenscheidt", "answer_by_text": "Donnerstag, 29. Oktober 2026",
     "reminded": [{"date": "8. Oktober 2026", "kind": "reminder",
                   "people": [{"name": "Dörte <Öztürk>", "email": "doerte@stadt.example.org", "undeliverable": False}]}],
@@ -95,10 +108,19 @@ def test_every_template_arrives_intact(kind: str, smtp_server) -> None:  # type:
         assert "am 8. Oktober 2026: Erinnerung an Dörte <Öztürk> (doerte@stadt.example.org)" in text
         assert "Dörte &lt;Öztürk&gt;" in markup and "<Öztürk>" not in markup
         assert "bis Donnerstag, 29. Oktober 2026, bei uns eingeht" in text and "0241 99999-0" in text
-    if kind == "refusal":
-        assert "„Ausbildung“ ist kein zulässiger Wert." in text and "D12" in markup
-    if kind == "receipt":
-        assert "geändert: 2" in text and "STRAC-0002 Pflegeausbildungsverbund" in markup
+    if kind == "refusal":  # by row, the row named by its activity's title
+        lines = text.splitlines()
+        row = lines.index("Zeile 12: „Pflegeausbildungsverbund <Nord>“")
+        assert lines[row + 1] == "- [D12, Handlungsfeld] „Ausbildung“ ist kein zulässiger Wert."
+        assert "Zeile 12: „Pflegeausbildungsverbund &lt;Nord&gt;“" in markup and "Zelle D12" in markup
+    if kind == "receipt":  # the changes in words, as on the page
+        lines = text.splitlines()
+        first = lines.index("- 2 geändert: „Pflegeausbildungsverbund <Nord>“ (Titel, Ende); „Azubi-Tage“ (Status)")
+        assert lines[first + 1:first + 5] == ["- 1 neu: „Neu“ (neue ID STRAC-0009)",
+                                              "- 1 beendet: „Alt“ (abgeschlossen)",
+                                              "- 1 fehlt in Ihrer Tabelle und bleibt vorerst erhalten: „Vergessen“",
+                                              "- 3 unverändert"]
+        assert "„Pflegeausbildungsverbund &lt;Nord&gt;“ (Titel, Ende)" in markup
     attached = list(message.iter_attachments())
     if kind == "invitation":
         (part,) = attached

@@ -91,7 +91,8 @@ def test_accepted_upload_shows_changes_and_mails_a_receipt(portal) -> None:  # t
     assert "Eingangsbestätigung" in str(receipt["Subject"]) and "IHK Aachen" in str(receipt["Subject"])
     assert receipt["To"].addresses[0].addr_spec == "leonie.reiners@ihk-aachen.example.org"
     body = receipt.get_body(("plain",)).get_content()
-    assert "- neu: 1" in body and "neu: IHK-0007 Azubi-Speed-Dating Düren" in body
+    assert "- 1 neu: „Azubi-Speed-Dating Düren“ (neue ID IHK-0007)" in body.splitlines()  # as on the page
+    assert "- 1 geändert: „Ausbildungsbotschafter:innen“ (Titel)" in body.splitlines()
 
 
 def test_refused_upload_lists_every_problem_and_keeps_the_file(portal) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +112,30 @@ def test_refused_upload_lists_every_problem_and_keeps_the_file(portal) -> None: 
     assert portal.ctx.files.get(submission.raw_sha256, kind="upload") == broken
     (refusal,) = wait_for_mail(portal, 1)
     assert str(refusal["Subject"]).startswith("Bitte korrigieren")
-    assert "[D3] Zeile 3, Handlungsfeld" in refusal.get_body(("plain",)).get_content()
+    lines = refusal.get_body(("plain",)).get_content().splitlines()  # by row, as on the page
+    row = lines.index("Zeile 3: „Passgenaue Besetzung von Ausbildungsplätzen“")
+    assert lines[row + 1].startswith("- [D3, Handlungsfeld] „Ausbildung“ ist kein zulässiger Wert.")
+    title_cleared = lines.index("Zeile 4: „Anerkennungsberatung IHK FOSA“")  # its title as we have it
+    assert lines[title_cleared + 1] == "- [B4, Titel] Dieses Pflichtfeld ist leer. Bitte ausfüllen."
+
+
+def test_another_institutions_sheet_gets_one_message_on_the_page_and_in_the_mail(portal) -> None:  # type: ignore[no-untyped-def]
+    with client() as http:
+        hwk_sheet = http.get(f"{portal.links['HWK']}/tabelle").content
+        response = upload(http, portal.links["IHK"], hwk_sheet, filename="Abfrage-2026-aachen-HWK.xlsx")
+    text = main_text(response.text)
+    assert "Die Datei gehört zu einer anderen Institution (HWK)." in text
+    assert "gehört zu keiner Aktivität" not in text and "Zelle" not in text
+    (submission,) = submissions(portal)
+    assert submission.outcome == "refused" and len(submission.problems) == 1  # one, not one more per row
+    (refusal,) = wait_for_mail(portal, 1)
+    body = refusal.get_body(("plain",)).get_content()
+    assert ("Ihre Datei „Abfrage-2026-aachen-HWK.xlsx“ ist am 01.09.2026 um 10:00 Uhr bei uns eingegangen, konnte "
+            "aber nicht angenommen werden: Die Datei gehört zu einer anderen Institution (HWK). Bitte laden Sie Ihre "
+            "eigene Tabelle über Ihren persönlichen Link herunter, tragen Sie Ihre Angaben dort ein und laden Sie sie "
+            "hoch.") in " ".join(body.split())
+    assert f"Ihr persönlicher Link: {portal.links['IHK']}" in body
+    assert "[A" not in body and "Zeile" not in body
 
 
 def test_reupload_replaces_the_previous_return_and_both_are_kept(portal) -> None:  # type: ignore[no-untyped-def]
