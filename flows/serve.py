@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import threading
 from typing import Any
 
 from prefect import serve
 from prefect.events import DeploymentEventTrigger
 from prefect.schedules import Cron
 
-from flows.deployments import DEPLOYMENTS, TIMEZONE
+from flows.deployments import DEPLOYMENTS, RETURN_EVENT, TIMEZONE
+
+log = logging.getLogger("fko.serve")
 
 
 def load_flow(entrypoint: str) -> Any:
@@ -29,5 +33,36 @@ def build_deployments() -> list[Any]:
     return deployments
 
 
+MAILBOX_RESOURCE = "fko.institution.postfach"  # matches the ingest trigger's "fko.institution.*"
+
+
+def new_mail() -> None:
+    """Tell Prefect mail arrived in the agency's mailbox: the ingest deployment's trigger starts a run."""
+    from prefect.events import emit_event
+
+    emit_event(event=RETURN_EVENT, resource={"prefect.resource.id": MAILBOX_RESOURCE},
+               payload={"institution": "", "outcome": "mail"})
+
+
+def start_mail_watch() -> threading.Event | None:
+    """Where the mailbox offers IDLE, new mail starts an ingest run at once (the 10-minute polling stays)."""
+    from mail.imap import watch
+    from usecases.mail_intake import imap_settings
+    from usecases.settings import load_settings
+
+    settings = imap_settings(load_settings())
+    if settings is None:
+        return None
+    stop = threading.Event()
+    threading.Thread(target=watch, args=(settings, new_mail, stop), kwargs={"log": log.warning},
+                     name="fko-mail-watch", daemon=True).start()
+    return stop
+
+
 def serve_all() -> None:
-    serve(*build_deployments())
+    stop = start_mail_watch()
+    try:
+        serve(*build_deployments())
+    finally:
+        if stop is not None:
+            stop.set()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import ssl
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -195,3 +196,24 @@ def open_mailbox(settings: ImapSettings) -> Iterator[Mailbox]:
         except Exception:  # the connection may be gone already; nothing to save
             with contextlib.suppress(Exception):
                 client.shutdown()
+
+
+def watch(settings: ImapSettings, on_new_mail: Callable[[], None], stop: threading.Event, *,
+          idle_seconds: float = 240.0, retry_seconds: float = 30.0, log: Callable[[str], None] = print) -> None:
+    """Wait for new mail with IDLE and call ``on_new_mail`` when some arrives (and once at the start, for mail
+    that came while nobody listened). Reconnects after errors; returns when ``stop`` is set or the server
+    offers no IDLE (then the polling schedule alone reads the mailbox)."""
+    while not stop.is_set():
+        try:
+            with open_mailbox(settings) as box:
+                if not box.supports_idle():
+                    log(f"Das Postfach {settings.where} bietet kein IDLE: es wird nur alle 10 Minuten gelesen.")
+                    return
+                box.select(settings.folder)
+                on_new_mail()
+                while not stop.is_set():
+                    if box.idle_once(idle_seconds):
+                        on_new_mail()
+        except MailboxError as exc:
+            log(f"{exc} Neuer Versuch in {retry_seconds:.0f} s.")
+            stop.wait(retry_seconds)

@@ -339,3 +339,31 @@ def test_a_fetcher_killed_between_recording_and_moving_records_once_and_answers_
     assert dovecot.folders() == {"INBOX": 0, "fko": 0, VERARBEITET: 3}
     assert sorted(submissions(tmp_path)) == [("mail", "HWK"), ("mail", "IHK"), ("mail", "VUV")]
     assert len(receipts(smtp_server)) == 3 and len(set(receipts(smtp_server))) == 3
+
+
+def test_new_mail_is_noticed_at_once_where_the_server_offers_idle(dovecot: Dovecot) -> None:
+    """`fko serve` listens with IDLE and starts an ingest run on new mail (mail.imap.watch)."""
+    import threading
+
+    from mail.imap import ImapSettings, watch
+
+    calls: list[int] = []
+    started, arrived, stop = threading.Event(), threading.Event(), threading.Event()
+
+    def on_new_mail() -> None:
+        calls.append(1)
+        (started if len(calls) == 1 else arrived).set()
+
+    settings = ImapSettings(host="127.0.0.1", port=dovecot.port, user=USER, password=PASSWORD, tls="none")
+    thread = threading.Thread(target=watch, args=(settings, on_new_mail, stop), kwargs={"idle_seconds": 2},
+                              daemon=True)
+    thread.start()
+    try:
+        assert started.wait(30)  # once at the start: mail that came while nobody listened
+        assert not arrived.wait(3)  # nothing new, nothing triggered
+        dovecot.deliver(reply(None, sender="anna@beispiel.example.org", subject="Frage"))
+        assert arrived.wait(30)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
