@@ -119,8 +119,11 @@ def test_sheet_years_the_portal_receipt_shows_the_notice(portal, tmp_path: Path)
         again = main_text(http.get(str(response.url)).text)
     assert "wurde angenommen" in text, text
     assert "Bitte prüfen Diese Angabe haben wir übernommen; bitte prüfen Sie sie." in text
-    assert f"Zelle G5 : {NOTICE_G5}" in text
-    assert f"Zelle G5 : {NOTICE_G5}" in again
+    # under its row, named by the activity's title, as the problems of a refused sheet
+    detail = NOTICE_G5.removeprefix("Zeile 5, Ende: ")
+    notice = f"Zeile 5: „Teilqualifizierung „Eine TQ besser““ Zelle G5 (Ende): {detail}"
+    assert notice in text
+    assert notice in again
     deadline = time.monotonic() + 15
     while not portal.smtp.recorder.received and time.monotonic() < deadline:
         time.sleep(0.05)
