@@ -171,7 +171,7 @@ def open_mailbox(settings: ImapSettings) -> Iterator[Mailbox]:
                             timeout=settings.timeout)
     except ssl.SSLError as exc:
         raise MailboxError(f"Das Postfach {settings.where} hat kein gültiges Zertifikat für TLS "
-                           f"({_reason(exc)}).") from exc
+                           f"({_reason(exc)}; ein eigenes Zertifikat der Agentur nennt FKO_IMAP_CA_FILE).") from exc
     except (OSError, imaplib.IMAP4.error) as exc:
         raise MailboxError(f"Das Postfach {settings.where} ist nicht erreichbar ({_reason(exc)}).") from exc
     try:
@@ -180,7 +180,8 @@ def open_mailbox(settings: ImapSettings) -> Iterator[Mailbox]:
                 client.starttls(_tls_context(settings))
             except (ssl.SSLError, IMAPClientError) as exc:
                 raise MailboxError(f"Das Postfach {settings.where} bietet kein STARTTLS mit gültigem Zertifikat "
-                                   f"({_reason(exc)}).") from exc
+                                   f"({_reason(exc)}; ein eigenes Zertifikat der Agentur nennt FKO_IMAP_CA_FILE)."
+                                   ) from exc
         try:
             client.login(settings.user, settings.password)
         except LoginError as exc:

@@ -367,3 +367,28 @@ def test_new_mail_is_noticed_at_once_where_the_server_offers_idle(dovecot: Dovec
         stop.set()
         thread.join(30)
     assert not thread.is_alive()
+
+
+def test_the_mailbox_over_tls_and_starttls_with_the_agencys_own_certificate(run_fko, fko_env, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], check=True, capture_output=True)
+    server = Dovecot(certificate=(cert, key)).start()
+    try:
+        assert fko(run_fko, fko_env, "init", "--demo").exit_code == 0
+        base = {**fko_env, "FKO_IMAP_HOST": "127.0.0.1", "FKO_IMAP_USER": USER, "FKO_IMAP_PASSWORD": PASSWORD,
+                "FKO_IMAP_CA_FILE": str(cert)}
+        for tls, port in (("tls", server.tls_port), ("starttls", server.port)):
+            fetched = fko(run_fko, {**base, "FKO_IMAP_TLS": tls, "FKO_IMAP_PORT": str(port)}, "mail", "fetch")
+            assert fetched.exit_code == 0, (tls, fetched.stderr)
+            assert "Keine neuen Nachrichten im Postfach." in fetched.stdout
+        untrusted = {k: v for k, v in base.items() if k != "FKO_IMAP_CA_FILE"}
+        refused = fko(run_fko, {**untrusted, "FKO_IMAP_TLS": "tls", "FKO_IMAP_PORT": str(server.tls_port)},
+                      "mail", "fetch")
+        assert refused.exit_code == 1 and "Traceback" not in refused.stderr
+        assert f"Das Postfach 127.0.0.1:{server.tls_port} hat kein gültiges Zertifikat für TLS" in flat(refused.stderr)
+    finally:
+        server.stop()

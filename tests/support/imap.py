@@ -39,10 +39,14 @@ def _owner() -> tuple[str, str]:
 
 
 class Dovecot:
-    def __init__(self, *, port: int | None = None, separator: str | None = None) -> None:
+    def __init__(self, *, port: int | None = None, separator: str | None = None,
+                 certificate: tuple[Path, Path] | None = None) -> None:
         # Its own directory under /tmp: pytest's tmp_path is private to root, the server runs as "dovecot".
         self.root, self.port = Path(tempfile.mkdtemp(prefix="fko-dovecot-")), port or free_port()
         self.separator = separator  # None: Dovecot's Maildir default "."
+        # With a (certificate, key): STARTTLS on ``port`` and implicit TLS on ``tls_port``.
+        self.certificate = certificate
+        self.tls_port = free_port() if certificate else 0
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -54,6 +58,11 @@ class Dovecot:
         for name in ("base", "state", "mail", "log"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        tls = "ssl = no\n"
+        if self.certificate:
+            for source, name in zip(self.certificate, ("cert.pem", "key.pem"), strict=True):
+                shutil.copy(source, self.root / name)
+            tls = f"ssl = yes\nssl_cert = <{self.root}/cert.pem\nssl_key = <{self.root}/key.pem\n"
         namespace = (f"namespace inbox {{\n  inbox = yes\n  separator = {self.separator}\n}}\n"
                      if self.separator else "")
         self.config.write_text(f"""
@@ -67,8 +76,7 @@ default_internal_group = {group}
 default_login_user = {user}
 first_valid_uid = 1
 first_valid_gid = 1
-ssl = no
-disable_plaintext_auth = no
+{tls}disable_plaintext_auth = no
 auth_mechanisms = plain login
 login_trusted_networks = 127.0.0.0/8
 passdb {{
@@ -87,7 +95,8 @@ mail_location = maildir:~/Maildir
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.tls_port}
   }}
 }}
 service anvil {{
