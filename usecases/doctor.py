@@ -38,7 +38,8 @@ def run_checks(*, timeout: float = 10.0) -> list[Finding]:
     except SettingsError as exc:
         return [Finding("Einstellungen", "block", str(exc))]
     findings = [_settings(settings)]
-    checks: list[Callable[[Settings, float], Finding]] = [_database, _secret, _links, _smtp, _page, _pdf, _prefect]
+    checks: list[Callable[[Settings, float], Finding]] = [_database, _secret, _links, _smtp, _mailbox, _page, _pdf,
+                                                          _prefect]
     findings += [check(settings, timeout) for check in checks]
     return findings
 
@@ -114,6 +115,30 @@ def _smtp(settings: Settings, timeout: float) -> Finding:
         return Finding("Mailserver", "block", f"{where}: {exc}")
     who = f", angemeldet als {relay.user}" if relay.user else ", ohne Anmeldung"
     return Finding("Mailserver", "ok", f"{where} erreichbar{who}")
+
+
+def _mailbox(settings: Settings, timeout: float) -> Finding:
+    """The agency's mailbox (FKO_IMAP_*): optional; without it, sheets sent by mail wait for staff."""
+    from mail.imap import MailboxError, open_mailbox
+    from usecases.mail_intake import FOLDERS, imap_settings
+
+    mailbox = imap_settings(settings)
+    if mailbox is None:
+        return Finding("Postfach", "warn", "FKO_IMAP_HOST ist nicht gesetzt: Tabellen, die per E-Mail kommen, und "
+                                           "Unzustellbar-Meldungen liest niemand automatisch (`fko ingest`, "
+                                           "Eingangsordner)")
+    mailbox = dataclasses.replace(mailbox, timeout=timeout)
+    try:
+        with open_mailbox(mailbox) as box:
+            box.select(mailbox.folder)
+            waiting = len(box.uids())
+            for folder in sorted(set(FOLDERS.values())):
+                box.ensure_folder(folder)
+    except MailboxError as exc:
+        return Finding("Postfach", "block", str(exc))
+    tls = {"none": "ohne TLS", "starttls": "STARTTLS", "tls": "TLS"}[mailbox.tls]
+    return Finding("Postfach", "ok", f"{mailbox.where} ({tls}), Ordner „{mailbox.folder}“ mit {waiting} Nachrichten; "
+                                     f"Ablage in {', '.join(sorted(set(FOLDERS.values())))}")
 
 
 def _page(settings: Settings, timeout: float) -> Finding:

@@ -392,3 +392,16 @@ def test_the_mailbox_over_tls_and_starttls_with_the_agencys_own_certificate(run_
         assert f"Das Postfach 127.0.0.1:{server.tls_port} hat kein gültiges Zertifikat für TLS" in flat(refused.stderr)
     finally:
         server.stop()
+
+
+def test_doctor_checks_the_mailbox(run_fko, env, dovecot: Dovecot) -> None:  # type: ignore[no-untyped-def]
+    assert fko(run_fko, env, "init", "--demo").exit_code == 0
+    dovecot.deliver(reply(None, sender="anna@beispiel.example.org", subject="Frage"))
+    found = fko(run_fko, env, "doctor", "--timeout", "3").stdout.splitlines()
+    assert (f"✓ Postfach: 127.0.0.1:{dovecot.port} (ohne TLS), Ordner „INBOX“ mit 1 Nachrichten; Ablage in "
+            "fko/unklar, fko/unzustellbar, fko/verarbeitet") in found, found
+    assert {"fko.unklar", "fko.unzustellbar", "fko.verarbeitet"} <= set(dovecot.folders())
+    wrong = fko(run_fko, {**env, "FKO_IMAP_PASSWORD": "falsch"}, "doctor", "--timeout", "3").stdout
+    assert "✗ Postfach: Das Postfach 127.0.0.1:" in wrong and "„agentur“ abgelehnt" in wrong
+    unset = fko(run_fko, {k: v for k, v in env.items() if k != "FKO_IMAP_HOST"}, "doctor", "--timeout", "3").stdout
+    assert "! Postfach: FKO_IMAP_HOST ist nicht gesetzt" in unset
