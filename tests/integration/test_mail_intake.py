@@ -171,6 +171,17 @@ def test_messages_that_name_no_institution_are_answered_once_and_left_for_staff(
     assert again.exit_code == 0 and len(answers) == len([m for m in sent(smtp_server)
                                                           if str(m["Subject"]).strip().startswith("Ihre Nachricht")])
 
+    # Staff see them: in the round's status and in the day's digest.
+    assert "E-Mails im Ordner fko/unklar (3), bitte lesen:" in flat(fko(run_fko, env, "cycle", "status").stdout)
+    assert [m["sender"] for m in status(run_fko, env)["unclear_mail"]] == [
+        "leonie.reiners@ihk-aachen.example.org", "oliver.kuepper@hwk-aachen.example.org",
+        "gross@arbeitsagentur.example.org"]
+    assert fko(run_fko, env, "remind", "--today", "13.01.2027").exit_code == 0  # a working day
+    digest = next(m for m in sent(smtp_server) if str(m["Subject"]).startswith("Tagesübersicht"))
+    assert "3 E-Mails zu lesen" in str(digest["Subject"])
+    assert "IM POSTFACH, BITTE LESEN (3)" in body(digest)
+    assert "oliver.kuepper@hwk-aachen.example.org, „AW: Abfrage 2027" in body(digest)
+
 
 def dsn(original: EmailMessage, address: str) -> bytes:
     """A delivery status notification (RFC 3464) as a relay sends it a day later: the address does not exist."""
