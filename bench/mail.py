@@ -1,6 +1,8 @@
-"""Benchmark: sending 500 invitations with a 30 KB attachment to a local aiosmtpd.
+"""Benchmark: sending 500 invitations with a 30 KB attachment to a local aiosmtpd; with ``--imap``, reading
+500 replies with the sheet attached from a real Dovecot mailbox.
 
-    .venv/bin/python bench/mail.py [--messages 500] [--repeat 2]
+    .venv/bin/python -m bench.mail [--messages 500] [--repeat 2]
+    .venv/bin/python -m bench.mail --imap [--replies 500]
 
 The SMTP server runs in its own process (aiosmtpd, discarding messages) so it does not share the
 GIL with the senders. Measured in the same run, on the same pre-built messages:
@@ -8,6 +10,9 @@ GIL with the senders. Measured in the same run, on the same pre-built messages:
   - fko's outbox end to end (messages read from the file store, each outcome committed to SQLite),
   - a bare aiosmtplib sender (10 concurrent tasks, one connection per message),
   - sequential stdlib smtplib over one connection.
+With ``--imap`` (Dovecot from Debian, started like the tests start it): fko's intake (`fko mail fetch`: each
+message fetched, its sheet read in the sandbox, checked, recorded with its receipt queued, the message moved)
+against a bare IMAPClient that only downloads the same messages one by one over one connection.
 """
 
 from __future__ import annotations
@@ -124,11 +129,94 @@ def run_smtplib(jobs: list[Job], port: int) -> float:
     return time.perf_counter() - start
 
 
+def replies(ctx: object, count: int) -> list[bytes]:
+    """``count`` replies of the round's institutions in turn, each with its own sheet (a different title in
+    its first row, so no two attachments are the same bytes and none is skipped as a repeat)."""
+    from sqlmodel import select
+
+    from storage.database import session_scope
+    from storage.models import Institution, Request
+    from tests.support.factories import edit_sheet
+    from tests.support.imap import reply
+    from usecases.returns import sheet_for_request
+
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(ctx.engine) as session:  # type: ignore[attr-defined]
+        requests = [(r.id or 0, i.code) for r, i in session.exec(
+            select(Request, Institution).where(Request.institution_id == Institution.id)).all()]
+    sheets = {code: sheet_for_request(ctx, request_id=rid, now=now)[0] for rid, code in requests}  # type: ignore[arg-type]
+    out: list[bytes] = []
+    for n in range(count):
+        code = requests[n % len(requests)][1]
+        data = edit_sheet(sheets[code], {"B9": f"Neu per E-Mail {n}", "D9": "Duale Ausbildung stärken",
+                                         "E9": "geplant"})
+        out.append(reply(None, sender=f"kontakt{n}@{code.lower()}.example.org", subject=f"AW: Abfrage ({code})",
+                         attachments=[(f"Rueckmeldung-{code}-{n}.xlsx", data)]))
+    return out
+
+
+def imap_main(count: int) -> None:
+    from imapclient import IMAPClient
+
+    from tests.support.imap import PASSWORD, USER, Dovecot
+    from usecases.context import AppContext
+    from usecases.cycle import open_cycle
+    from usecases.mail_intake import fetch_mail
+    from usecases.setup import init_database
+
+    server = Dovecot().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(data_dir=Path(tmp), mail_from="noreply@agentur.example.org", imap_host="127.0.0.1",
+                                imap_port=server.port, imap_user=USER, imap_password=PASSWORD, imap_tls="none")
+            ctx = AppContext.from_settings(settings)
+            init_database(ctx, demo=True)
+            now = dt.datetime.now(dt.UTC)
+            open_cycle(ctx, year=now.year + 1, deadline=dt.date(now.year + 1, 10, 15), today=now.date(), now=now)
+            mails = replies(ctx, count)
+            client = server.client()
+            for raw in mails:
+                client.append("INBOX", "", None, raw)
+            client.logout()
+            size = sum(len(m) for m in mails) / len(mails) / 1024
+
+            start = time.perf_counter()
+            with IMAPClient("127.0.0.1", port=server.port, ssl=False) as bare:
+                bare.login(USER, PASSWORD)
+                bare.select_folder("INBOX")
+                for uid in bare.search("ALL"):
+                    bare.fetch([uid], ["BODY.PEEK[]"])
+            baseline = time.perf_counter() - start
+
+            start = time.perf_counter()
+            report = fetch_mail(ctx, now=now)
+            fko = time.perf_counter() - start
+            ctx.close()
+    finally:
+        server.stop()
+    taken = report.count("return")
+    if taken != count:
+        raise RuntimeError(f"fko took in {taken} of {count} replies: {report.error}")
+    print(f"{count} replies of {size:.0f} KB (the demo round's personal sheets, one row added) in a Dovecot "
+          "mailbox on 127.0.0.1\n")
+    print("| reader | messages/s | ms per message | time vs. bare download |")
+    print("|---|---:|---:|---:|")
+    print(f"| bare IMAPClient, download only, one by one | {count / baseline:,.0f} | {1000 * baseline / count:.1f} "
+          "| 1.00× |")
+    print(f"| fko intake (fetch, sandboxed read, check, record, queue receipt, move) | {count / fko:,.1f} | "
+          f"{1000 * fko / count:.1f} | {fko / baseline:.1f}× |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--imap", action="store_true", help="the mailbox intake instead of sending")
+    parser.add_argument("--replies", type=int, default=500)
     args = parser.parse_args()
+    if args.imap:
+        imap_main(args.replies)
+        return
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,  # noqa: S603 (our interpreter, fixed argv)
                               stdout=subprocess.PIPE, text=True)

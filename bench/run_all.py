@@ -17,6 +17,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     ("Workbook: build and read+validate vs. unzip+iterparse", ["-m", "bench.workbook"]),
     ("Mail: 500 invitations, fko vs. bare aiosmtplib and smtplib", ["-m", "bench.mail"]),
+    ("Mail intake: 500 replies from a Dovecot mailbox, fko vs. a bare download", ["-m", "bench.mail", "--imap"]),
     ("Page: 50 concurrent uploads vs. a single one", ["-m", "bench.portal"]),
     ("Storage: activity inserts vs. bare sqlite3", ["-m", "bench.storage"]),
     ("Documents: rendering by size, fko's PDF vs. a bare Chromium print", ["-m", "bench.concept", "--sizes",

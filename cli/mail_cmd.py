@@ -107,7 +107,7 @@ def fetch(
                     report = fetch_mail(ctx, now=now, dry_run=dry_run, progress=progress)
         except MailboxNotSet:
             fail("Kein Postfach eingestellt: FKO_IMAP_HOST (und FKO_IMAP_USER, FKO_IMAP_PASSWORD) setzen, "
-                 "siehe README, Abschnitt „Antworten per E-Mail“.")
+                 "siehe README, Abschnitt „Replies by mail“.")
             raise typer.Exit(2) from None
         except MailboxError as exc:
             fail(str(exc))

@@ -50,7 +50,7 @@ def exec_starts(unit: Path) -> list[list[str]]:
 def test_systemd_accepts_the_shipped_units(tmp_path: Path) -> None:
     units = install_units(tmp_path, example_settings(tmp_path, "https://fko.example.org"), 8000)
     assert {u.name for u in units} == {"fko-portal.service", "fko-serve.service", "fko-remind.service",
-                                       "fko-remind.timer"}
+                                       "fko-remind.timer", "fko-mail.service", "fko-mail.timer"}
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", *map(str, units)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
@@ -167,3 +167,10 @@ def test_the_daily_reminder_unit_runs_and_no_round_counts_as_success(tmp_path: P
     assert send.returncode in allowed and "Keine E-Mails zu versenden." in send.stdout
     timer = units["fko-remind.timer"].read_text(encoding="utf-8")
     assert "OnCalendar=*-*-* 07:00:00 Europe/Berlin" in timer and "Persistent=true" in timer
+    # The mailbox unit runs `fko mail fetch`; without FKO_IMAP_HOST it says what to set (exit 2, no traceback).
+    assert [c[1:] for c in exec_starts(units["fko-mail.service"])] == [["mail", "fetch"]]
+    fetch = subprocess.run(exec_starts(units["fko-mail.service"])[0], env=env, capture_output=True, text=True,
+                           timeout=120)
+    assert fetch.returncode == 2 and "Kein Postfach eingestellt: FKO_IMAP_HOST" in fetch.stderr
+    mail_timer = units["fko-mail.timer"].read_text(encoding="utf-8")
+    assert "OnCalendar=*:0/10" in mail_timer and "Persistent=true" in mail_timer
