@@ -19,7 +19,7 @@ from usecases.schema import check_schema
 
 # What staff read for each kind of message taken from the mailbox.
 FETCHED = {"return": "Rückmeldung", "unclear": "unklar", "bounce": "unzustellbar", "autoreply": "automatische Antwort",
-           "delayed": "Zustellung verzögert", "waiting": "wartet"}
+           "delayed": "Zustellung verzögert", "own": "eigene Nachricht", "waiting": "wartet"}
 
 app = typer.Typer(help="E-Mails: Postausgang senden und zeigen, Testnachrichten, das Postfach der Agentur lesen.",
                   no_args_is_help=True)

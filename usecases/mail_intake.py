@@ -47,8 +47,10 @@ from usecases.settings import Settings
 __all__ = ["FetchReport", "MailboxError", "MailboxNotSet", "fetch_mail", "imap_settings"]
 
 FOLDERS = {"return": "fko/verarbeitet", "autoreply": "fko/verarbeitet", "delayed": "fko/verarbeitet",
+           "own": "fko/verarbeitet",
            "unclear": "fko/unklar", "bounce": "fko/unzustellbar"}
 KIND_LABELS = {"return": "Rückmeldung", "autoreply": "automatische Antwort", "delayed": "Zustellung verzögert",
+               "own": "eigene Nachricht",
                "unclear": "unklar", "bounce": "unzustellbar"}
 OUTCOME_LABELS = {"accepted": "angenommen", "refused": "abgelehnt", "held": "nach der Veröffentlichung aufbewahrt",
                   "duplicate": "schon per E-Mail erfasst"}
@@ -172,7 +174,10 @@ def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: 
     fetched = Fetched(mail.sender, mail.subject, "unclear")
     details: dict[str, Any] = {"size": size}
     reasons: list[dict[str, str]] = []  # for the "unclear" answer: file name and what is wrong, German
-    if mail.bounce is not None:
+    if _ours(ctx, mail):  # our own mail in the agency's mailbox (the digest, a Cc to staff): filed, nothing else
+        fetched.kind = "own"
+        fetched.lines.append("von fko-cycle selbst versandt (z. B. Tagesübersicht), nur abgelegt")
+    elif mail.bounce is not None:
         _bounce(ctx, mail.bounce, raw, fetched, details, dry_run, now)
     elif too_large:
         fetched.lines.append(f"zu groß ({size // (1024 * 1024)} MB), nicht geladen")
@@ -220,6 +225,11 @@ def _move(ctx: AppContext, box: ImapMailbox, region_id: int, folder: str, uidval
         known = intake_of(session=session, region_id=region_id, folder=folder, uidvalidity=uidvalidity, uid=uid)
         if known is not None:
             known.moved_at = dt.datetime.now(dt.UTC)
+
+
+def _ours(ctx: AppContext, mail: InboundMail) -> bool:
+    """Sent by fko-cycle itself: from our sender address with one of our Message-IDs (mail.compose)."""
+    return mail.sender.lower() == ctx.settings.mail_from.lower() and ".fko@" in mail.message_id
 
 
 def _answer_address(ctx: AppContext, mail: InboundMail) -> str:

@@ -227,6 +227,8 @@ def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_
                           subject=f"Automatische Antwort: {invitations['VUV']['Subject']}",
                           text="Ich bin bis zum 20.10. nicht im Büro. Vertretung: Sven Renn.\n",
                           headers={"Auto-Submitted": "auto-replied", "X-Autoreply": "yes"}))
+    # Our own mail in the agency's mailbox (a Cc to staff, the digest): filed, never answered or reported.
+    dovecot.deliver(invitations["KDN"].as_bytes())
 
     result = fko(run_fko, env, "mail", "fetch")
     assert result.exit_code == 0, result.stderr
@@ -235,8 +237,9 @@ def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_
             "Unzustellbar-Meldung: 550 5.1.1") in out
     assert "oliver.kuepper@hwk-aachen.example.org unzustellbar (HWK)" in out
     assert "automatische Antwort: birgit.thelen@vuv-aachen.example.org" in out
-    assert dovecot.folders() == {"INBOX": 0, "fko": 0, UNZUSTELLBAR: 2, VERARBEITET: 1}
-    assert sent(smtp_server) == []  # neither the bounces nor the out-of-office note are answered
+    assert "eigene Nachricht: noreply@regionalagentur.example.org" in out
+    assert dovecot.folders() == {"INBOX": 0, "fko": 0, UNZUSTELLBAR: 2, VERARBEITET: 2}
+    assert sent(smtp_server) == []  # neither the bounces, the out-of-office note nor our own mail are answered
 
     state = status(run_fko, env)
     assert {(u["code"], u["address"]) for u in state["undeliverable"]} == {
@@ -246,6 +249,13 @@ def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_
     outbox = json.loads(fko(run_fko, env, "mail", "outbox", "--json").stdout)
     invitation = next(m for m in outbox if m["to"] == "leonie.reiners@ihk-aachen.example.org")
     assert invitation["state"] == "refused" and "550 5.1.1" in invitation["error"]
+
+    # The staff digest names both addresses and the out-of-office note (it may name a new contact), not our own.
+    assert fko(run_fko, env, "remind", "--today", "13.01.2027").exit_code == 0
+    digest = next(m for m in sent(smtp_server) if str(m["Subject"]).startswith("Tagesübersicht"))
+    assert "UNZUSTELLBARE ADRESSEN (2)" in body(digest) and "IM POSTFACH, BITTE LESEN (1)" in body(digest)
+    assert "birgit.thelen@vuv-aachen.example.org, „Automatische Antwort:" in body(digest)
+    assert "noreply@regionalagentur.example.org" not in body(digest).split("IM POSTFACH")[1]
 
     # The first reminder (7 days before the deadline) goes to the deputy, not the dead address.
     reminded = fko(run_fko, env, "remind", "--today", "08.10.2027")
