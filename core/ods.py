@@ -15,6 +15,7 @@ import io
 import math
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -72,7 +73,7 @@ def read_ods(data: bytes, *, keep_rows: KeepRows, max_columns: int) -> list[OdsS
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             content = archive.read("content.xml")  # CRC-checked: a member larger than declared is refused
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise OdsError("no readable content.xml") from exc
     reader = _Reader(keep_rows, max_columns)
     parser = expat.ParserCreate(namespace_separator=" ")

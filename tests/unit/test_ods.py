@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 
 import pytest
 from hypothesis import given, settings
@@ -152,6 +154,13 @@ def test_ods_rows_of_sheets_not_asked_for_are_not_kept() -> None:
     assert [(s.name, len(s.rows), s.total_rows) for s in sheets] == [("Hinweise", 0, 3), ("Aktivitäten", 3, 3)]
 
 
+def corrupt_deflate(data: bytes) -> bytes:
+    """content.xml's compressed bytes garbled (its header and size intact)."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo("content.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 5
+    return data[:start] + bytes(b ^ 0x5A for b in data[start:start + 40]) + data[start + 40:]
+
+
 BOMB = ('<!DOCTYPE office:document-content [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
         '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>')
 
@@ -166,6 +175,7 @@ BOMB = ('<!DOCTYPE office:document-content [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "
     pytest.param(package(content_xml(table("S", [[text_cell("x", ' table:number-columns-repeated="viele"')]]))),
                  id="count-not-a-number"),
     pytest.param(ods(table("S", [[text_cell("x")]]))[:300], id="truncated-zip"),
+    pytest.param(corrupt_deflate(ods(table("S", [[text_cell("x" * 2000 + "abc" * 500)]]))), id="garbled-deflate"),
 ])
 def test_ods_damaged_or_hostile_xml_is_refused(data: bytes) -> None:
     with pytest.raises(OdsError):
