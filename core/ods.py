@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import itertools
 import math
 import re
 import zipfile
@@ -152,7 +153,7 @@ class _Reader:
             if name == _CELL and (_ROWS_SPANNED in attributes or _COLUMNS_SPANNED in attributes):
                 rows = _count(attributes.get(_ROWS_SPANNED, "1"))
                 columns = _count(attributes.get(_COLUMNS_SPANNED, "1"))
-                if rows > 1 or columns > 1:
+                if (rows > 1 or columns > 1) and len(self.row_spans) < MAX_MERGED:
                     self.row_spans.extend((self.column + i, rows, columns)
                                           for i in range(min(self.cell_repeat, MAX_MERGED)))
             self.in_cell, self.attributes = True, attributes
@@ -251,10 +252,10 @@ class _Reader:
     def _row_end(self, sheet: OdsSheet) -> None:
         repeat, first = self.row_repeat, self.row_index
         if self.row_spans and len(sheet.merged) < MAX_MERGED:
-            sheet.merged.extend((row, column, row + rows - 1, column + columns - 1)
-                                for row in range(first, first + min(repeat, MAX_MERGED))
-                                for column, rows, columns in self.row_spans)
-            del sheet.merged[MAX_MERGED:]
+            sheet.merged.extend(itertools.islice(((row, column, row + rows - 1, column + columns - 1)
+                                                  for row in range(first, first + repeat)
+                                                  for column, rows, columns in self.row_spans),
+                                                 MAX_MERGED - len(sheet.merged)))
         if self.row_last >= 0:
             sheet.total_rows = first + repeat
             sheet.total_columns = max(sheet.total_columns, self.row_last + 1)

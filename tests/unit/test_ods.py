@@ -227,3 +227,11 @@ def test_ods_reader_on_spliced_xml_reads_or_refuses_never_raises_else(splices: l
         return
     for sheet in sheets:
         assert len(sheet.rows) <= 5 and all(len(row) <= MAX_COLUMNS for row in sheet.rows)
+
+
+def test_ods_merged_ranges_are_capped_however_many_a_file_declares() -> None:
+    spanning = text_cell("x", ' table:number-rows-spanned="2" table:number-columns-repeated="5000"') * 300
+    repeated = '<table:table-row table:number-rows-repeated="100000">'
+    rows = table("S", [[spanning]]).replace("<table:table-row>", repeated)
+    (sheet,) = read(ods(rows), keep=5)
+    assert (len(sheet.merged), sheet.merged[0], sheet.total_rows) == (1000, (0, 0, 1, 0), 100_000)
