@@ -222,7 +222,9 @@ def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_
         run_fko, env, dovecot: Dovecot, smtp_server) -> None:
     invitations = opened(run_fko, env, smtp_server)
     dovecot.deliver(dsn(invitations["IHK"], "leonie.reiners@ihk-aachen.example.org"))
-    dovecot.deliver(exim_bounce("oliver.kuepper@hwk-aachen.example.org"))
+    # A server rule files some bounces into a folder of their own (FKO_IMAP_BOUNCE_FOLDER).
+    dovecot.deliver(exim_bounce("oliver.kuepper@hwk-aachen.example.org"), folder="Unzustellbar")
+    env = {**env, "FKO_IMAP_BOUNCE_FOLDER": "Unzustellbar"}
     dovecot.deliver(reply(invitations["VUV"], sender="birgit.thelen@vuv-aachen.example.org",
                           subject=f"Automatische Antwort: {invitations['VUV']['Subject']}",
                           text="Ich bin bis zum 20.10. nicht im Büro. Vertretung: Sven Renn.\n",
@@ -238,7 +240,7 @@ def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_
     assert "oliver.kuepper@hwk-aachen.example.org unzustellbar (HWK)" in out
     assert "automatische Antwort: birgit.thelen@vuv-aachen.example.org" in out
     assert "eigene Nachricht: noreply@regionalagentur.example.org" in out
-    assert dovecot.folders() == {"INBOX": 0, "fko": 0, UNZUSTELLBAR: 2, VERARBEITET: 2}
+    assert dovecot.folders() == {"INBOX": 0, "Unzustellbar": 0, "fko": 0, UNZUSTELLBAR: 2, VERARBEITET: 2}
     assert sent(smtp_server) == []  # neither the bounces, the out-of-office note nor our own mail are answered
 
     state = status(run_fko, env)
@@ -246,6 +248,20 @@ def test_bounces_stop_mail_to_the_address_and_the_ladder_moves_on_out_of_office_
         ("IHK", "leonie.reiners@ihk-aachen.example.org"), ("HWK", "oliver.kuepper@hwk-aachen.example.org")}
     table = fko(run_fko, env, "cycle", "status")
     assert "Unzustellbare Adressen (2)" in flat(table.stdout)
+    # The dashboard's table of them (flows.dashboard), the bounce's wording escaped as Markdown text.
+    from flows.dashboard import mailbox_markdown
+    from usecases.context import AppContext
+    from usecases.settings import Settings
+    from usecases.status import cycle_status
+
+    ctx = AppContext.from_settings(Settings(data_dir=Path(env["FKO_DATA_DIR"])))
+    try:
+        markdown = mailbox_markdown(cycle_status(ctx))
+    finally:
+        ctx.close()
+    assert "### Unzustellbare Adressen" in markdown
+    assert "| IHK | IHK Aachen | leonie.reiners@ihk-aachen.example.org | Unzustellbar-Meldung: 550 5.1.1 \\<" \
+        in markdown
     outbox = json.loads(fko(run_fko, env, "mail", "outbox", "--json").stdout)
     invitation = next(m for m in outbox if m["to"] == "leonie.reiners@ihk-aachen.example.org")
     assert invitation["state"] == "refused" and "550 5.1.1" in invitation["error"]
