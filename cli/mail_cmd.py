@@ -93,8 +93,7 @@ def fetch(
     """Das Postfach der Agentur lesen (FKO_IMAP_*): Tabellen im Anhang wie Uploads annehmen (Eingangsbestätigung
     bzw. Ablehnung an die Institution und den Absender), Unzustellbar-Meldungen die Adresse sperren lassen,
     alles andere in den Ordner fko/unklar legen (für das Team). Jede Nachricht wird genau einmal verarbeitet."""
-    from mail.imap import LoginRefused
-    from usecases.mail_intake import MailboxError, MailboxNotSet, fetch_mail
+    from usecases.mail_intake import LoginRefused, MailboxError, MailboxNotSet, fetch_mail
 
     now = dt.datetime.now(dt.UTC)
     with app_context() as ctx:
@@ -128,6 +127,9 @@ def fetch(
 
 
 def _say_fetched(report) -> None:  # type: ignore[no-untyped-def]
+    if report.busy:
+        say("Ein anderer Abruf liest das Postfach gerade (Zeitplan oder neue E-Mail); er erledigt es.")
+        return
     if not report.messages:
         say("Keine neuen Nachrichten im Postfach.")
         return

@@ -30,6 +30,7 @@ AUTO_SUBJECT = re.compile(
     r"^\s*(automatische antwort|abwesenheitsnotiz|abwesenheit|out of (the )?office|autoreply|auto-reply|"
     r"automatic reply|auto:|urlaubsnotiz|i am out of|ich bin nicht im büro)", re.IGNORECASE)
 MESSAGE_ID = re.compile(rb"^message-id:\s*(<[^>\s]{1,250}>)", re.IGNORECASE | re.MULTILINE)
+ANY_ID = re.compile(r"<[^<>\s]{1,250}>")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class InboundMail:
     sheets: list[Attachment] = field(default_factory=list)
     others: list[str] = field(default_factory=list)  # names of attachments that are no spreadsheet
     headers_only: bool = False    # the body was not fetched (too large)
+    references: tuple[str, ...] = ()  # Message-IDs it answers (In-Reply-To, References)
 
 
 def _header(message: Message, name: str) -> str:
@@ -164,4 +166,6 @@ def parse_mail(raw: bytes, *, headers_only: bool = False) -> InboundMail:
     return InboundMail(message_id=message_id[:300], sender=sender[:320], reply_to=reply_to[:320],
                        subject=_header(message, "Subject")[:500], date=_header(message, "Date"),
                        automatic=automatic_reason(message) or ("Unzustellbarkeitsnachricht" if bounce else None),
-                       bounce=bounce, sheets=sheets, others=others, headers_only=headers_only)
+                       bounce=bounce, sheets=sheets, others=others, headers_only=headers_only,
+                       references=tuple(ANY_ID.findall(f"{_header(message, 'In-Reply-To')} "
+                                                       f"{_header(message, 'References')}"))[:50])

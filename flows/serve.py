@@ -46,16 +46,15 @@ def new_mail() -> None:
 
 def start_mail_watch() -> threading.Event | None:
     """Where the mailbox offers IDLE, new mail starts an ingest run at once (the 10-minute polling stays)."""
-    from mail.imap import watch
-    from usecases.mail_intake import imap_settings
+    from usecases.mail_intake import imap_settings, watch_mailbox
     from usecases.settings import load_settings
 
-    settings = imap_settings(load_settings())
-    if settings is None:
+    settings = load_settings()
+    if imap_settings(settings) is None:
         return None
     stop = threading.Event()
-    threading.Thread(target=watch, args=(settings, new_mail, stop), kwargs={"log": log.warning},
-                     name="fko-mail-watch", daemon=True).start()
+    threading.Thread(target=watch_mailbox, args=(settings, new_mail, stop, log.warning), name="fko-mail-watch",
+                     daemon=True).start()
     return stop
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.models import MailIntake, OutboundMessage, Request, Submission
+from storage.models import Contact, MailIntake, OutboundMessage, Request, Submission
 
 
 def intake_of(*, session: Session, region_id: int, folder: str, uidvalidity: int, uid: int) -> MailIntake | None:
@@ -42,3 +43,15 @@ def intakes_since(*, session: Session, region_id: int, since: dt.datetime) -> li
     return list(session.exec(select(MailIntake).where(MailIntake.region_id == region_id,
                                                       col(MailIntake.fetched_at) >= since)
                              .order_by(col(MailIntake.id))).all())
+
+
+def answered_lately(*, session: Session, address: str, kind: str, since: dt.datetime) -> bool:
+    """Whether a message of this kind went to this address since then (a limit on automatic answers)."""
+    return session.exec(select(OutboundMessage.id).where(
+        OutboundMessage.kind == kind, func.lower(OutboundMessage.recipient) == address.lower(),
+        col(OutboundMessage.created_at) >= since)).first() is not None
+
+
+def is_contact(*, session: Session, address: str) -> bool:
+    return bool(address) and session.exec(select(Contact.id).where(
+        func.lower(Contact.email) == address.lower())).first() is not None

@@ -18,23 +18,34 @@ bytes were taken in by mail this round already (same sha256) is not recorded aga
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from core.dates import BERLIN, german_datetime
 from core.inbound_mail import Bounce, InboundMail, parse_mail
 from mail.compose import Envelope, Mailbox, compose
-from mail.imap import ImapSettings, MailboxError, open_mailbox
+from mail.imap import ImapSettings, LoginRefused, MailboxError, open_mailbox, watch
 from mail.imap import Mailbox as ImapMailbox
 from storage.cycles import cycle_of_year
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
-from storage.intake import intake_of, last_message_to, mailed_submission, messages_by_id
+from storage.intake import (
+    answered_lately,
+    intake_of,
+    is_contact,
+    last_message_to,
+    mailed_submission,
+    messages_by_id,
+)
 from storage.models import Institution, MailIntake, Region, Request
 from storage.outbox import mark_address_refused
 from storage.regions import get_region
@@ -44,7 +55,8 @@ from usecases.messages import base_context, renderer_for
 from usecases.outbox import queue_message
 from usecases.settings import Settings
 
-__all__ = ["FetchReport", "MailboxError", "MailboxNotSet", "fetch_mail", "imap_settings"]
+__all__ = ["FetchReport", "LoginRefused", "MailboxError", "MailboxNotSet", "fetch_mail", "imap_settings",
+           "watch_mailbox"]
 
 FOLDERS = {"return": "fko/verarbeitet", "autoreply": "fko/verarbeitet", "delayed": "fko/verarbeitet",
            "own": "fko/verarbeitet",
@@ -57,6 +69,16 @@ OUTCOME_LABELS = {"accepted": "angenommen", "refused": "abgelehnt", "held": "nac
 # A message larger than this is not downloaded: its sender is told to use the page (sheets are far smaller).
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 DIAGNOSTIC = re.compile(rb"^diagnostic-code:\s*(?:smtp;\s*)?([^\r\n]{1,300})", re.IGNORECASE | re.MULTILINE)
+
+
+def watch_mailbox(settings: Settings, on_new_mail: Callable[[], None], stop: Any,
+                  log: Callable[[str], None]) -> bool:
+    """Listen for new mail (IDLE) until ``stop`` is set, in the calling thread; False when no mailbox is set."""
+    mailbox = imap_settings(settings)
+    if mailbox is None:
+        return False
+    watch(mailbox, on_new_mail, stop, log=log)
+    return True
 
 
 class MailboxNotSet(Exception):
@@ -95,12 +117,14 @@ class FetchReport:
     dry_run: bool = False
     messages: list[Fetched] = field(default_factory=list)
     error: str | None = None      # the mailbox failed part-way (what is listed was done)
+    busy: bool = False            # another fetcher on this machine was reading the mailbox: nothing done
 
     def count(self, kind: str) -> int:
         return sum(1 for m in self.messages if m.kind == kind)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "error": self.error, "messages": [m.as_dict() for m in self.messages],
+        return {"dry_run": self.dry_run, "error": self.error, "busy": self.busy,
+                "messages": [m.as_dict() for m in self.messages],
                 "counts": {k: self.count(k) for k in (*KIND_LABELS, "waiting")}}
 
 
@@ -132,13 +156,34 @@ def fetch_mail(ctx: AppContext, *, now: dt.datetime, dry_run: bool = False,
     state = _round(ctx)
     report = FetchReport(dry_run=dry_run)
     folders = [settings.folder, *([ctx.settings.imap_bounce_folder] if ctx.settings.imap_bounce_folder else [])]
-    with open_mailbox(settings) as box:
-        try:
-            for folder in folders:
-                _fetch_folder(ctx, box, folder, state, now, dry_run, report, progress)
-        except MailboxError as exc:
-            report.error = str(exc)
+    with _one_fetcher(ctx.settings.data_dir) as alone:
+        if not alone:  # the schedule and a new-mail trigger (or staff) at once: the other one does it
+            report.busy = True
+            return report
+        with open_mailbox(settings) as box:
+            try:
+                for folder in folders:
+                    _fetch_folder(ctx, box, folder, state, now, dry_run, report, progress)
+            except MailboxError as exc:
+                report.error = str(exc)
     return report
+
+
+@contextmanager
+def _one_fetcher(data_dir: Path) -> Iterator[bool]:
+    """One fetcher at a time on this machine (a lock file in the data dir); yields False when another runs.
+    The database's unique key on (folder, UIDVALIDITY, UID) still guards against one on another machine."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with (data_dir / "mailbox.lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fetch_folder(ctx: AppContext, box: ImapMailbox, folder: str, state: _Round, now: dt.datetime, dry_run: bool,
@@ -162,8 +207,9 @@ def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: 
         if known is not None:
             target, sender, subject, kind = known.target, known.sender, known.subject, known.kind
     if known is not None:  # recorded by a run that ended before moving it: only move it now
-        if not dry_run:
-            _move(ctx, box, region_id, folder, uidvalidity, uid, target)
+        if dry_run:
+            return Fetched(sender, subject, kind, [f"schon erfasst, würde nach {target} verschoben"], earlier=True)
+        _move(ctx, box, region_id, folder, uidvalidity, uid, target)
         return Fetched(sender, subject, kind, [f"schon erfasst, nach {target} verschoben"], earlier=True)
     too_large = size > MAX_MESSAGE_BYTES
     raw = box.header(uid) if too_large else box.message(uid)
@@ -196,13 +242,28 @@ def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: 
         fetched.lines.append("ohne Tabelle im Anhang" + (f" (Anhänge: {', '.join(mail.others)})" if mail.others
                                                           else ""))
         reasons.append({"filename": "", "reason": ""})
-    if fetched.kind == "unclear" and answer_to and reasons:
+    if fetched.kind == "unclear" and answer_to and reasons and (mail.sheets or mail.headers_only
+                                                                 or _known_correspondent(ctx, mail, now)):
         fetched.answered = True
     target = FOLDERS[fetched.kind]
     if dry_run:
         fetched.lines.append(f"würde nach {target} verschoben" + (", Absender erhält eine Antwort"
                                                                    if fetched.answered else ""))
         return fetched
+    try:
+        _record(ctx, state, mail, fetched, details, reasons, folder=folder, uidvalidity=uidvalidity, uid=uid,
+                target=target, now=now, answer_to=answer_to)
+    except IntegrityError:  # another fetcher recorded it meanwhile: it moves it
+        return None
+    _move(ctx, box, region_id, folder, uidvalidity, uid, target)
+    return fetched
+
+
+def _record(ctx: AppContext, state: _Round, mail: InboundMail, fetched: Fetched, details: dict[str, Any],
+            reasons: list[dict[str, str]], *, folder: str, uidvalidity: int, uid: int, target: str,
+            now: dt.datetime, answer_to: str) -> None:
+    """The message, its "unclear" answer and its event, in one transaction."""
+    region_id = state.region.id or 0
     with session_scope(ctx.engine) as session:
         session.add(MailIntake(region_id=region_id, folder=folder, uidvalidity=uidvalidity, uid=uid,
                                message_id=mail.message_id, sender=mail.sender, subject=mail.subject, kind=fetched.kind,
@@ -214,8 +275,6 @@ def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: 
             record_event(session=session, region_id=region_id, actor="system", action=f"mail.{fetched.kind}",
                          subject=mail.sender[:200], details={"subject": mail.subject[:200], "lines": fetched.lines,
                                                              "year": state.year, "answered": fetched.answered})
-    _move(ctx, box, region_id, folder, uidvalidity, uid, target)
-    return fetched
 
 
 def _move(ctx: AppContext, box: ImapMailbox, region_id: int, folder: str, uidvalidity: int, uid: int,
@@ -230,6 +289,21 @@ def _move(ctx: AppContext, box: ImapMailbox, region_id: int, folder: str, uidval
 def _ours(ctx: AppContext, mail: InboundMail) -> bool:
     """Sent by fko-cycle itself: from our sender address with one of our Message-IDs (mail.compose)."""
     return mail.sender.lower() == ctx.settings.mail_from.lower() and ".fko@" in mail.message_id
+
+
+def _known_correspondent(ctx: AppContext, mail: InboundMail, now: dt.datetime) -> bool:
+    """Whether a message without a sheet gets the short answer: only when it answers one of our mails or comes
+    from a contact in the institution list (spam with a forged sender gets none), and at most one such answer
+    per address a day."""
+    address = mail.reply_to.lower()
+    with session_scope(ctx.engine) as session:
+        if answered_lately(session=session, address=address, kind="mail_unclear", since=now - dt.timedelta(days=1)):
+            return False
+        if any(".fko@" in ref for ref in mail.references) and messages_by_id(session=session,
+                                                                             message_ids=set(mail.references)):
+            return True
+        return is_contact(session=session, address=address) or is_contact(session=session,
+                                                                          address=mail.sender.lower())
 
 
 def _answer_address(ctx: AppContext, mail: InboundMail) -> str:

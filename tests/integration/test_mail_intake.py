@@ -154,11 +154,15 @@ def test_messages_that_name_no_institution_are_answered_once_and_left_for_staff(
                           attachments=[("Riesig.xlsx", b"x" * (30 * 1024 * 1024))]))
     dovecot.deliver(reply(invitations["RWTH"], sender="rwth@rwth.example.org",
                           attachments=[("RWTH.xlsx", sheet_of(invitations["RWTH"]))]))
+    # Spam with a forged sender gets no answer (no backscatter), nor does a contact's second note that day.
+    dovecot.deliver(reply(None, sender="gewinn@spam.example.net", subject="Sie haben gewonnen"))
+    dovecot.deliver(reply(invitations["IHK"], sender="leonie.reiners@ihk-aachen.example.org",
+                          text="Nachtrag: ab Montag.\n"))
 
     result = fko(run_fko, env, "mail", "fetch")
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert dovecot.folders() == {"INBOX": 0, "fko": 0, UNKLAR: 3, VERARBEITET: 1}
+    assert dovecot.folders() == {"INBOX": 0, "fko": 0, UNKLAR: 5, VERARBEITET: 1}
     answers = {str(m["To"]): m for m in sent(smtp_server) if str(m["Subject"]).strip().startswith("Ihre Nachricht")}
     assert set(answers) == {"leonie.reiners@ihk-aachen.example.org", "oliver.kuepper@hwk-aachen.example.org",
                             "gross@arbeitsagentur.example.org"}
@@ -172,14 +176,14 @@ def test_messages_that_name_no_institution_are_answered_once_and_left_for_staff(
                                                           if str(m["Subject"]).strip().startswith("Ihre Nachricht")])
 
     # Staff see them: in the round's status and in the day's digest.
-    assert "E-Mails im Ordner fko/unklar (3), bitte lesen:" in flat(fko(run_fko, env, "cycle", "status").stdout)
+    assert "E-Mails im Ordner fko/unklar (5), bitte lesen:" in flat(fko(run_fko, env, "cycle", "status").stdout)
     assert [m["sender"] for m in status(run_fko, env)["unclear_mail"]] == [
         "leonie.reiners@ihk-aachen.example.org", "oliver.kuepper@hwk-aachen.example.org",
-        "gross@arbeitsagentur.example.org"]
+        "gross@arbeitsagentur.example.org", "gewinn@spam.example.net", "leonie.reiners@ihk-aachen.example.org"]
     assert fko(run_fko, env, "remind", "--today", "13.01.2027").exit_code == 0  # a working day
     digest = next(m for m in sent(smtp_server) if str(m["Subject"]).startswith("Tagesübersicht"))
-    assert "3 E-Mails zu lesen" in str(digest["Subject"])
-    assert "IM POSTFACH, BITTE LESEN (3)" in body(digest)
+    assert "5 E-Mails zu lesen" in str(digest["Subject"])
+    assert "IM POSTFACH, BITTE LESEN (5)" in body(digest)
     assert "oliver.kuepper@hwk-aachen.example.org, „AW: Abfrage 2027" in body(digest)
 
 
@@ -442,3 +446,19 @@ def test_doctor_checks_the_mailbox(run_fko, env, dovecot: Dovecot) -> None:  # t
     assert "✗ Postfach: Das Postfach 127.0.0.1:" in wrong and "„agentur“ abgelehnt" in wrong
     unset = fko(run_fko, {k: v for k, v in env.items() if k != "FKO_IMAP_HOST"}, "doctor", "--timeout", "3").stdout
     assert "! Postfach: FKO_IMAP_HOST ist nicht gesetzt" in unset
+
+
+def test_a_second_fetcher_at_the_same_time_leaves_the_mailbox_to_the_first(run_fko, env, dovecot: Dovecot,  # type: ignore[no-untyped-def]
+                                                                            smtp_server) -> None:
+    import fcntl
+
+    invitations = opened(run_fko, env, smtp_server)
+    dovecot.deliver(reply(invitations["IHK"], sender="leonie.reiners@ihk-aachen.example.org",
+                          attachments=[("IHK.xlsx", sheet_of(invitations["IHK"]))]))
+    with (Path(env["FKO_DATA_DIR"]) / "mailbox.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # the scheduled run is reading the mailbox
+        second = fko(run_fko, env, "mail", "fetch")
+    assert second.exit_code == 0 and "Ein anderer Abruf liest das Postfach gerade" in flat(second.stdout)
+    assert dovecot.folders()["INBOX"] == 1 and sent(smtp_server) == []
+    first = fko(run_fko, env, "mail", "fetch")
+    assert first.exit_code == 0 and "IHK: IHK.xlsx angenommen" in flat(first.stdout)
