@@ -61,7 +61,9 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
     """Triggered when the page reports a return (``institution``) or mail arrives, and on a polling schedule."""
     logger = get_run_logger()
     mailbox = read_mailbox(today)
-    if mailbox.get("configured"):
+    if mailbox.get("busy"):
+        logger.info("Postfach: ein anderer Lauf liest es gerade.")
+    elif mailbox.get("configured"):
         counts = mailbox.get("counts")
         counts = counts if isinstance(counts, dict) else {}
         logger.info("Postfach: %s Rückmeldungen, %s unklar, %s unzustellbar, %s automatische Antworten.",
