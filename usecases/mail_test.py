@@ -60,6 +60,17 @@ def sample_context(ctx: AppContext, *, year: int, today: dt.date, region: Any, n
         "change_lines": ["TEST-0002 Beispielaktivität: Titel, Ende"],
         "problems": [{"cell": "D12", "column": "Handlungsfeld",
                       "message": "Zeile 12, Handlungsfeld: „Ausbildung“ ist kein zulässiger Wert."}],
+        "problem_count": 1, "wrong_file": False,
+        "problem_groups": [{"row": 12, "title": "Beispielaktivität", "problems": [
+            {"cell": "D12", "column": "Handlungsfeld", "detail": "„Ausbildung“ ist kein zulässiger Wert."}]}],
+        "summary": [{"kind": "changed", "count": 2, "more": 0, "items": [
+                        {"key": "TEST-0002", "title": "Beispielaktivität", "detail": "Titel, Ende"},
+                        {"key": "TEST-0003", "title": "Zweite Beispielaktivität", "detail": "Status"}]},
+                    {"kind": "new", "count": 1, "more": 0, "items": [
+                        {"key": "TEST-0009", "title": "Neue Beispielaktivität", "detail": ""}]},
+                    {"kind": "ended", "count": 1, "more": 0, "items": [
+                        {"key": "TEST-0001", "title": "Beendete Beispielaktivität", "detail": "abgeschlossen"}]},
+                    {"kind": "unchanged", "count": 3, "more": 0, "items": []}],
         "original_subject": f"AW: Abfrage {year} zum Handlungskonzept {region.name}", "no_sheet": False,
         "files": [{"filename": f"Rueckmeldung_{year - 1}.xlsx",
                    "reason": f"Die Tabelle stammt aus der Abfrage {year - 1}. Bitte senden Sie die Tabelle aus der "
