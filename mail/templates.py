@@ -11,9 +11,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from core.text import squash_spaces
 
 KINDS = ("invitation", "reminder", "reminder_deputy", "escalation", "receipt", "refusal", "no_changes",
-         "deadline_moved", "mail_unclear")  # mails to institutions (mail_unclear: to whoever wrote to the mailbox)
+         "deadline_moved")  # mails to institutions
 STAFF_KINDS = ("staff_digest", "staff_invite")  # mails to the agency's staff
-ALL_KINDS = KINDS + STAFF_KINDS
+REPLY_KINDS = ("mail_unclear",)  # answers to whoever wrote to the agency's mailbox (no institution known)
+ALL_KINDS = KINDS + STAFF_KINDS + REPLY_KINDS
 # What staff read for each kind (outbox, test report, status).
 KIND_LABELS = {"invitation": "Einladung", "reminder": "Erinnerung", "reminder_deputy": "Erinnerung an die Vertretung",
                "escalation": "Eskalation an die Leitung", "receipt": "Eingangsbestätigung",
