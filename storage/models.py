@@ -201,6 +201,8 @@ class Submission(SQLModel, table=True):
     changes: dict[str, Any] = _json(dict)
     # The institution's activities as accepted (keys assigned to new rows), a snapshot for history.
     activities: list[dict[str, Any]] = _json(list)
+    # When the raw file was removed from the file store (retention, `fko cleanup`); the sha256 stays as proof.
+    raw_removed_at: dt.datetime | None = _utc(nullable=True)
 
 
 class OutboundMessage(SQLModel, table=True):
@@ -226,6 +228,8 @@ class OutboundMessage(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=200)  # "host:pid:start" of the sending process
     created_at: dt.datetime = _utc()
     sent_at: dt.datetime | None = _utc(nullable=True)
+    # When the body was removed from the file store (retention, or a person's data erased).
+    body_removed_at: dt.datetime | None = _utc(nullable=True)
 
 
 class EventLog(SQLModel, table=True):
@@ -302,3 +306,17 @@ class MailIntake(SQLModel, table=True):
     details: dict[str, Any] = _json(dict)
     fetched_at: dt.datetime = _utc()
     moved_at: dt.datetime | None = _utc(nullable=True)
+
+
+class Erasure(SQLModel, table=True):
+    """A person's data erased on request (`fko person erase`): which person only as a keyed hash of the address,
+    so a repeated request is recognised and finishes what a crash left (the files listed in ``details``)."""
+
+    __tablename__ = "erasure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_hash: str = Field(max_length=64, unique=True)  # HMAC-SHA256 of the lower-cased address
+    erased_at: dt.datetime = _utc()
+    erased_by: str = Field(max_length=200)
+    # What was erased (counts) and the mail bodies and sink files to remove from disk after the commit.
+    details: dict[str, Any] = _json(dict)
