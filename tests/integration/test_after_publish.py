@@ -138,7 +138,7 @@ def test_after_publish_receipts_promise_only_what_the_round_can_do(demo_ctx, smt
         return flat(message.get_body(("plain",)).get_content())
 
     in_time = receipt("IHK", dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC))
-    assert "Bis zum Donnerstag, 15. Oktober 2026 können Sie über Ihren Link" in in_time
+    assert "Bis zum Donnerstag, 15. Oktober 2026, können Sie über Ihren Link" in in_time
     late = receipt("HWK", dt.datetime(2026, 10, 20, 8, 0, tzinfo=dt.UTC))
     assert "Bis zum Donnerstag, 15. Oktober 2026" not in late
     assert ("Die Frist ist abgelaufen. Eine neue Fassung nehmen wir über Ihren Link") in late

@@ -88,7 +88,8 @@ def test_remind_dry_run_plans_and_sends_nothing_then_status(run_fko, tmp_path: P
     assert run_fko("remind", "--today", "25.01.2027").stdout.startswith("Am 25.01.2027 ist keine Erinnerung")
     status = json.loads(run_fko("cycle", "status", "--json").stdout)
     assert status["totals"] == {"institutions": demo.INSTITUTIONS, "answered": 0, "open": demo.INSTITUTIONS,
-                                "refused_uploads": 0, "phone_tasks": 0, "response_rate": 0.0}
+                                "refused_uploads": 0, "phone_tasks": 0, "response_rate": 0.0,
+                                "undeliverable": 0, "unclear_mail": 0}
     assert {r["escalated"] for r in status["institutions"]} == {True}
     table = run_fko("cycle", "status")
     assert f"Rückmeldungen: 0 von {demo.INSTITUTIONS} (0%)" in table.stdout
