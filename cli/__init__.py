@@ -8,6 +8,7 @@ import sys
 import typer
 
 from cli import (
+    backup_cmd,
     concept_app,
     concept_cmd,
     cycle_cmd,
@@ -60,6 +61,8 @@ app.add_typer(concept_app.app, name="concept")
 app.command("serve")(serve_cmd.serve)
 app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(staff_cmd.app, name="staff")
+app.command("backup")(backup_cmd.backup)
+app.command("restore")(backup_cmd.restore)
 
 
 def _where() -> str:

@@ -24,7 +24,7 @@ BUNDLED_TEMPLATES = Path(__file__).resolve().parents[1] / "survey_templates"
 SECRET_FILE = "secret.key"  # noqa: S105  (a file name, not a secret)
 SYSTEM_CONFIG = Path("/etc/fko-cycle/fko.env")
 CONFIG_NAME = "fko.env"
-PATH_SETTINGS = ("data_dir", "templates_dir", "smtp_ca_file", "imap_ca_file")
+PATH_SETTINGS = ("data_dir", "templates_dir", "smtp_ca_file", "imap_ca_file", "pg_bin_dir")
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 
 
@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     # Mail through a relay with loopback links or an @localhost sender is refused unless this is set (tests, trials).
     allow_local_links: bool = False
     secret_key: SecretStr | None = None
+    # Where pg_dump and pg_restore are (`fko backup`/`fko restore` on PostgreSQL); unset: the newest
+    # /usr/lib/postgresql/*/bin, else the PATH.
+    pg_bin_dir: Path | None = None
+    # Retention (`fko cleanup`): days after the NEXT round's version was published that a round's raw uploads,
+    # mail bodies and .eml sink files are kept. The accepted file behind each published version always stays.
+    keep_uploads_days: int = Field(default=365, ge=0, description="days after the next round is published")
+    keep_mail_days: int = Field(default=365, ge=0, description="days after the next round is published")
+    keep_sink_days: int = Field(default=365, ge=0, description="days after the next round is published")
     # Where each setting came from ("Voreinstellung", "Umgebungsvariable", "FILE, Zeile N") and the files read.
     _origins: dict[str, str] = PrivateAttr(default_factory=dict)
     _files: tuple[Path, ...] = PrivateAttr(default=())
