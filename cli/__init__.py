@@ -25,14 +25,6 @@ from cli import (
     staff_cmd,
 )
 from cli.output import fail
-from core.catalog import CatalogError
-from core.demo import DemoDataError
-from core.ladder import PolicyError
-from core.region import RegionConfigError
-from core.sheet_spec import SpecError
-from usecases.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
-from usecases.readiness import UnusableSetup
-from usecases.settings import SettingsError, load_settings
 
 EXIT_USAGE = 2
 EXIT_UNAVAILABLE = 3  # the database is away for the moment: try again later
@@ -67,6 +59,8 @@ app.command("restore")(backup_cmd.restore)
 
 def _where() -> str:
     """Which data folder, database and config files a command looked at."""
+    from usecases.settings import SettingsError, load_settings
+
     try:
         return load_settings().where()
     except SettingsError:
@@ -81,6 +75,24 @@ def main() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
         code = german.run(app, prog_name="fko", say_error=fail)
+    except Exception as exc:  # the classes are imported only when a command failed (a fast `fko --help`)
+        _failed(exc)
+    sys.exit(code)
+
+
+def _failed(exc: Exception) -> None:
+    """Expected failures: one German line and exit code 2 (3: database away for now); anything else re-raised."""
+    from core.catalog import CatalogError
+    from core.demo import DemoDataError
+    from core.ladder import PolicyError
+    from core.region import RegionConfigError
+    from core.sheet_spec import SpecError
+    from usecases.errors import SchemaOutdated, StorageError, is_database_unreachable, unavailable_reason
+    from usecases.readiness import UnusableSetup
+    from usecases.settings import SettingsError
+
+    try:
+        raise exc
     except UnusableSetup as exc:
         fail("Nicht versandt, nichts Neues im Postausgang: " + "; ".join(exc.reasons) + ". Zum Testen auf diesem "
              "Rechner: --allow-local (bei `fko cycle open`, `fko cycle new-link`, `fko mail send`) oder "
@@ -105,4 +117,3 @@ def main() -> None:
             raise
         fail(f"{exc}")
         sys.exit(EXIT_USAGE)
-    sys.exit(code)

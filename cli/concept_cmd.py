@@ -6,34 +6,21 @@ import datetime as dt
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.options import output_folder
 from cli.output import confirm, console, fail, print_json, say
-from core.dates import BERLIN, german_date
-from core.diff import CHANGE_LABELS
-from core.text import counted
-from usecases.context import AppContext, app_context
-from usecases.documents import render_published, render_version
-from usecases.errors import Conflict, NotFound
-from usecases.versions import (
-    DraftResult,
-    DraftStale,
-    NoDraft,
-    NoRound,
-    current_drafts,
-    diff_versions,
-    publish_draft,
-    publish_gate,
-    rebuild_draft,
-    version_pair,
-)
+
+if TYPE_CHECKING:
+    from usecases.context import AppContext
+    from usecases.versions import DraftResult
 
 
 def counts_text(counts: dict[str, int]) -> str:
     """``neu 1, geändert 2, …, fehlend (beibehalten) 0`` for staff."""
+    from core.diff import CHANGE_LABELS
     return ", ".join(f"{CHANGE_LABELS[k]}{' (beibehalten)' if k == 'missing' else ''} {n}" for k, n in counts.items())
 
 
@@ -43,6 +30,9 @@ def diff(
     as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False,
 ) -> None:
     """Was sich zwischen zwei Versionen des Handlungskonzepts geändert hat, Feld für Feld."""
+    from usecases.context import app_context
+    from usecases.errors import NotFound
+    from usecases.versions import NoDraft, current_drafts, diff_versions, version_pair
     with app_context() as ctx:
         current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         labels = ctx.spec().field_labels()
@@ -85,6 +75,8 @@ def diff(
 
 def rebuild_year(ctx: AppContext, year: int) -> DraftResult:
     """The year's draft rebuilt in full; one German line when there is no such round or it is published."""
+    from usecases.errors import Conflict
+    from usecases.versions import rebuild_draft
     try:
         return rebuild_draft(ctx, year=year, now=dt.datetime.now(dt.UTC))
     except LookupError:
@@ -103,6 +95,11 @@ def render(
     pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="Auch PDF erzeugen (Chromium/LibreOffice).")] = True,
 ) -> None:
     """Das Handlungskonzept als HTML, Word, Markdown, Excel-Übersicht und Änderungsbericht (und PDF)."""
+    from core.text import counted
+    from usecases.context import app_context
+    from usecases.documents import render_version
+    from usecases.errors import NotFound
+    from usecases.versions import current_drafts
     output_folder(out)
     with app_context() as ctx:
         current_drafts(ctx, now=dt.datetime.now(dt.UTC))
@@ -133,6 +130,20 @@ def publish(
                                         "Institutionen antworten können.")] = False,
 ) -> None:
     """Den Entwurf freigeben und veröffentlichen: danach unveränderlich und Grundlage der nächsten Abfrage."""
+    from core.dates import BERLIN, german_date
+    from usecases.context import app_context
+    from usecases.documents import render_published
+    from usecases.errors import NotFound
+    from usecases.versions import (
+        DraftStale,
+        NoDraft,
+        NoRound,
+        current_drafts,
+        diff_versions,
+        publish_draft,
+        publish_gate,
+        version_pair,
+    )
     with app_context() as ctx:
         current_drafts(ctx, now=dt.datetime.now(dt.UTC))
         if year is not None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.options import parse_date
 from cli.output import console, print_json, read_input
-from core.concept_import import Adjusted
-from core.dates import BERLIN
-from usecases.concept_import import ConceptImport, import_concept
-from usecases.context import app_context
+
+if TYPE_CHECKING:
+    from core.concept_import import Adjusted
+    from usecases.concept_import import ConceptImport
 
 
 def import_(
@@ -35,6 +35,9 @@ def import_(
     Alle Blätter mit dieser Kopfzeile werden zusammen gelesen. Enthält die Datei Fehler, wird nichts
     gespeichert. Gibt es schon eine veröffentlichte Version, nur mit --label NAME (eine neue Version).
     """
+    from core.dates import BERLIN
+    from usecases.concept_import import import_concept
+    from usecases.context import app_context
     data = read_input(file)
     day = parse_date(published_on) or dt.datetime.now(BERLIN).date()
     with app_context() as ctx:

@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 
 from cli.output import console, fail, os_reason, print_problems, read_input, say
-from core.dates import BERLIN
-from usecases.errors import NotFound
 
 
 def export(
@@ -22,8 +20,10 @@ def export(
                                              "Abfrage, sonst der neueste Entwurf).")] = None,
 ) -> None:
     """Die Abschnitte des Konzepts als Word-Datei ausgeben (eine „Überschrift 1“ je Abschnitt)."""
+    from core.dates import BERLIN
     from usecases.concept_texts import export_texts
     from usecases.context import app_context
+    from usecases.errors import NotFound
 
     if out.suffix.lower() != ".docx":
         fail(f"Die Zieldatei {out} muss auf .docx enden (z. B. Texte-2026.docx).")
@@ -55,6 +55,7 @@ def import_(
                                         "speichern.")] = False,
 ) -> None:
     """Die bearbeitete Word-Datei in den Entwurf übernehmen: Überschriften 1 → Abschnitte, Text → Markdown."""
+    from core.dates import BERLIN
     from usecases.concept_texts import PublishedVersion, import_texts
     from usecases.context import app_context
     from usecases.texts_docx import TextsFileRefused

@@ -5,32 +5,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli import status_cmd
 from cli.options import parse_date
 from cli.output import confirm, fail, progress_bar, report_delivery, say
-from core.dates import BERLIN, german_date
-from core.deadline import default_deadline
-from core.text import counted
-from usecases.context import AppContext, app_context
-from usecases.cycle import (
-    DeadlineDiffers,
-    ImplausibleYear,
-    OpenResult,
-    OtherRoundOpen,
-    RoundEnded,
-    check_deadline,
-    move_deadline,
-    open_cycle,
-    open_cycle_year,
-    renew_link,
-)
-from usecases.errors import NotFound
-from usecases.outbox import deliver_pending
-from usecases.sheets import NoBaseVersion
+
+if TYPE_CHECKING:
+    from usecases.context import AppContext
+    from usecases.cycle import OpenResult
 
 app = typer.Typer(help="Die jährliche Abfrage.", no_args_is_help=True)
 
@@ -55,6 +40,12 @@ def open_(
     hinzugekommene Institutionen werden eingeladen, und noch nicht zugestellte Einladungen werden erneut
     versucht. Die Frist einer laufenden Abfrage verschiebt `fko cycle deadline`.
     """
+    from core.dates import BERLIN, german_date
+    from core.deadline import default_deadline
+    from usecases.context import app_context
+    from usecases.cycle import DeadlineDiffers, ImplausibleYear, OtherRoundOpen, RoundEnded, open_cycle, open_cycle_year
+    from usecases.outbox import deliver_pending
+    from usecases.sheets import NoBaseVersion
     due = parse_date(deadline)
     now = dt.datetime.now(dt.UTC)
     today = now.astimezone(BERLIN).date()
@@ -101,6 +92,7 @@ def open_(
 
 
 def report_opening(result: OpenResult, year: int) -> None:
+    from core.dates import german_date
     if result.created:
         say(f"Abfrage {year} eröffnet, Frist: {german_date(result.deadline)}.")
     else:
@@ -127,6 +119,10 @@ def new_link(
 
     Der alte Link zeigt ab sofort nur noch die neutrale Seite; Rückmeldungen bleiben erhalten.
     """
+    from usecases.context import app_context
+    from usecases.cycle import RoundEnded, renew_link
+    from usecases.errors import NotFound
+    from usecases.outbox import deliver_pending
     with app_context(allow_local_links=allow_local or None) as ctx:
         try:
             link = renew_link(ctx, year=year, institution_code=institution, now=dt.datetime.now(dt.UTC), send=send)
@@ -151,6 +147,8 @@ def new_link(
 
 def confirm_deadline(ctx: AppContext, deadline: dt.date, *, today: dt.date, yes: bool) -> None:
     """A deadline on a weekend or holiday, or too soon, is confirmed by staff (or --yes); else exit 2."""
+    from core.dates import german_date
+    from usecases.cycle import check_deadline
     concerns = check_deadline(ctx, deadline, today=today)
     if not concerns or yes:
         return
@@ -180,6 +178,11 @@ def deadline_(
     Die Erinnerungsstufen zählen ab der neuen Frist (schon versandte bleiben versandt), die persönlichen
     Links gelten entsprechend länger, und Institutionen ohne Rückmeldung erhalten eine kurze Nachricht.
     """
+    from core.dates import BERLIN, german_date
+    from core.text import counted
+    from usecases.context import app_context
+    from usecases.cycle import RoundEnded, move_deadline
+    from usecases.outbox import deliver_pending
     due = parse_date(new)
     if due is None:
         raise typer.Exit(2)

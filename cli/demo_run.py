@@ -20,17 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
-import uvicorn
+if TYPE_CHECKING:
+    from core.demo import DemoAnswer
+    from core.sheet_spec import SheetSpec
+    from usecases.context import AppContext
+    from usecases.settings import Settings
 
-from core.dates import BERLIN
-from core.demo import DemoAnswer
-from core.sheet_spec import SheetSpec
-from core.text import counted
-from usecases.context import AppContext
-from usecases.demo_round import answered_sheet, demo_answers
-from usecases.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -74,6 +71,7 @@ def start_prefect_server(home: Path, say: Callable[[str], None], *, port: int | 
                          env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """`prefect server start` on 127.0.0.1 (dashboard and API); its log in ``home/server.log``. ``env``: extra
     settings, e.g. ``PREFECT_SERVER_API_AUTH_STRING`` (the API then wants basic auth, the dashboard asks)."""
+    import httpx
     port = port or _free_port()
     url = f"http://127.0.0.1:{port}/api"
     # The dashboard asks its API at PREFECT_UI_API_URL (default port 4200): on any other port it must be told.
@@ -108,6 +106,7 @@ def serve_deployments(env: dict[str, str], log_path: Path) -> subprocess.Popen[b
 def wait_for_deployments(api_url: str, names: list[str], *, auth: str | None = None, timeout: float = 120,
                          runner: subprocess.Popen[bytes] | None = None) -> None:
     """Until every deployment in ``names`` is registered (bounded; at once if ``runner`` has ended)."""
+    import httpx
     headers = {"Authorization": "Basic " + base64.b64encode(auth.encode()).decode()} if auth else {}
     deadline = time.monotonic() + timeout
     while True:
@@ -126,6 +125,8 @@ def wait_for_deployments(api_url: str, names: list[str], *, auth: str | None = N
 
 class _Portal:
     def __init__(self, ctx: AppContext, port: int) -> None:
+        import uvicorn
+
         from portal.app import create_app
 
         config = uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port, access_log=False, log_level="warning",
@@ -169,6 +170,10 @@ def play_institutions(links: dict[str, str], answers: list[DemoAnswer], *, spec:
     """What contact persons do (survey_templates/demo/answers.toml, in the order of their days): open the link
     from their mail, download, edit, upload (one with mistakes first); or click "Keine Änderungen". Institutions
     not in the answers stay silent."""
+    import httpx
+
+    from core.text import counted
+    from usecases.demo_round import answered_sheet
     answered = 0
     with httpx.Client(timeout=120, follow_redirects=True) as http:
         for answer in answers:
@@ -212,6 +217,11 @@ ADDRESSES = "demo-adressen.json"  # in the data folder: where the demo served th
 
 
 def run_demo(settings: Settings, say: Callable[[str], None]) -> DemoSummary:
+    from core.dates import BERLIN
+    from core.text import counted
+    from usecases.context import AppContext
+    from usecases.demo_round import demo_answers
+    from usecases.settings import Settings
     home = settings.data_dir / "prefect"
     server, api_url = start_prefect_server(home, say, port=_port(DASHBOARD_PORT))
     # Stopped at exit, after Prefect (imported below, so its exit handlers run first) has sent the last logs.

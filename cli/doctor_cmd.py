@@ -7,8 +7,6 @@ from typing import Annotated
 import typer
 
 from cli.output import say
-from core.text import counted
-from usecases.doctor import run_checks
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "block": "[bold red]✗[/]"}
 
@@ -19,6 +17,8 @@ def doctor(timeout: Annotated[float, typer.Option("--timeout", help="Sekunden je
 
     Zeigt je Punkt ✓ (in Ordnung), ! (geht, aber bitte ansehen) oder ✗ (so kann keine Abfrage laufen) und
     nennt nie ein Passwort oder einen Schlüssel. Exit-Code 1, wenn ein Punkt eine Abfrage verhindert."""
+    from core.text import counted
+    from usecases.doctor import run_checks
     findings = run_checks(timeout=timeout)
     for finding in findings:
         say(f"{MARKS[finding.level]} {finding.topic}: {finding.text}")

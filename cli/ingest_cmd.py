@@ -6,19 +6,16 @@ import asyncio
 import datetime as dt
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cli.output import console, fail, print_json, print_problems, read_input, report_delivery, say
 from cli.sheet_cmd import print_notices
-from core.dates import BERLIN
-from usecases.context import app_context
-from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
-from usecases.outbox import deliver_pending
-from usecases.returns import ReturnResult
-from usecases.schema import check_schema
-from usecases.sheets import default_cycle_year
+
+if TYPE_CHECKING:
+    from usecases.ingest import Misfiled
+    from usecases.returns import ReturnResult
 
 NOTHING_DONE = "Nichts gespeichert, keine E-Mail"
 
@@ -43,6 +40,12 @@ def ingest(
     für die nächste Abfrage aufbewahrt. Exit-Code 0: angenommen, 1: nicht angenommen (abgelehnt, falsch
     zugeordnet oder aufbewahrt), 2: Aufruf- oder Einstellungsfehler.
     """
+    from core.dates import BERLIN
+    from usecases.context import app_context
+    from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
+    from usecases.outbox import deliver_pending
+    from usecases.schema import check_schema
+    from usecases.sheets import default_cycle_year
     data = read_input(file)
     with app_context() as ctx:
         check_schema(ctx)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from usecases.institutions import InstitutionOverview
 
 from cli.output import console, print_json, print_problems, read_input, say
-from usecases.context import app_context
-from usecases.institutions import InstitutionOverview, import_institutions, institution_overview
 
 app = typer.Typer(help="Institutionen und Ansprechpersonen der Region.", no_args_is_help=True)
 
@@ -28,6 +28,8 @@ def import_(
     grüßen dann „Sehr geehrte Frau Dr. Müller“, sonst „Guten Tag Maria Müller“) und Telefon (steht in den
     Telefonaufgaben). Trennzeichen in CSV: ";" oder ",". Enthält die Datei Fehler, wird nichts geändert.
     """
+    from usecases.context import app_context
+    from usecases.institutions import import_institutions
     data = read_input(file)
     with app_context() as ctx:
         result = import_institutions(ctx, data=data, filename=file.name)
@@ -48,6 +50,8 @@ def list_(
     include_inactive: Annotated[bool, typer.Option("--all", help="Auch inaktive Institutionen zeigen.")] = False,
 ) -> None:
     """Institutionen der Region mit ihren Ansprechpersonen auflisten."""
+    from usecases.context import app_context
+    from usecases.institutions import institution_overview
     with app_context() as ctx:
         overview = institution_overview(ctx, include_inactive=include_inactive)
     if as_json:
@@ -79,6 +83,7 @@ def overview_json(overview: InstitutionOverview) -> dict[str, object]:
 
 
 def print_overview(overview: InstitutionOverview) -> None:
+    from rich.table import Table
     title = f"Institutionen – {overview.region_name}" + (" (Beispieldaten)" if overview.sample_data else "")
     table = Table(title=title, title_justify="left")
     primaries = {v.institution.code: next((c for c in v.contacts if c.role == "primary" and c.active), None)

@@ -8,14 +8,8 @@ import re
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli.output import console, fail, print_json, progress_bar, report_delivery, say
-from core.dates import BERLIN
-from usecases.context import app_context
-from usecases.mail_test import send_test_mails
-from usecases.outbox import KIND_LABELS, deliver_pending, outbox_messages
-from usecases.schema import check_schema
 
 # What staff read for each kind of message taken from the mailbox.
 FETCHED = {"return": "Rückmeldung", "unclear": "unklar", "bounce": "unzustellbar", "autoreply": "automatische Antwort",
@@ -36,6 +30,9 @@ def send(
                                               "Testen).")] = False,
 ) -> None:
     """Wartende und fehlgeschlagene E-Mails (erneut) versenden; nichts wird doppelt versandt."""
+    from usecases.context import app_context
+    from usecases.outbox import deliver_pending
+    from usecases.schema import check_schema
     with app_context(allow_local_links=allow_local or None) as ctx:
         check_schema(ctx)
         report = asyncio.run(deliver_pending(ctx))
@@ -47,6 +44,10 @@ def send(
 @app.command("outbox")
 def outbox(as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben.")] = False) -> None:
     """Alle E-Mails im Postausgang mit ihrem Stand."""
+    from rich.table import Table
+
+    from usecases.context import app_context
+    from usecases.outbox import KIND_LABELS, outbox_messages
     with app_context() as ctx:
         messages = outbox_messages(ctx)
     if as_json:
@@ -67,6 +68,10 @@ def test(to: Annotated[str, typer.Option("--to", help="Empfangsadresse für die 
                                                       "eigene).")]) -> None:
     """Je eine Beispiel-E-Mail jeder Art (Einladung, Erinnerungen, Eingangsbestätigung, …) an eine Adresse
     senden, als Test gekennzeichnet und mit erfundenen Angaben: so sehen Sie, was die Institutionen bekommen."""
+    from core.dates import BERLIN
+    from usecases.context import app_context
+    from usecases.mail_test import send_test_mails
+    from usecases.schema import check_schema
     if not EMAIL.fullmatch(to.strip()):
         fail(f"„{to}“ ist keine E-Mail-Adresse.")
         raise typer.Exit(2)
@@ -93,7 +98,10 @@ def fetch(
     """Das Postfach der Agentur lesen (FKO_IMAP_*): Tabellen im Anhang wie Uploads annehmen (Eingangsbestätigung
     bzw. Ablehnung an die Institution und den Absender), Unzustellbar-Meldungen die Adresse sperren lassen,
     alles andere in den Ordner fko/unklar legen (für das Team). Jede Nachricht wird genau einmal verarbeitet."""
+    from usecases.context import app_context
     from usecases.mail_intake import LoginRefused, MailboxError, MailboxNotSet, fetch_mail
+    from usecases.outbox import deliver_pending
+    from usecases.schema import check_schema
 
     now = dt.datetime.now(dt.UTC)
     with app_context() as ctx:

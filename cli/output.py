@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from core.problem import Problem
-from core.text import counted, os_reason
+from core.text import counted, os_reason  # light; re-exported for the commands
 
 if TYPE_CHECKING:
+    from core.problem import Problem
     from usecases.outbox import DeliveryReport
 
 

@@ -10,9 +10,6 @@ from typing import Annotated
 import typer
 
 from cli.output import say
-from usecases.context import AppContext
-from usecases.schema import check_schema
-from usecases.settings import load_settings
 
 
 def portal(
@@ -24,6 +21,9 @@ def portal(
     import uvicorn
 
     from portal.app import create_app
+    from usecases.context import AppContext
+    from usecases.schema import check_schema
+    from usecases.settings import load_settings
 
     settings = load_settings()
     ctx = AppContext.from_settings(settings)

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from usecases.digest import DigestReport
 
 from cli.options import parse_date
 from cli.output import console, fail, report_delivery, say
-from core.dates import BERLIN
-from core.text import counted
-from usecases.context import app_context
-from usecases.digest import DigestReport
-from usecases.outbox import deliver_pending
-from usecases.reminders import run_daily
-from usecases.status import call_text
 
 EXIT_NO_ROUND = 3  # no running round: a daily job that has nothing to do says so (DESIGN §9, README)
 STEP_LABELS = {"reminder": "Erinnerung", "reminder_deputy": "Erinnerung mit Vertretung",
@@ -35,6 +30,13 @@ def remind(
 
     Ohne laufende Abfrage: eine Zeile und Exit-Code 3, damit ein täglicher Auftrag (cron, Prefect) es zeigt.
     """
+    from rich.table import Table
+
+    from core.dates import BERLIN
+    from usecases.context import app_context
+    from usecases.outbox import deliver_pending
+    from usecases.reminders import run_daily
+    from usecases.status import call_text
     now = dt.datetime.now(dt.UTC)
     day = parse_date(today) or now.astimezone(BERLIN).date()
     with app_context() as ctx:
@@ -72,6 +74,7 @@ def remind(
 
 def digest_line(digest: DigestReport, *, dry_run: bool) -> str:
     """One line about the staff digest: queued (or would be), already queued today, or why none."""
+    from core.text import counted
     if digest.already:
         return (f"Tagesübersicht für das Team: heute schon an {digest.recipient} in den Postausgang gestellt, "
                 "nicht noch einmal.")

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 
 from cli.output import fail, say
-from core.dates import german_date
 
 
 def serve() -> None:
@@ -15,6 +14,7 @@ def serve() -> None:
     Braucht einen Prefect-Server (PREFECT_API_URL, z. B. `prefect server start`); das Dashboard zeigt dann
     Läufe, Rückmeldetabellen und Freigaben.
     """
+    from core.dates import german_date
     if not os.environ.get("PREFECT_API_URL"):
         fail("PREFECT_API_URL ist nicht gesetzt. Erst `prefect server start`, dann "
              "PREFECT_API_URL=http://127.0.0.1:4200/api fko serve.")

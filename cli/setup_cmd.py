@@ -12,12 +12,6 @@ import typer
 from cli import institutions_cmd
 from cli.output import confirm, fail, say
 from cli.status_cmd import status as show_status
-from core.region import RegionConfigError
-from core.text import counted
-from usecases.context import AppContext
-from usecases.demo_round import run_demo_round
-from usecases.settings import load_settings
-from usecases.setup import NotEmpty, OtherRegion, init_database, reset_database
 
 
 def init(
@@ -29,6 +23,11 @@ def init(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Löschen ohne Rückfrage bestätigen.")] = False,
 ) -> None:
     """Datenbank einrichten oder auf den neuesten Stand bringen; mit --demo die Demo-Region laden."""
+    from core.region import RegionConfigError
+    from core.text import counted
+    from usecases.context import AppContext
+    from usecases.settings import load_settings
+    from usecases.setup import NotEmpty, OtherRegion, init_database, reset_database
     settings = load_settings()
     ctx = AppContext.from_settings(settings)
     try:
@@ -102,6 +101,10 @@ def demo(
     den E-Mails (mit Änderungen, eine erst mit Fehlern, „Keine Änderungen“, manche gar nicht), die
     Erinnerungsstufen laufen bis zur Telefonaufgabe, dann Freigabe und Veröffentlichung.
     """
+    from core.text import counted
+    from usecases.context import AppContext
+    from usecases.demo_round import run_demo_round
+    from usecases.settings import load_settings
     init(region_file=None, demo=True, reset=True, yes=True)
     institutions_cmd.list_(as_json=False, include_inactive=False)
     settings = load_settings()

@@ -5,19 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from cli.options import parse_date
 from cli.output import confirm, console, fail, os_reason, print_json, print_problems, read_input, say
-from core.dates import BERLIN
-from core.diff import CHANGE_LABELS
-from core.problem import Problem
-from usecases.context import app_context
-from usecases.errors import NotFound
-from usecases.sheets import NoBaseVersion, build_sheet, check_returned_sheet, default_cycle_year
+
+if TYPE_CHECKING:
+    from core.problem import Problem
 
 app = typer.Typer(help="Die Excel-Tabelle der Abfrage.", no_args_is_help=True)
 
@@ -37,6 +34,10 @@ def build(
                                                         "überschreiben.")] = False,
 ) -> None:
     """Die persönliche, vorausgefüllte Tabelle einer Institution erzeugen."""
+    from core.dates import BERLIN
+    from usecases.context import app_context
+    from usecases.errors import NotFound
+    from usecases.sheets import NoBaseVersion, build_sheet, default_cycle_year
     with app_context() as ctx:
         try:
             cycle_year = year or default_cycle_year(ctx, today=dt.datetime.now(BERLIN).date())
@@ -96,6 +97,10 @@ def check(
 
     Exit-Code 0: in Ordnung; 1: abgelehnt (alle Probleme werden genannt); 2: Aufruf- oder Einstellungsfehler.
     """
+    from core.dates import BERLIN
+    from core.diff import CHANGE_LABELS
+    from usecases.context import app_context
+    from usecases.sheets import NoBaseVersion, check_returned_sheet, default_cycle_year
     data = read_input(file)
     with app_context() as ctx:
         try:

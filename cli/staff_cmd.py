@@ -6,15 +6,14 @@ import asyncio
 import datetime as dt
 import getpass
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cli.output import fail, report_delivery, say
-from usecases.context import AppContext, app_context
-from usecases.outbox import deliver_pending
-from usecases.readiness import UnusableSetup
-from usecases.staff import StaffError, add_staff, new_setup_link, queue_invitation, remove_staff, staff_list
+
+if TYPE_CHECKING:
+    from usecases.context import AppContext
 
 app = typer.Typer(help="Konten für den internen Bereich (/intern/).", no_args_is_help=True)
 
@@ -43,6 +42,8 @@ def add(
                                                  "Standardeingabe lesen (für Skripte).")] = False,
 ) -> None:
     """Ein Konto anlegen: Passwort eingeben (im Terminal) oder einen Einmal-Link zum Festlegen per E-Mail schicken."""
+    from usecases.context import app_context
+    from usecases.staff import StaffError, add_staff
     if not link and not password_stdin and not sys.stdin.isatty():
         fail("Ohne Terminal: --link (Einmal-Link) oder --password-stdin angeben. Kein Konto angelegt.")
         raise typer.Exit(2)
@@ -64,6 +65,8 @@ def add(
 @app.command("link")
 def link_cmd(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> None:
     """Einen neuen Einmal-Link zum Festlegen des Passworts (vergessen); bisherige Anmeldungen enden."""
+    from usecases.context import app_context
+    from usecases.staff import StaffError, new_setup_link
     with app_context() as ctx:
         try:
             token = new_setup_link(ctx, name=name, now=_now())
@@ -75,6 +78,9 @@ def link_cmd(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> N
 
 def _send_link(ctx: AppContext, name: str, token: str, base: str) -> None:
     """The one-time link by mail to the person; printed only when the mail cannot go out."""
+    from usecases.outbox import deliver_pending
+    from usecases.readiness import UnusableSetup
+    from usecases.staff import queue_invitation
     try:
         address = queue_invitation(ctx, name=name, token=token, now=_now())
         report = asyncio.run(deliver_pending(ctx, kinds=("staff_invite",)))
@@ -94,6 +100,8 @@ def _send_link(ctx: AppContext, name: str, token: str, base: str) -> None:
 @app.command("list")
 def list_cmd() -> None:
     """Alle Konten mit ihrem Stand."""
+    from usecases.context import app_context
+    from usecases.staff import staff_list
     with app_context() as ctx:
         accounts = staff_list(ctx)
     if not accounts:
@@ -107,6 +115,8 @@ def list_cmd() -> None:
 @app.command("remove")
 def remove(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> None:
     """Ein Konto sperren: keine Anmeldung mehr, bestehende Anmeldungen enden."""
+    from usecases.context import app_context
+    from usecases.staff import StaffError, remove_staff
     with app_context() as ctx:
         try:
             remove_staff(ctx, name=name)

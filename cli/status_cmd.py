@@ -5,12 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli.output import console, fail, print_json
-from core.dates import BERLIN, german_date
-from usecases.context import app_context
-from usecases.status import HELD_LABEL, SOURCE_LABELS, STATE_LABELS, NoCycle, call_text, cycle_status
 
 
 def status(
@@ -18,6 +14,11 @@ def status(
     year: Annotated[int | None, typer.Option("--year", help="Jahr der Abfrage (Standard: die neueste).")] = None,
 ) -> None:
     """Stand der Abfrage: je Institution Rückmeldung, Erinnerungen, Eskalation, Telefonaufgabe; Summen."""
+    from rich.table import Table
+
+    from core.dates import BERLIN, german_date
+    from usecases.context import app_context
+    from usecases.status import HELD_LABEL, SOURCE_LABELS, STATE_LABELS, NoCycle, call_text, cycle_status
     with app_context() as ctx:
         try:
             result = cycle_status(ctx, year=year)
