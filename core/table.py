@@ -8,8 +8,6 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-from openpyxl import load_workbook
-
 from core.text import squash_spaces
 
 MAX_TABLE_BYTES = 10 * 1024 * 1024
@@ -67,6 +65,8 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 
 def _xlsx_rows(data: bytes) -> list[list[object]]:
     try:
+        from openpyxl import load_workbook  # only when a table is an Excel file (a fast start elsewhere)
+
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise TableError("Die Excel-Datei ist beschädigt oder kein .xlsx-Format.") from exc

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import functools
-
-from holidays.countries.germany import Germany
+from typing import TYPE_CHECKING
 
 from core.ladder import IsHoliday
+
+if TYPE_CHECKING:
+    from holidays.countries.germany import Germany
 
 DEFAULT_STATE = "NW"  # North Rhine-Westphalia
 
 
 @functools.lru_cache(maxsize=16)
 def _calendar(state: str) -> Germany:
+    from holidays.countries.germany import Germany  # loaded when a date is checked (a fast start elsewhere)
+
     return Germany(subdiv=state)  # grows to further years on lookup
 
 
@@ -23,5 +27,7 @@ def public_holidays(state: str = DEFAULT_STATE) -> IsHoliday:
 
 
 def known_states() -> tuple[str, ...]:
+    from holidays.countries.germany import Germany
+
     return tuple(Germany.subdivisions)
 

@@ -93,3 +93,12 @@ def test_a_database_in_the_middle_of_a_round_upgrades_with_every_row(database_ur
         assert connection.execute(text("SELECT id, cycle_id FROM request")).all() == [(1, 1)]
         assert connection.execute(text("SELECT holiday_state, funding_line FROM region")).one()[0] == "NW"
     engine.dispose()
+
+
+def test_the_newest_migration_read_from_the_files_is_alembics_head() -> None:
+    """Every command checks the schema against this without loading Alembic (a fast start)."""
+    from alembic.script import ScriptDirectory
+
+    from storage.database import _alembic_config, schema_head
+
+    assert schema_head() == ScriptDirectory.from_config(_alembic_config()).get_current_head()
