@@ -15,6 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 BENCHMARKS = [
+    ("CLI start: fko vs. import typer, rich", ["-m", "bench.cli"]),
     ("Workbook: build and read+validate vs. unzip+iterparse", ["-m", "bench.workbook"]),
     ("Mail: 500 invitations, fko vs. bare aiosmtplib and smtplib", ["-m", "bench.mail"]),
     ("Mail intake: 500 replies from a Dovecot mailbox, fko vs. a bare download", ["-m", "bench.mail", "--imap"]),

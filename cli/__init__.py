@@ -17,6 +17,7 @@ from cli import (
     ingest_cmd,
     institutions_cmd,
     mail_cmd,
+    person_cmd,
     portal_cmd,
     remind_cmd,
     serve_cmd,
@@ -55,6 +56,7 @@ app.command("doctor")(doctor_cmd.doctor)
 app.add_typer(staff_cmd.app, name="staff")
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
+app.add_typer(person_cmd.app, name="person")
 
 
 def _where() -> str:

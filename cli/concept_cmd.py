@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -130,6 +129,8 @@ def publish(
                                         "Institutionen antworten können.")] = False,
 ) -> None:
     """Den Entwurf freigeben und veröffentlichen: danach unveränderlich und Grundlage der nächsten Abfrage."""
+    import getpass
+
     from core.dates import BERLIN, german_date
     from usecases.context import app_context
     from usecases.documents import render_published

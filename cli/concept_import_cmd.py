@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,6 +53,7 @@ def import_(
 
 
 def _user() -> str:
+    import getpass
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no user name in a container without a passwd entry

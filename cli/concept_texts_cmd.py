@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -55,6 +54,8 @@ def import_(
                                         "speichern.")] = False,
 ) -> None:
     """Die bearbeitete Word-Datei in den Entwurf übernehmen: Überschriften 1 → Abschnitte, Text → Markdown."""
+    import getpass
+
     from core.dates import BERLIN
     from usecases.concept_texts import PublishedVersion, import_texts
     from usecases.context import app_context

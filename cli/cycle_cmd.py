@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Annotated
@@ -40,6 +39,8 @@ def open_(
     hinzugekommene Institutionen werden eingeladen, und noch nicht zugestellte Einladungen werden erneut
     versucht. Die Frist einer laufenden Abfrage verschiebt `fko cycle deadline`.
     """
+    import asyncio
+
     from core.dates import BERLIN, german_date
     from core.deadline import default_deadline
     from usecases.context import app_context
@@ -119,6 +120,8 @@ def new_link(
 
     Der alte Link zeigt ab sofort nur noch die neutrale Seite; Rückmeldungen bleiben erhalten.
     """
+    import asyncio
+
     from usecases.context import app_context
     from usecases.cycle import RoundEnded, renew_link
     from usecases.errors import NotFound
@@ -178,6 +181,8 @@ def deadline_(
     Die Erinnerungsstufen zählen ab der neuen Frist (schon versandte bleiben versandt), die persönlichen
     Links gelten entsprechend länger, und Institutionen ohne Rückmeldung erhalten eine kurze Nachricht.
     """
+    import asyncio
+
     from core.dates import BERLIN, german_date
     from core.text import counted
     from usecases.context import app_context

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -40,6 +38,8 @@ def ingest(
     für die nächste Abfrage aufbewahrt. Exit-Code 0: angenommen, 1: nicht angenommen (abgelehnt, falsch
     zugeordnet oder aufbewahrt), 2: Aufruf- oder Einstellungsfehler.
     """
+    import asyncio
+
     from core.dates import BERLIN
     from usecases.context import app_context
     from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
@@ -75,6 +75,7 @@ def ingest(
 
 def misfiled(exc: Misfiled, file: Path, institution: str | None, as_json: bool) -> None:
     """A file that belongs elsewhere (or nowhere): say whose it is and how to file it there."""
+    import shlex
     untouched = f"; der Stand von {institution.upper()} bleibt unverändert" if institution else ""
     hint = None
     if exc.retry is not None:

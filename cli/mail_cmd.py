@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from typing import Annotated
@@ -30,6 +29,8 @@ def send(
                                               "Testen).")] = False,
 ) -> None:
     """Wartende und fehlgeschlagene E-Mails (erneut) versenden; nichts wird doppelt versandt."""
+    import asyncio
+
     from usecases.context import app_context
     from usecases.outbox import deliver_pending
     from usecases.schema import check_schema
@@ -68,6 +69,8 @@ def test(to: Annotated[str, typer.Option("--to", help="Empfangsadresse für die 
                                                       "eigene).")]) -> None:
     """Je eine Beispiel-E-Mail jeder Art (Einladung, Erinnerungen, Eingangsbestätigung, …) an eine Adresse
     senden, als Test gekennzeichnet und mit erfundenen Angaben: so sehen Sie, was die Institutionen bekommen."""
+    import asyncio
+
     from core.dates import BERLIN
     from usecases.context import app_context
     from usecases.mail_test import send_test_mails
@@ -98,6 +101,8 @@ def fetch(
     """Das Postfach der Agentur lesen (FKO_IMAP_*): Tabellen im Anhang wie Uploads annehmen (Eingangsbestätigung
     bzw. Ablehnung an die Institution und den Absender), Unzustellbar-Meldungen die Adresse sperren lassen,
     alles andere in den Ordner fko/unklar legen (für das Team). Jede Nachricht wird genau einmal verarbeitet."""
+    import asyncio
+
     from usecases.context import app_context
     from usecases.mail_intake import LoginRefused, MailboxError, MailboxNotSet, fetch_mail
     from usecases.outbox import deliver_pending

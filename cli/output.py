@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress
 
 from core.text import counted, os_reason  # light; re-exported for the commands
 
@@ -71,6 +70,7 @@ def read_input(path: Path) -> bytes:
 @contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     """A transient progress bar; the callback reports (done, total) to it."""
+    from rich.progress import Progress
     with Progress(console=console(), transient=True) as progress:
         task = progress.add_task(description, total=None)
         yield lambda done, total: progress.update(task, completed=done, total=total)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +29,8 @@ def remind(
 
     Ohne laufende Abfrage: eine Zeile und Exit-Code 3, damit ein täglicher Auftrag (cron, Prefect) es zeigt.
     """
+    import asyncio
+
     from rich.table import Table
 
     from core.dates import BERLIN

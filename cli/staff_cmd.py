@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import getpass
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,6 +21,7 @@ def _now() -> dt.datetime:
 
 
 def _password(from_stdin: bool) -> str:
+    import getpass
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("Passwort (mindestens 12 Zeichen): ")
@@ -78,6 +77,8 @@ def link_cmd(name: Annotated[str, typer.Argument(help="Name des Kontos.")]) -> N
 
 def _send_link(ctx: AppContext, name: str, token: str, base: str) -> None:
     """The one-time link by mail to the person; printed only when the mail cannot go out."""
+    import asyncio
+
     from usecases.outbox import deliver_pending
     from usecases.readiness import UnusableSetup
     from usecases.staff import queue_invitation
