@@ -79,6 +79,21 @@ class FileStore:
                 f"Gespeicherte Datei ist beschädigt ({kind} {sha256}): Inhalt passt nicht zur Prüfsumme.")
         return data
 
+    def exists(self, sha256: str, *, kind: str) -> bool:
+        return self._path(kind, sha256).is_file()
+
+    def remove(self, sha256: str, *, kind: str) -> bool:
+        """Delete a stored file (retention, erasure); False when it was not there. Callers make sure no row
+        still needs it: the same bytes are stored once for every row that names them."""
+        try:
+            self._path(kind, sha256).unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise FileStoreError(f"Gespeicherte Datei kann nicht gelöscht werden ({kind} {sha256}): "
+                                 f"{exc.strerror}") from exc
+        return True
+
     def sweep_temporaries(self, *, older_than_seconds: float, now: float) -> int:
         """Remove the half-written temporaries of writers that died (``now``: Unix time); returns how many."""
         removed = 0
