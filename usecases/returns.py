@@ -442,7 +442,8 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
 
 
 def _actor(upload: _Upload, institution: Institution) -> str:
-    return f"institution:{institution.code}" if upload.source == "portal" else "staff"
+    """Who handed the file in: the institution through its link or by mail (its signed sheet), else staff."""
+    return f"institution:{institution.code}" if upload.source in ("portal", "mail") else "staff"
 
 
 def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, source: str = "portal",

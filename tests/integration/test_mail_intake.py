@@ -347,6 +347,11 @@ def test_a_connection_dropped_mid_fetch_loses_nothing_and_repeats_nothing(  # ty
     assert dovecot.folders() == {"INBOX": 0, "fko": 0, VERARBEITET: 3}
     assert len(receipts(smtp_server)) == 3 and len(set(receipts(smtp_server))) == 3
     assert sorted(submissions(tmp_path)) == [("mail", "HWK"), ("mail", "IHK"), ("mail", "VUV")]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "var" / "fko.db") as db:  # the event log names who handed each in
+        actors = db.execute("SELECT actor FROM event_log WHERE action = 'return.accepted' ORDER BY id").fetchall()
+    assert sorted(a for (a,) in actors) == ["institution:HWK", "institution:IHK", "institution:VUV"]
 
 
 def test_a_fetcher_killed_between_recording_and_moving_records_once_and_answers_once(  # type: ignore[no-untyped-def]
