@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
@@ -40,6 +41,7 @@ from usecases.returns import (
     resolve_link,
     sheet_for_request,
 )
+from usecases.sandbox import start_readers, stop_readers
 from usecases.site import SiteInfo, site_info
 
 UNAVAILABLE = ("Ihre Eingabe konnte gerade nicht gespeichert werden; es wurde nichts verbucht. Bitte versuchen Sie "
@@ -298,6 +300,16 @@ async def send_pending(portal: PortalDeps) -> None:
             log.exception("sending queued mail failed; `fko mail send` will retry")
 
 
+@contextlib.asynccontextmanager
+async def workbook_readers(app: FastAPI) -> AsyncIterator[None]:
+    """The upload readers start with the page (the first upload does not wait for one) and stop with it."""
+    await run_in_threadpool(start_readers)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(stop_readers)
+
+
 def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, send_mail: bool = True,
                limits: Limits | None = None, on_return: Callable[[str, str], None] | None = None) -> Guard:
     """The page as an ASGI app: FastAPI routes wrapped in the security guard.
@@ -311,7 +323,7 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site, limits), clock=clock, limits=limits,
                         secret=ctx.settings.secret(), labels=ctx.spec().field_labels(),
                         send_mail=send_mail, on_return=on_return, site=site)
-    app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None, lifespan=workbook_readers)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=portal_dir / "static"), name="static")
     app.add_exception_handler(StarletteHTTPException, http_error)
