@@ -1,11 +1,13 @@
-"""Benchmark: 50 concurrent uploads of 200-row sheets to a local `fko portal`.
+"""Benchmark: uploads of 200-row sheets to a local `fko portal`, with each way of reading them.
 
-    .venv/bin/python bench/portal.py [--institutions 50] [--rows 200]
+    .venv/bin/python -m bench.portal [--institutions 50] [--rows 200] [--singles 15]
 
-Sets up a throwaway region (N institutions × R activities, a published baseline, an open cycle),
-starts `fko portal` as its own process (uvicorn, as in production), then measures in the same run:
-single uploads one after another (the baseline), and N uploads fired at once. Prints p50/p95 latency,
-the ratio of p95 under load to a single upload, and the error count (expected: 0).
+Sets up two throwaway regions (N institutions × R activities, a published baseline, an open cycle) and
+starts `fko portal` for each as its own process (uvicorn, as in production): one reading every upload in
+a fresh interpreter (one process per file, as before the reader pool), one with the pre-started readers
+(usecases.reader_pool). Then, in the same run: single uploads one after another, alternating between
+the two pages, and N uploads fired at once at each. Prints the median answer, p50/p95 under load, the
+ratio of the pool to one process per file, and the error count (expected: 0).
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+READERS = {"one_process_per_file": "one process per file (before)", "pool": "pre-started readers"}
+# `fko portal` itself, with the way of reading uploads chosen first (the pool is the default).
+LAUNCH = ("import runpy, sys; from usecases.sandbox import use_reader; use_reader(sys.argv[1]); "
+          "sys.argv = ['fko', 'portal', '--port', sys.argv[2]]; runpy.run_module('cli', run_name='__main__')")
+
+
 def setup(data_dir: Path, institutions: int, rows: int) -> dict[str, str]:
     settings = Settings(data_dir=data_dir, base_url="http://127.0.0.1:1")
     ctx = AppContext.from_settings(settings)
@@ -76,55 +84,93 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def run(base: str, links: dict[str, str], singles: int) -> tuple[list[float], list[float], int]:
+async def singles(pages: dict[str, tuple[str, dict[str, str]]], count: int) -> dict[str, list[tuple[float, bool]]]:
+    """``count`` uploads one after another to each page, alternating (machine load falls on both alike)."""
+    clients = {reader: httpx.AsyncClient(base_url=base, timeout=300, follow_redirects=True)
+               for reader, (base, _) in pages.items()}
+    try:
+        sheets = {reader: {code: (await clients[reader].get(f"{link}/tabelle")).content for code, link in links.items()}
+                  for reader, (_, links) in pages.items()}
+        times: dict[str, list[tuple[float, bool]]] = {reader: [] for reader in pages}
+        for n in range(count):
+            for reader, (_, links) in pages.items():
+                code = list(links)[n % len(links)]
+                times[reader].append(await one_upload(clients[reader], links[code], sheets[reader][code]))
+        return times
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
+async def at_once(base: str, links: dict[str, str]) -> list[tuple[float, bool]]:
     async with httpx.AsyncClient(base_url=base, timeout=300, follow_redirects=True) as client:
         sheets = {code: (await client.get(f"{link}/tabelle")).content for code, link in links.items()}
-        codes = list(links)
-        single = [(await one_upload(client, links[c], sheets[c])) for c in codes[:singles]]
-        loaded = await asyncio.gather(*(one_upload(client, links[c], sheets[c]) for c in codes))
-    errors = sum(1 for _, ok in single + loaded if not ok)
-    return [t for t, _ in single], [t for t, _ in loaded], errors
+        return list(await asyncio.gather(*(one_upload(client, link, sheets[code]) for code, link in links.items())))
+
+
+def start_page(reader: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "FKO_DATA_DIR": str(data_dir), "FKO_BASE_URL": f"http://127.0.0.1:{port}"}
+    server = subprocess.Popen([sys.executable, "-c", LAUNCH, reader, str(port)], env=env,  # noqa: S603 (our interpreter, fixed argv)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def recorded(data_dir: Path) -> int:
+    ctx = AppContext.from_settings(Settings(data_dir=data_dir))
+    with session_scope(ctx.engine) as session:
+        count = len(session.exec(select(Submission)).all())
+    ctx.close()
+    return count
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--institutions", type=int, default=50)
     parser.add_argument("--rows", type=int, default=200)
-    parser.add_argument("--singles", type=int, default=5)
+    parser.add_argument("--singles", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(tmp)
-        links = setup(data_dir, args.institutions, args.rows)
-        port = free_port()
-        env = {**os.environ, "FKO_DATA_DIR": str(data_dir), "FKO_BASE_URL": f"http://127.0.0.1:{port}"}
-        server = subprocess.Popen([sys.executable, "-m", "cli", "portal", "--port", str(port)], env=env,  # noqa: S603 (our interpreter, fixed argv)
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dirs = {reader: Path(tmp) / reader for reader in READERS}
+        links = {reader: setup(folder, args.institutions, args.rows) for reader, folder in dirs.items()}
+        servers: dict[str, subprocess.Popen[bytes]] = {}
+        pages: dict[str, tuple[str, dict[str, str]]] = {}
         try:
-            for _ in range(200):
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            single, loaded, errors = asyncio.run(run(f"http://127.0.0.1:{port}", links, args.singles))
+            for reader, folder in dirs.items():
+                servers[reader], base = start_page(reader, folder)
+                pages[reader] = (base, links[reader])
+            single = asyncio.run(singles(pages, args.singles))
+            loaded = {reader: asyncio.run(at_once(*page)) for reader, page in pages.items()}
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-        ctx = AppContext.from_settings(Settings(data_dir=data_dir))
-        with session_scope(ctx.engine) as session:
-            recorded = len(session.exec(select(Submission)).all())
-        ctx.close()
-    single_median = statistics.median(single)
-    p50, p95 = percentile(loaded, 0.5), percentile(loaded, 0.95)
-    print(f"{args.institutions} concurrent uploads of {args.rows}-row sheets to `fko portal` (uvicorn, SQLite)\n")
-    print("| measure | value |")
-    print("|---|---:|")
-    print(f"| single upload, median of {len(single)} | {single_median * 1000:.0f} ms |")
-    print(f"| under load: p50 | {p50 * 1000:.0f} ms |")
-    print(f"| under load: p95 | {p95 * 1000:.0f} ms |")
-    print(f"| ratio p95 under load / single | {p95 / single_median:.1f}× |")
-    print(f"| errors | {errors} |")
-    print(f"| submissions recorded (expected {len(single) + len(loaded)}) | {recorded} |")
+            for server in servers.values():
+                server.terminate()
+                server.wait(timeout=30)
+        counts = {reader: recorded(folder) for reader, folder in dirs.items()}
+    rows = []
+    for reader in READERS:
+        times = [t for t, _ in single[reader]]
+        under_load = [t for t, _ in loaded[reader]]
+        errors = sum(1 for _, ok in single[reader] + loaded[reader] if not ok)
+        rows.append((statistics.median(times), percentile(under_load, 0.5), percentile(under_load, 0.95), errors,
+                     counts[reader], len(times) + len(under_load)))
+    before, pool = rows
+    print(f"Uploads of {args.rows}-row sheets to `fko portal` (uvicorn, SQLite): the answer (upload, check, record, "
+          f"result page) with each way of reading the file, measured in the same run\n")
+    print(f"| measure | {READERS['one_process_per_file']} | {READERS['pool']} | ratio (readers / before) |")
+    print("|---|---:|---:|---:|")
+    for label, index in ((f"single upload, median of {args.singles}", 0),
+                         (f"{args.institutions} uploads at once: p50", 1),
+                         (f"{args.institutions} uploads at once: p95", 2)):
+        print(f"| {label} | {before[index] * 1000:.0f} ms | {pool[index] * 1000:.0f} ms | "
+              f"{pool[index] / before[index]:.2f}× |")
+    print(f"| errors | {before[3]} | {pool[3]} | |")
+    print(f"| submissions recorded (expected {before[5]}) | {before[4]} | {pool[4]} | |")
 
 
 if __name__ == "__main__":
