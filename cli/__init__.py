@@ -9,6 +9,7 @@ import typer
 
 from cli import (
     backup_cmd,
+    cleanup_cmd,
     concept_app,
     concept_cmd,
     cycle_cmd,
@@ -57,6 +58,7 @@ app.add_typer(staff_cmd.app, name="staff")
 app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
 app.add_typer(person_cmd.app, name="person")
+app.command("cleanup")(cleanup_cmd.cleanup)
 
 
 def _where() -> str:

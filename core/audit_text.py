@@ -85,9 +85,14 @@ def _erased(s: str, d: Mapping[str, Any]) -> str:
 
 
 def _cleanup(s: str, d: Mapping[str, Any]) -> str:
-    return (f"Aufbewahrungsfristen angewandt: {_n(d, 'uploads')} hochgeladene Dateien, {_n(d, 'mail')} "
-            f"E-Mail-Inhalte, {_n(d, 'sink')} Dateien der lokalen E-Mail-Ablage und {_n(d, 'sessions')} "
-            "abgelaufene Anmeldungen entfernt")
+    parts = [(_n(d, "uploads"), "hochgeladene Datei", "hochgeladene Dateien"),
+             (_n(d, "mail"), "E-Mail-Inhalt", "E-Mail-Inhalte"),
+             (_n(d, "sink"), "Datei der lokalen E-Mail-Ablage", "Dateien der lokalen E-Mail-Ablage"),
+             (_n(d, "inbox"), "Datei im Eingangsordner", "Dateien im Eingangsordner"),
+             (_n(d, "orphans"), "Datei ohne Verweis", "Dateien ohne Verweis"),
+             (_n(d, "sessions"), "abgelaufene Anmeldung", "abgelaufene Anmeldungen")]
+    listed = ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
+    return f"Aufbewahrungsfristen angewandt, entfernt: {listed or 'nichts'}"
 
 
 def _sections(s: str, d: Mapping[str, Any]) -> str:

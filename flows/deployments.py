@@ -45,6 +45,8 @@ DEPLOYMENTS = [
                    description="Entwurf zur Freigabe vorlegen und veröffentlichen"),
     DeploymentSpec("close-cycle", "close-cycle", "flows/close_cycle.py:close_cycle_flow",
                    description="Abfrage beenden (Links ungültig)"),
+    DeploymentSpec("daily-cleanup", "cleanup", "flows/cleanup.py:cleanup_flow", cron="30 3 * * *",
+                   description="Aufbewahrungsfristen anwenden (täglich 3:30 Uhr)"),
 ]
 
 
