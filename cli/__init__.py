@@ -17,6 +17,7 @@ from cli import (
     german,
     ingest_cmd,
     institutions_cmd,
+    log_cmd,
     mail_cmd,
     person_cmd,
     portal_cmd,
@@ -59,6 +60,7 @@ app.command("backup")(backup_cmd.backup)
 app.command("restore")(backup_cmd.restore)
 app.add_typer(person_cmd.app, name="person")
 app.command("cleanup")(cleanup_cmd.cleanup)
+app.command("log")(log_cmd.log)
 
 
 def _where() -> str:

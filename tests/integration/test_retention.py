@@ -148,6 +148,8 @@ def test_cleanup_keeps_everything_until_the_next_round_is_published_and_its_peri
 
     again = run_fko("cleanup", env=env)
     assert "Abfrage 2026: nichts mehr zu entfernen" in again.stdout and "Nichts zu entfernen." in again.stdout
+    log = run_fko("log", env=env)
+    assert "fko-cycle (automatisch): Aufbewahrungsfristen angewandt, entfernt: 2 hochgeladene Dateien" in log.stdout
 
 
 def test_the_cleanup_flow_applies_the_same_rules(installation: Installation, fko_env: dict[str, str],
