@@ -50,7 +50,8 @@ def exec_starts(unit: Path) -> list[list[str]]:
 def test_systemd_accepts_the_shipped_units(tmp_path: Path) -> None:
     units = install_units(tmp_path, example_settings(tmp_path, "https://fko.example.org"), 8000)
     assert {u.name for u in units} == {"fko-portal.service", "fko-serve.service", "fko-remind.service",
-                                       "fko-remind.timer", "fko-mail.service", "fko-mail.timer"}
+                                       "fko-remind.timer", "fko-mail.service", "fko-mail.timer",
+                                       "fko-backup.service", "fko-backup.timer"}
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", *map(str, units)], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
