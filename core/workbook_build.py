@@ -7,7 +7,7 @@ import io
 import re
 from dataclasses import dataclass
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
@@ -75,9 +75,14 @@ def date_cell_value(text: str) -> dt.date | int | str:
         return text
 
 
-def _render_hints(spec: SheetSpec, catalogs: Catalogs, info: SheetInfo) -> list[str]:
+def hints_template(spec: SheetSpec) -> Template:
+    """The ``Hinweise`` text's template, compiled (once per round is enough: see workbook_skeleton)."""
     environment = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701 (plain text into cells)
-    template = environment.from_string(spec.hints_template)
+    return environment.from_string(spec.hints_template)
+
+
+def render_hints(template: Template, spec: SheetSpec, catalogs: Catalogs, info: SheetInfo) -> list[str]:
+    """The lines of the ``Hinweise`` sheet; a line starting with "# " is a heading."""
     catalog_lists = [(c.header, spec.choices(c, catalogs)) for c in spec.columns if c.catalog]
     text = template.render(
         cycle_year=info.cycle_year,
@@ -181,7 +186,7 @@ def _activity_sheet(sheet: Worksheet, spec: SheetSpec, activities: list[Activity
                 cell.number_format = PERIOD_FORMAT if column.kind == "date" else "@"
             if activity is None:
                 continue
-            text = (activity.key or "") if column.kind == "id" else _field_text(activity, column)
+            text = (activity.key or "") if column.kind == "id" else field_text(activity, column)
             if not text:
                 continue
             if column.kind == "date":
@@ -208,7 +213,7 @@ def _activity_sheet(sheet: Worksheet, spec: SheetSpec, activities: list[Activity
     return last_row
 
 
-def _field_text(activity: Activity, column: Column) -> str:
+def field_text(activity: Activity, column: Column) -> str:
     if column.is_core_field:
         return str(getattr(activity, column.key))
     return activity.extra.get(column.key, "")
@@ -217,7 +222,9 @@ def _field_text(activity: Activity, column: Column) -> str:
 def build_workbook(
     *, spec: SheetSpec, catalogs: Catalogs, info: SheetInfo, activities: list[Activity], secret: bytes
 ) -> bytes:
-    """The personal workbook for one institution, pre-filled with ``activities``, as .xlsx bytes."""
+    """The personal workbook for one institution, pre-filled with ``activities``, as .xlsx bytes.
+
+    Built whole by openpyxl; many of them (a round): ``workbook_skeleton.SheetBuilder``, same bytes, faster."""
     workbook = Workbook()
     sheet = workbook.active
     if sheet is None:  # a new Workbook always has one sheet
@@ -229,7 +236,7 @@ def build_workbook(
     hints.column_dimensions["A"].width = 120
     hints.sheet_properties.pageSetUpPr.fitToPage = True  # printed: one page wide
     hints.page_setup.fitToWidth, hints.page_setup.fitToHeight = 1, 0
-    for row, line in enumerate(_render_hints(spec, catalogs, info), start=1):
+    for row, line in enumerate(render_hints(hints_template(spec), spec, catalogs, info), start=1):
         cell = hints.cell(row=row, column=1)
         heading = line.startswith("# ")
         write_text(cell, line[2:] if heading else line)

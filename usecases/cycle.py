@@ -34,7 +34,7 @@ from usecases.context import AppContext
 from usecases.messages import Recipients, base_context, institution_mail, pick_recipients
 from usecases.outbox import queue_message
 from usecases.readiness import ensure_mail_can_leave
-from usecases.sheets import NoBaseVersion, personal_sheet, sheet_filename
+from usecases.sheets import Builder, NoBaseVersion, personal_sheet, sheet_builder, sheet_filename
 from usecases.versions import published_already, rebuild_draft
 
 
@@ -98,10 +98,10 @@ def _new_request(ctx: AppContext, session: Session, cycle: Cycle, institution_id
 
 def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Region, cycle: Cycle,
                       base_label: str, institution: Institution, request: Request, recipients: Recipients,
-                      activities: list[Activity], now: dt.datetime) -> bool:
+                      activities: list[Activity], now: dt.datetime, builder: Builder | None = None) -> bool:
     """Invitation with the personal link and the pre-filled sheet, into the outbox; False if queued before."""
     sheet = personal_sheet(ctx, region=region, institution=institution, year=cycle.year, base_label=base_label,
-                           deadline=cycle.deadline, activities=activities)
+                           deadline=cycle.deadline, activities=activities, builder=builder)
     composed = institution_mail(
         ctx, kind="invitation", key=key, region=region, institution=institution, recipients=recipients,
         context={**base_context(region, year=cycle.year, deadline=cycle.deadline),
@@ -114,14 +114,17 @@ def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Re
 
 
 def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: dt.date, now: dt.datetime,
-               progress: Callable[[int, int], None] | None = None, force: bool = False) -> OpenResult:
+               progress: Callable[[int, int], None] | None = None, force: bool = False,
+               builder: Builder | None = None) -> OpenResult:
     """Create the cycle (if new), a request per active institution (if new), and queue invitations.
 
     Safe to run again: nothing that exists is created or queued twice. Sending is a separate step
     (``deliver_pending``), so a failed relay never loses a queued invitation. Each invitation is built
     outside any transaction and queued in a short one of its own: the page keeps taking returns (SQLite
-    has one writer at a time), and a run cut off halfway keeps what it queued.
+    has one writer at a time), and a run cut off halfway keeps what it queued. The sheets come from one
+    ``builder`` (default: ``sheet_builder``, which builds what they share once).
     """
+    builder = builder or sheet_builder(ctx)
     require_current_schema(ctx.engine)
     ensure_mail_can_leave(ctx.settings)  # before any invitation is queued with a link nobody can open
     with session_scope(ctx.engine) as session:
@@ -141,7 +144,7 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
                 ctx, session, key=key, region=region, cycle=cycle,
                 base_label=base_version.label if base_version else "",
                 institution=institution, request=request, recipients=recipients,
-                activities=activities.get(institution.code, []), now=now))
+                activities=activities.get(institution.code, []), now=now, builder=builder))
         if progress:
             progress(done, len(due))
     if not published_already(ctx, year=year):  # the round's draft exists from the start

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from core.activity import Activity
+from core.catalog import Catalogs
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
 from core.grid import GridError
@@ -17,6 +20,7 @@ from core.problem import Problem
 from core.sheet_check import Expected, SheetResult, check_meta
 from core.sheet_spec import SheetSpec, YearRange
 from core.workbook_build import SheetInfo, build_workbook
+from core.workbook_skeleton import SheetBuilder
 from storage.concepts import latest_published, list_activities
 from storage.cycles import cycle_of_year, newest_cycle
 from storage.database import require_current_schema, session_scope
@@ -76,15 +80,46 @@ def sheet_filename(region_code: str, year: int, institution_code: str) -> str:
     return f"Abfrage-{year}-{region_code}-{institution_code}.xlsx"
 
 
+class Builder(Protocol):
+    def build(self, *, info: SheetInfo, activities: list[Activity], secret: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class WholeByOpenpyxl:
+    """Every sheet built whole by openpyxl, as before the skeleton (the benchmark's baseline)."""
+
+    spec: SheetSpec
+    catalogs: Catalogs
+
+    def build(self, *, info: SheetInfo, activities: list[Activity], secret: bytes) -> bytes:
+        return build_workbook(spec=self.spec, catalogs=self.catalogs, info=info, activities=activities, secret=secret)
+
+
+_builders: OrderedDict[tuple[int, int], SheetBuilder] = OrderedDict()
+_builders_lock = threading.Lock()
+
+
+def sheet_builder(ctx: AppContext) -> SheetBuilder:
+    """The builder of ``ctx``'s sheets: one per sheet spec and catalogs, kept, so that the parts all sheets share
+    are built once (per round, per page process), not once per sheet."""
+    spec, catalogs = ctx.spec(), ctx.catalogs()
+    with _builders_lock:
+        builder = _builders.get((id(spec), id(catalogs)))
+        if builder is None or builder.spec is not spec or builder.catalogs is not catalogs:
+            builder = _builders[(id(spec), id(catalogs))] = SheetBuilder(spec, catalogs)
+            while len(_builders) > 8:
+                _builders.popitem(last=False)
+        return builder
+
+
 def personal_sheet(ctx: AppContext, *, region: Region, institution: Institution, year: int, base_label: str,
-                   deadline: dt.date | None, activities: list[Activity]) -> bytes:
+                   deadline: dt.date | None, activities: list[Activity], builder: Builder | None = None) -> bytes:
     """An institution's pre-filled, signed workbook (the one place that turns database rows into a sheet)."""
     info = SheetInfo(region_code=region.code, region_name=region.name, cycle_year=year,
                      institution_code=institution.code, institution_name=institution.name, base_label=base_label,
                      agency_name=region.agency_name, agency_email=region.agency_email,
                      agency_phone=region.agency_phone, deadline=deadline, years=sheet_years(ctx, region, year))
-    return build_workbook(spec=ctx.spec(), catalogs=ctx.catalogs(), info=info,
-                          activities=activities, secret=ctx.settings.secret())
+    return (builder or sheet_builder(ctx)).build(info=info, activities=activities, secret=ctx.settings.secret())
 
 
 def build_sheet(ctx: AppContext, *, institution_code: str, cycle_year: int,
