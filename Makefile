@@ -7,7 +7,7 @@ DEMO_DATA_DIR ?= var/demo
 
 FUZZ_SECONDS ?= 300
 
-.PHONY: test demo dashboard venv system-deps lint bench fuzz clean
+.PHONY: test demo dashboard venv system-deps lint bench fuzz clean soak
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 test: system-deps venv $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A year for 40 institutions through the real processes, faults drawn from a seed (a few minutes); a failure
+# names its seed: FKO_SOAK_SEED=N make soak replays it. (`make test` plays a short round of the same kind.)
+soak: system-deps venv
+	$(BIN)/python -m pytest tests/soak -m soak -p no:cacheprovider
 
 demo: system-deps venv
 	FKO_DATA_DIR=$(DEMO_DATA_DIR) $(BIN)/fko demo
