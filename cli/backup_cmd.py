@@ -51,6 +51,8 @@ def backup(
     PostgreSQL: pg_dump), die Seite und die Abläufe arbeiten weiter. Die Datei enthält personenbezogene Daten
     und den Schlüssel: nur für den Eigentümer lesbar; bitte geschützt aufbewahren.
     """
+    from rich.markup import escape
+
     from usecases.backup import BackupError, write_backup
     from usecases.context import app_context
 
@@ -61,7 +63,7 @@ def backup(
                 result = write_backup(ctx, out=out, now=now, by=by or getpass.getuser(), force=force,
                                       progress=update)
         except BackupError as exc:
-            fail(str(exc))
+            fail(escape(str(exc)))
             raise typer.Exit(EXIT_USAGE) from None
     database = "PostgreSQL (pg_dump und SQLite-Kopie)" if result.database == "postgresql" else "SQLite"
     say(f"Sicherung geschrieben: {result.path} ({size_text(result.size)}).")
@@ -85,6 +87,8 @@ def restore(
     einer neueren Version von fko-cycle, ein Ziel, das nicht leer ist. Eine Sicherung einer älteren Version wird
     auf den Stand dieses Programms gebracht.
     """
+    from rich.markup import escape
+
     from usecases.backup import RestoreRefused, check_backup, restore_backup
     from usecases.settings import load_settings
 
@@ -93,7 +97,7 @@ def restore(
             with progress_bar("Prüfen") as update:
                 info = check_backup(file, progress=update)
         except RestoreRefused as exc:
-            fail(str(exc))
+            fail(escape(str(exc)))
             raise typer.Exit(EXIT_REFUSED) from None
         say(f"Die Sicherung ist vollständig und unversehrt: erstellt am {_when(info.created_at)} mit fko-cycle "
             f"{info.header.get('fko_cycle', '?')} ({'PostgreSQL' if info.database == 'postgresql' else 'SQLite'}, "
@@ -113,7 +117,7 @@ def restore(
             result = restore_backup(settings, archive=file, now=dt.datetime.now(dt.UTC), by=by or getpass.getuser(),
                                     progress=update)
     except RestoreRefused as exc:
-        fail(str(exc))
+        fail(escape(str(exc)))
         raise typer.Exit(EXIT_REFUSED) from None
     info = result.info
     say(f"Wiederhergestellt: die Sicherung vom {_when(info.created_at)} ({counts_text(info.counts)}; "

@@ -39,6 +39,8 @@ def export(
     """Alles, was zu einer E-Mail-Adresse gespeichert ist, als eine JSON-Datei: Einträge als Ansprechperson,
     E-Mails an sie (mit Text), eingegangene E-Mails und eingesandte Dateien, Protokolleinträge, Aktivitäten, die
     sie nennen, dazu Zweck und Speicherdauer. Die Auskunft wird im Protokoll vermerkt."""
+    from rich.markup import escape
+
     from usecases.context import app_context
     from usecases.person_data import NotAnAddress, export_person
 
@@ -49,7 +51,7 @@ def export(
         try:
             document = export_person(ctx, address=address, now=dt.datetime.now(dt.UTC), by=by or getpass.getuser())
         except NotAnAddress:
-            fail(f"„{address}“ ist keine E-Mail-Adresse.")
+            fail(f"„{escape(address)}“ ist keine E-Mail-Adresse.")
             raise typer.Exit(EXIT_USAGE) from None
     text = json.dumps(document, ensure_ascii=False, indent=2)
     if out is None:
@@ -63,7 +65,7 @@ def export(
         fail(f"Die Datei {out} kann nicht geschrieben werden ({os_reason(exc)}).")
         raise typer.Exit(EXIT_USAGE) from None
     if not document["daten_gefunden"]:
-        say(f"Zu {document['e_mail_adresse']} ist nichts gespeichert; die Auskunft {out} sagt das.")
+        say(escape(f"Zu {document['e_mail_adresse']} ist nichts gespeichert; die Auskunft {out} sagt das."))
         return
     parts = [(len(document["ansprechperson"]), "Eintrag als Ansprechperson", "Einträge als Ansprechperson"),
              (len(document["konto_interner_bereich"]), "Konto", "Konten"),
@@ -72,8 +74,8 @@ def export(
              (len(document["eingesandte_dateien"]), "eingesandte Datei", "eingesandte Dateien"),
              (len(document["protokoll"]), "Protokolleintrag", "Protokolleinträge"),
              (len(document["aktivitaeten"]), "Aktivität", "Aktivitäten")]
-    say(f"Auskunft zu {document['e_mail_adresse']} geschrieben: {out} ("
-        + ", ".join(counted(n, one, many) for n, one, many in parts if n) + ").")
+    say(escape(f"Auskunft zu {document['e_mail_adresse']} geschrieben: {out} ("
+               + ", ".join(counted(n, one, many) for n, one, many in parts if n) + ")."))
 
 
 @app.command("erase")
@@ -85,12 +87,14 @@ def erase(
                                            "Benutzername).")] = None,
 ) -> None:
     """Die Daten einer Person löschen: Name, Adresse, Anrede und Telefon werden in der Datenbank durch
-    „[gelöscht]“ ersetzt, die Inhalte der E-Mails an sie und ihre Kopien in der lokalen Ablage entfernt, ihre
+    „\\[gelöscht]“ ersetzt, die Inhalte der E-Mails an sie und ihre Kopien in der lokalen Ablage entfernt, ihre
     Adresse aus Protokoll und eingegangenen E-Mails genommen, noch nicht versandte E-Mails an sie gestrichen.
 
     Das Protokoll behält, dass gelöscht wurde, wann und von wem. Veröffentlichte Dokumente werden nicht
     geändert; der nächste Entwurf, die Tabellen und Dokumente zeigen die Person nicht mehr. Wiederholen schadet
     nicht. Ein aktives Konto für den internen Bereich wird zuerst mit `fko staff remove` gesperrt."""
+    from rich.markup import escape
+
     from usecases.context import app_context
     from usecases.person_data import ActiveStaffAccount, NotAnAddress, erase_person
 
@@ -106,15 +110,15 @@ def erase(
         try:
             report = erase_person(ctx, address=address, by=by, now=dt.datetime.now(dt.UTC), dry_run=dry_run)
         except NotAnAddress:
-            fail(f"„{address}“ ist keine E-Mail-Adresse. Nichts gelöscht.")
+            fail(f"„{escape(address)}“ ist keine E-Mail-Adresse. Nichts gelöscht.")
             raise typer.Exit(EXIT_USAGE) from None
         except ActiveStaffAccount as exc:
-            fail(f"{address} gehört zum Konto „{exc.name}“ für den internen Bereich. Erst sperren: "
-                 f"fko staff remove \"{exc.name}\". Nichts gelöscht.")
+            fail(escape(f"{address} gehört zum Konto „{exc.name}“ für den internen Bereich. Erst sperren: "
+                        f"fko staff remove \"{exc.name}\". Nichts gelöscht."))
             raise typer.Exit(EXIT_REFUSED) from None
     if not report.found:
         when = (f" Gelöscht am {_when(report.earlier[0])} von {report.earlier[1]}." if report.earlier else "")
-        say(f"Zu {report.address} ist nichts {'mehr ' if report.earlier else ''}gespeichert.{when}")
+        say(escape(f"Zu {report.address} ist nichts {'mehr ' if report.earlier else ''}gespeichert.{when}"))
         return
     c = report.counts
     lines = [
@@ -135,7 +139,7 @@ def erase(
     ]
     title = "Würde gelöscht (--dry-run, nichts geändert)" if report.dry_run else \
         f"Gelöscht (Löschung Nr. {report.erasure_id}, im Protokoll vermerkt)"
-    say(f"{title}: Daten zu {report.address}")
+    say(escape(f"{title}: Daten zu {report.address}"))
     for number, one, many, extra in lines:
         if number:
             say(f"  • {counted(number, one, many)}{extra}")
