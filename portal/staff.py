@@ -33,6 +33,7 @@ from usecases.site import SiteInfo
 from usecases.staff import StaffError, StaffUser, current_user, set_password_by_link, setup_account, sign_in, sign_out
 from usecases.staff_area import (
     NotFound,
+    UploadRemoved,
     answer_by_phone,
     document,
     institution_history,
@@ -254,7 +255,10 @@ async def _send(staff: StaffDeps) -> None:
 
 
 def upload_file(submission_id: int, staff: Staff, user: User) -> Response:
-    data, name = raw_upload(staff.ctx, submission_id=submission_id)
+    try:
+        data, name = raw_upload(staff.ctx, submission_id=submission_id)
+    except UploadRemoved as exc:
+        return staff.page("meldung.html.j2", "Datei gelöscht", http_status=410, user=user, message=str(exc))
     return _download(data, name)
 
 

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 
 from sqlmodel import col, select
 
-from core.dates import BERLIN
+from core.dates import BERLIN, short_date
 from storage.concepts import find_version, list_versions
 from storage.cycles import newest_cycle
 from storage.database import session_scope
@@ -128,12 +128,21 @@ def phone_task_done(ctx: AppContext, *, code: str, staff: str) -> None:
                      subject=code, details={"year": cycle.year})
 
 
+class UploadRemoved(Exception):
+    """The file was removed after its retention period (`fko cleanup`); ``str(exc)`` says when, in German."""
+
+
 def raw_upload(ctx: AppContext, *, submission_id: int) -> tuple[bytes, str]:
-    """The file an institution sent, exactly as it came (kept in the file store)."""
+    """The file an institution sent, exactly as it came (kept in the file store until its retention ends)."""
     with session_scope(ctx.engine) as session:
         submission = session.get(Submission, submission_id)
         if submission is None or not submission.raw_sha256:
             raise NotFound(str(submission_id))
+        if submission.raw_removed_at is not None:
+            raise UploadRemoved(f"Die Datei „{submission.filename}“ wurde am "
+                                f"{short_date(submission.raw_removed_at.astimezone(BERLIN).date())} nach Ablauf der "
+                                "Aufbewahrungsfrist gelöscht (`fko cleanup`); dass sie einging und was daraus "
+                                "wurde, bleibt hier vermerkt.")
         sha, name = submission.raw_sha256, submission.filename or f"Rueckmeldung-{submission_id}.xlsx"
     return ctx.files.get(sha, kind="upload"), name
 

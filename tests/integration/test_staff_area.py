@@ -81,6 +81,21 @@ def test_sign_in_shows_the_round_and_an_institutions_history(staffed) -> None:  
         assert download.status_code == 200 and download.content[:2] == b"PK"
         assert "attachment" in download.headers["content-disposition"]
 
+        # After its retention period (`fko cleanup`) the file is gone, and the page says so, not "missing".
+        from sqlalchemy import update
+
+        from storage.database import session_scope
+        from storage.models import Submission
+
+        number = int(raw.group(1).rsplit("/", 1)[1])
+        with session_scope(portal.ctx.engine) as session:
+            session.execute(update(Submission).where(Submission.id == number)
+                            .values(raw_removed_at=dt.datetime(2027, 12, 1, 3, 30, tzinfo=dt.UTC)))
+        removed = client.get(raw.group(1))
+        assert removed.status_code == 410
+        assert ("„ihk.xlsx“ wurde am 01.12.2027 nach Ablauf der Aufbewahrungsfrist gelöscht"
+                in " ".join(removed.text.split()))
+
 
 def test_what_staff_do_by_hand(staffed) -> None:  # type: ignore[no-untyped-def]
     portal = staffed
