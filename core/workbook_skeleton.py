@@ -106,6 +106,12 @@ class PersonalParts:
     meta_rows: str
     meta_count: int
     style_order: tuple[Kind, ...]
+    with_dates: bool  # openpyxl keeps the date format it gave a date before ours replaced it: a style of its own
+
+    @property
+    def shape(self) -> tuple[tuple[Kind, ...], bool]:
+        """What the shared parts depend on: workbooks of one shape share a skeleton."""
+        return self.style_order, self.with_dates
 
 
 @dataclass
@@ -201,7 +207,7 @@ class SheetBuilder:
     spec: SheetSpec
     catalogs: Catalogs
     _hints: Template = field(init=False, repr=False)
-    _skeletons: dict[tuple[tuple[Kind, ...], YearRange], _Skeleton | None] = field(default_factory=dict, repr=False)
+    _skeletons: dict[tuple[object, YearRange], _Skeleton | None] = field(default_factory=dict, repr=False)
     _lists: list[str] = field(init=False, repr=False)
     built_by_openpyxl: int = 0  # sheets built whole by openpyxl (the first of each style order), for the curious
 
@@ -212,7 +218,7 @@ class SheetBuilder:
     def build(self, *, info: SheetInfo, activities: list[Activity], secret: bytes) -> bytes:
         """The personal workbook for one institution, as ``build_workbook`` builds it."""
         parts = self.parts(info, activities, secret)
-        key = (parts.style_order, info.year_range(self.spec))
+        key = (parts.shape, info.year_range(self.spec))
         if key in self._skeletons:
             skeleton = self._skeletons[key]
             if skeleton is not None:
@@ -236,7 +242,7 @@ class SheetBuilder:
     def parts(self, info: SheetInfo, activities: list[Activity], secret: bytes) -> PersonalParts:
         """An institution's cells as openpyxl writes them, sheet by sheet (the order styles are numbered in)."""
         styles = _Styles()
-        activity_rows, last_row = _activity_rows(self.spec, activities, styles)
+        activity_rows, last_row, with_dates = _activity_rows(self.spec, activities, styles)
         lines = render_hints(self._hints, self.spec, self.catalogs, info)
         hint_rows = _hint_rows(lines, styles)
         for text in self._lists:  # the lists sheet is shared, but its styles count in the order
@@ -246,7 +252,7 @@ class SheetBuilder:
                             f'{_text_cell(f"B{row}", "plain", value, styles)}</row>'
                             for row, (key, value) in enumerate(meta, start=1))
         return PersonalParts(activity_rows, last_row, hint_rows, len(lines), meta_rows, len(meta),
-                             tuple(styles.order))
+                             tuple(styles.order), with_dates)
 
 
 def _lists_texts(spec: SheetSpec, catalogs: Catalogs) -> list[str]:
@@ -256,8 +262,9 @@ def _lists_texts(spec: SheetSpec, catalogs: Catalogs) -> list[str]:
             for column in columns if row < len(column)]
 
 
-def _activity_rows(spec: SheetSpec, activities: list[Activity], styles: _Styles) -> tuple[str, int]:
-    """Header and activity rows of the ``Aktivitäten`` sheet (``workbook_build._activity_sheet``)."""
+def _activity_rows(spec: SheetSpec, activities: list[Activity], styles: _Styles) -> tuple[str, int, bool]:
+    """Header and activity rows of the ``Aktivitäten`` sheet (``workbook_build._activity_sheet``), the last row,
+    and whether a cell holds a date (rather than a year or a text)."""
     letters = [get_column_letter(i) for i in range(1, len(spec.columns) + 1)]
     out = ['<row r="1" ht="32" customHeight="1">']
     out.extend(_text_cell(f"{letter}1", "header", column.header + (" *" if column.required else ""), styles)
@@ -265,6 +272,7 @@ def _activity_rows(spec: SheetSpec, activities: list[Activity], styles: _Styles)
     out.append("</row>")
     bases = ["id" if c.kind == "id" else "date" if c.kind == "date" else "text" for c in spec.columns]
     last_row = len(activities) + spec.new_rows + 1
+    with_dates = False
     for row in range(2, last_row + 1):
         activity = activities[row - 2] if row - 2 < len(activities) else None
         out.append(f'<row r="{row}">')
@@ -279,10 +287,11 @@ def _activity_rows(spec: SheetSpec, activities: list[Activity], styles: _Styles)
             if isinstance(value, str):
                 out.append(_text_cell(ref, base, value, styles))
             else:
+                with_dates = with_dates or isinstance(value, dt.date)
                 number = to_excel(value) if isinstance(value, dt.date) else value  # type: ignore[no-untyped-call]
                 out.append(f'<c r="{ref}" s="{styles.id((base, False))}" t="n"><v>{safe_string(number)}</v></c>')
         out.append("</row>")
-    return "".join(out), last_row
+    return "".join(out), last_row, with_dates
 
 
 def _hint_rows(lines: list[str], styles: _Styles) -> str:
