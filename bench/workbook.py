@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/workbook.py [--sizes 50,1000,20000] [--repeat 3]
 
-For each size, in the same run: rows/s for build (openpyxl) and for read+validate (python-calamine
-grid + fko checks, in this process), the same behind the sandboxed child process real uploads use,
-openpyxl read_only as the alternative reader, and the floor: unzipping the sheet XML and parsing it
-with a streaming parser (xml.etree.iterparse). Ratios are times relative to that floor.
+For each size, in the same run: rows/s for build (whole by openpyxl, and by the round's SheetBuilder
+from its skeleton) and for read+validate (python-calamine grid + fko checks, in this process), the same
+behind the sandboxed child process (a fresh interpreter per file as before, and a child forked by a
+pre-started reader as uploads are read now), openpyxl read_only as the alternative reader, and the
+floor: unzipping the sheet XML and parsing it with a streaming parser (xml.etree.iterparse). Ratios are
+times relative to that floor.
 
 Then the same sheet saved as .ods by Gnumeric (ssconvert) and by LibreOffice (soffice --convert-to):
 read+validate with fko's own .ods reader (core.ods, which reads every .ods return), python-calamine's
@@ -36,6 +38,7 @@ from core.filetype import Limits
 from core.sheet_check import Expected, check_sheet
 from core.workbook_build import SheetInfo, build_workbook
 from core.workbook_read import read_grid
+from core.workbook_skeleton import SheetBuilder
 from storage.template_folder import load_catalogs, load_spec
 from usecases.sandbox import read_grid_isolated
 from usecases.settings import BUNDLED_TEMPLATES
@@ -161,6 +164,9 @@ def measure(size: int, spec, catalogs, info: SheetInfo, limits: Limits, repeat: 
     data = build_workbook(spec=spec, catalogs=catalogs, info=info, activities=base, secret=SECRET)
     build_time = best(lambda: build_workbook(spec=spec, catalogs=catalogs, info=info, activities=base,
                                              secret=SECRET), repeat)
+    builder = SheetBuilder(spec, catalogs)
+    builder.build(info=info, activities=base, secret=SECRET)  # the skeleton, once (as for a round's first sheet)
+    skeleton_time = best(lambda: builder.build(info=info, activities=base, secret=SECRET), repeat)
 
     def read_validate() -> None:
         grid = read_grid(data, spec=spec, limits=limits)
@@ -168,16 +174,18 @@ def measure(size: int, spec, catalogs, info: SheetInfo, limits: Limits, repeat: 
         if not result.ok or len(result.activities) != size:
             raise RuntimeError("benchmark sheet did not read back")
 
-    def sandboxed() -> None:
-        grid = read_grid_isolated(data, templates_dir=BUNDLED_TEMPLATES, limits=limits)
+    def sandboxed(reader: str) -> None:
+        grid = read_grid_isolated(data, templates_dir=BUNDLED_TEMPLATES, limits=limits, reader=reader)  # type: ignore[arg-type]
         check_sheet(grid, spec=spec, catalogs=catalogs, expected=expected, base=base)
 
     floor_time = statistics.median([best(lambda: floor(data), 1) for _ in range(max(repeat, 3))])
     read_time = best(read_validate, repeat)
-    sandbox_time = best(sandboxed, repeat) if size <= 1000 else None
+    fresh = best(lambda: sandboxed("one_process_per_file"), repeat) if size <= 1000 else None
+    pooled = best(lambda: sandboxed("pool"), repeat) if size <= 1000 else None
     openpyxl_time = best(lambda: openpyxl_read(data), 1 if size > 1000 else repeat)
-    return (f"| {size:,} | {size / build_time:,.0f} | {size / read_time:,.0f} | {read_time / floor_time:.2f}× "
-            f"| {f'{sandbox_time / floor_time:.2f}×' if sandbox_time else '–'} | {openpyxl_time / floor_time:.2f}× "
+    return (f"| {size:,} | {size / build_time:,.0f} | {size / skeleton_time:,.0f} | {size / read_time:,.0f} "
+            f"| {read_time / floor_time:.2f}× | {f'{fresh / floor_time:.2f}×' if fresh else '–'} "
+            f"| {f'{pooled / floor_time:.2f}×' if pooled else '–'} | {openpyxl_time / floor_time:.2f}× "
             f"| {floor_time * 1000:.1f} |")
 
 
@@ -190,13 +198,16 @@ def main() -> None:
     spec = type(spec)(**{**spec.__dict__, "max_rows": 100_000})
     info = SheetInfo("aachen", "Region Aachen", 2026, "IHK", "IHK Aachen", "2025", "Agentur", "a@example.org")
     limits = Limits(max_file_bytes=200 * 1024 * 1024, max_inflated_bytes=2_000 * 1024 * 1024)
-    print("| rows | build rows/s | read+validate rows/s | ratio to floor | sandboxed ratio | openpyxl read_only "
-          "ratio (read only) | floor ms |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| rows | build rows/s (openpyxl) | build rows/s (skeleton) | read+validate rows/s | ratio to floor "
+          "| sandboxed ratio (fresh process) | sandboxed ratio (pre-started reader) | openpyxl read_only ratio "
+          "(read only) | floor ms |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in (int(s) for s in args.sizes.split(",")):
         print(measure(size, spec, catalogs, info, limits, args.repeat), flush=True)
-    print("\nsandboxed: the same read+validate behind the isolated child process (spec max_rows caps it; "
-          "skipped above 1,000 rows, where the bundled spec refuses the sheet anyway).")
+    print("\nsandboxed: the same read+validate behind the isolated child process, a fresh interpreter per file "
+          "(before) or a child forked by a pre-started reader (now); spec max_rows caps it: skipped above 1,000 "
+          "rows, where the bundled spec refuses the sheet anyway. Skeleton: the round's SheetBuilder after its "
+          "first sheet (the same bytes as openpyxl's).")
     print("\n.ods returns: the same sheets saved by Gnumeric and LibreOffice, read+validated by fko's .ods reader "
           "(core.ods); python-calamine's .ods reading beside it (read only); floor: unzip + iterparse of "
           "content.xml.\n")
