@@ -274,7 +274,9 @@ def play(here: World, plan: Plan, *, every_day: bool) -> None:
                 mail_reply(here, action)
         if any(a.kind == "mail" for a in plan.actions_on(day)) or (day in plan.run_days and every_day):
             here.fko("mail", "fetch")
-        if day not in plan.run_days:
+        if day not in plan.run_days:  # no daily run today (the clock jumps): the relay still comes back tonight
+            if "smtp_down" in faults:
+                here.smtp.start()
             continue
         if "smtp_421" in faults:
             here.smtp.recorder.faults.drop_after = len(here.smtp.recorder.received) + plan.smtp_421_after
