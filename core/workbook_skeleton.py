@@ -1,13 +1,15 @@
 """Personal workbooks at the scale of a round: what all sheets share is taken once from a workbook openpyxl
 built (``build_workbook``), and each institution's rows, notes and signature are written into it as the very
-XML openpyxl writes. The result is byte for byte the workbook ``build_workbook`` gives, ~10× faster.
+XML openpyxl writes. The result is byte for byte the workbook ``build_workbook`` gives (but the moment of
+building in docProps/core.xml and the zip entries, which is the skeleton's), ~13× faster (bench/opening.py).
 
 How it stays the same file: openpyxl numbers cell styles in the order they first appear (sheet by sheet, row
 by row), so the style table depends on which kinds of cells a workbook holds and in what order (a text
-starting with "=" or "-" gets a quote-prefixed style of its own where it first occurs). ``SheetBuilder`` writes
-each institution's cells, notes that order, and takes the shared parts (styles, lists, validations,
-protections, hidden sheets) from a skeleton built by openpyxl for that same order, once: the first sheet of
-each order is built by openpyxl, and its skeleton is kept only if the sheet assembled from it is identical.
+starting with "=" or "-" gets a quote-prefixed style of its own where it first occurs; a date keeps the date
+format openpyxl first gave it in the table). ``SheetBuilder`` writes each institution's cells and notes that
+shape; the shared parts (styles, lists, validations, protections, hidden sheets) come from a skeleton of the
+same shape: the first sheet of each shape is built by openpyxl, and its skeleton is kept only if the sheet
+assembled from it is identical to it.
 """
 
 from __future__ import annotations
@@ -209,7 +211,7 @@ class SheetBuilder:
     _hints: Template = field(init=False, repr=False)
     _skeletons: dict[tuple[object, YearRange], _Skeleton | None] = field(default_factory=dict, repr=False)
     _lists: list[str] = field(init=False, repr=False)
-    built_by_openpyxl: int = 0  # sheets built whole by openpyxl (the first of each style order), for the curious
+    built_by_openpyxl: int = 0  # sheets built whole by openpyxl (the first of each shape), for tests and benchmarks
 
     def __post_init__(self) -> None:
         self._hints = hints_template(self.spec)
@@ -232,7 +234,7 @@ class SheetBuilder:
 
     def _checked_skeleton(self, reference: bytes, parts: PersonalParts) -> _Skeleton | None:
         """The skeleton of ``reference``, if the workbook assembled from it is ``reference`` itself; else None
-        (sheets of this style order are then built by openpyxl)."""
+        (sheets of this shape are then built by openpyxl)."""
         try:
             skeleton = _Skeleton.harvest(reference, parts, len(self.spec.columns))
         except ValueError:
