@@ -31,6 +31,7 @@ AUTO_SUBJECT = re.compile(
     r"automatic reply|auto:|urlaubsnotiz|i am out of|ich bin nicht im büro)", re.IGNORECASE)
 MESSAGE_ID = re.compile(rb"^message-id:\s*(<[^>\s]{1,250}>)", re.IGNORECASE | re.MULTILINE)
 ANY_ID = re.compile(r"<[^<>\s]{1,250}>")
+OUR_MESSAGE_ID = re.compile(r"\.fko@")  # mail.compose.message_id_for
 
 
 @dataclass(frozen=True)
@@ -124,12 +125,25 @@ def _bounce(raw: bytes, own_id: str) -> Bounce:
                   original_ids=frozenset(ids))
 
 
+def _leaves(message: Message, depth: int = 0) -> list[Message]:
+    """The message's parts that are no containers, in order; a forwarded copy of one of our own mails (the
+    invitation with the unedited sheet) is left out, so its sheet never overwrites the edited one beside it."""
+    if message.get_content_type() == "message/rfc822" or message.is_multipart():
+        payload = message.get_payload()
+        inner = payload if isinstance(payload, list) else [payload]
+        if message.get_content_type() == "message/rfc822" and any(
+                isinstance(m, Message) and OUR_MESSAGE_ID.search(_header(m, "Message-ID")) for m in inner):
+            return []
+        if depth > 20:  # nesting no mail program writes
+            return []
+        return [leaf for m in inner if isinstance(m, Message) for leaf in _leaves(m, depth + 1)]
+    return [message]
+
+
 def _parts(message: EmailMessage) -> tuple[list[Attachment], list[str]]:
     sheets: list[Attachment] = []
     others: list[str] = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
+    for part in _leaves(message):
         try:
             name = part.get_filename()
         except Exception:  # an undecodable file name

@@ -80,3 +80,29 @@ def test_a_malformed_message_is_read_without_an_error() -> None:
                 b"Content-Type: multipart/mixed; boundary=\r\n\r\n--\r\n"):
         parsed = parse_mail(raw)
         assert parsed.sheets == [] and parsed.sender == ""
+
+
+def test_a_forwarded_copy_of_our_invitation_does_not_bring_its_unedited_sheet() -> None:
+    """A contact forwards the invitation (with the sheet it carried) and attaches the edited sheet: only the
+    edited one counts, whatever the order of the parts."""
+    ours = EmailMessage()
+    ours["From"] = "noreply@agentur.example.org"
+    ours["Subject"] = "Abfrage 2027"
+    ours["Message-ID"] = "<0123456789abcdef.fko@agentur.example.org>"
+    ours.set_content("Ihre Tabelle im Anhang.\n")
+    ours.add_attachment(b"PK-unedited", maintype="application", subtype="octet-stream", filename="IHK.xlsx")
+    theirs = EmailMessage()
+    theirs["From"] = "Anna Berg <anna.berg@ihk.example.org>"
+    theirs["Subject"] = "WG: Abfrage 2027"
+    theirs.set_content("Anbei.\n")
+    theirs.add_attachment(b"PK-edited", maintype="application", subtype="octet-stream", filename="IHK neu.xlsx")
+    theirs.add_attachment(ours)  # the invitation as a forwarded message (message/rfc822)
+    forwarded = EmailMessage()  # someone else's mail forwarded with its sheet still counts
+    forwarded["From"] = "verband@example.org"
+    forwarded["Message-ID"] = "<x1@example.org>"
+    forwarded.set_content("Unsere Tabelle.\n")
+    forwarded.add_attachment(b"PK-member", maintype="application", subtype="octet-stream", filename="HWK.xlsx")
+    theirs.add_attachment(forwarded)
+    parsed = parse_mail(theirs.as_bytes())
+    assert [(s.filename, s.data) for s in parsed.sheets] == [("IHK neu.xlsx", b"PK-edited"),
+                                                             ("HWK.xlsx", b"PK-member")]
