@@ -70,6 +70,10 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
                     counts.get("return", 0), counts.get("unclear", 0), counts.get("bounce", 0),
                     counts.get("autoreply", 0))
     result = await _ingest(year, today, institution)
+    messages = mailbox.get("messages")
+    answered = isinstance(messages, list) and any(isinstance(m, dict) and m.get("answered") for m in messages)
+    if answered and "sent" not in result:  # no open round: the answers to the mailbox go out all the same
+        result["sent"] = (await deliver_mail()).sent
     if mailbox.get("error"):
         message = f"Postfach nicht gelesen: {mailbox['error']} Der nächste Lauf holt es nach."
         logger.error(message)
