@@ -16,8 +16,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col
 
 from core.activity import Activity, activity_from_dict, activity_key, activity_to_dict
-from core.dates import german_date
-from core.deadline import is_late, returns_closed
+from core.deadline import is_late
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
 from core.grid import Grid, GridError
@@ -31,7 +30,6 @@ from storage.cycles import round_published
 from storage.database import session_scope
 from storage.events import record_event
 from storage.filestore import StoredFile
-from storage.institutions import contacts_of
 from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request, Submission
 from storage.requests import (
     find_request_by_token_hash,
@@ -40,9 +38,16 @@ from storage.requests import (
     request_parts,
 )
 from usecases.context import AppContext
-from usecases.cycle import personal_link
-from usecases.messages import Recipients, base_context, institution_mail, pick_recipients, received_text
-from usecases.outbox import queue_message
+from usecases.messages import received_text
+from usecases.return_mail import (
+    MAILED_PROBLEMS,
+    addresses,
+    closed,
+    mailed_groups,
+    open_until,
+    queue_institution_mail,
+    recipients_of,
+)
 from usecases.sandbox import read_grid_isolated
 from usecases.sheets import personal_sheet, sheet_filename, sheet_years
 
@@ -50,7 +55,6 @@ NOTICE = "notice"    # the key that marks a stored notice among a submission's p
 WRONG_FILE = "wrong_file"  # marks the one stored problem of a file that is not the institution's sheet
 ROW_TITLE = "activity"     # a stored problem's row: the title of the activity in it (to find the row)
 MAILED_NOTICES = 50  # as many as the refusal mail lists problems
-MAILED_PROBLEMS = 50
 
 
 class LinkInvalid(Exception):
@@ -116,25 +120,6 @@ class ReturnResult:
         return group_by_row(self.problems, self.row_titles)
 
 
-def _closed(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> bool:
-    return returns_closed(cycle_open=cycle.state == "open", deadline=cycle.deadline, now=now,
-                          late_days=ctx.policy().accept_late_days)
-
-
-def _open_until(ctx: AppContext, cycle: Cycle) -> dt.date:
-    return cycle.deadline + dt.timedelta(days=ctx.policy().accept_late_days)
-
-
-def _upload_again(ctx: AppContext, cycle: Cycle, now: dt.datetime) -> dict[str, str]:
-    """What a receipt or refusal may promise about uploading (again) through the link: until the deadline;
-    after it, in the late period, only until the version is adopted; afterwards nothing."""
-    if _closed(ctx, cycle, now):
-        return {"again": "none", "again_until_text": ""}
-    if is_late(cycle.deadline, now):
-        return {"again": "late", "again_until_text": german_date(_open_until(ctx, cycle))}
-    return {"again": "deadline", "again_until_text": german_date(cycle.deadline)}
-
-
 def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
     if not looks_like_token(token):
         raise LinkInvalid
@@ -152,8 +137,8 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         published = round_published(session, cycle)
         return LinkView(
             request_id=request.id or 0, year=cycle.year, deadline=cycle.deadline,
-            open=not published and not _closed(ctx, cycle, now), late=is_late(cycle.deadline, now),
-            published=published, open_until=_open_until(ctx, cycle),
+            open=not published and not closed(ctx, cycle, now), late=is_late(cycle.deadline, now),
+            published=published, open_until=open_until(ctx, cycle),
             institution_code=institution.code,
             institution_name=institution.name, region_name=region.name, agency_name=region.agency_name,
             agency_email=region.agency_email, agency_phone=region.agency_phone, state=request.state,
@@ -231,40 +216,6 @@ def _load(session: Session, request_id: int) -> tuple[Request, Cycle, Institutio
     return request, cycle, institution, region
 
 
-def _recipients(session: Session, institution: Institution) -> Recipients | None:
-    contacts = contacts_of(session=session, institution_id=institution.id or 0)
-    return pick_recipients(contacts, ("primary", "deputy", "head"), ("deputy",))
-
-
-def _addresses(recipients: Recipients | None) -> list[str]:
-    if recipients is None:
-        return []
-    to, cc = recipients.addresses
-    return [to, *cc]
-
-
-def _queue_institution_mail(ctx: AppContext, session: Session, *, kind: str, submission: Submission,
-                            request: Request, cycle: Cycle, institution: Institution, region: Region,
-                            context: dict[str, object], now: dt.datetime, also_to: str = "") -> list[str]:
-    """Queue the receipt or refusal; the addresses it goes to (none: nobody reachable). ``also_to``: the
-    sender of a mailed sheet, in Cc beside the institution's contacts (who always see it)."""
-    recipients = _recipients(session, institution)
-    if recipients is None:
-        return []  # nobody reachable: staff see it in the institution list
-    known = {a.lower() for a in _addresses(recipients)}
-    extra = [also_to] if also_to and also_to.lower() not in known else []
-    key = f"{region.code}:{cycle.year}:{institution.code}:{kind}:{submission.id}"
-    composed = institution_mail(ctx, kind=kind, key=key, region=region, institution=institution,
-                                recipients=recipients, now=now, context={
-                                    **base_context(region, year=cycle.year, deadline=cycle.deadline),
-                                    **_upload_again(ctx, cycle, now),
-                                    "link": personal_link(ctx, request), **context}, extra_cc=extra)
-    to, cc = recipients.addresses
-    queue_message(ctx, session, key=key, kind=kind, composed=composed, to=to, cc=[*cc, *extra], cycle_id=cycle.id,
-                  institution_id=institution.id)
-    return [*_addresses(recipients), *extra]
-
-
 @dataclass(frozen=True)
 class _Upload:
     """A returned file as received: its name, where its raw bytes are kept, how and when it came.
@@ -303,11 +254,11 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
     with session_scope(ctx.engine) as session:
         request, cycle, institution, region = _load(session, request_id)
         published = round_published(session, cycle)
-        if not published and enforce_deadline and _closed(ctx, cycle, now):
+        if not published and enforce_deadline and closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
         returned_keys = _returned_keys(session, request)
-        recipients = _addresses(_recipients(session, institution))
+        recipients = addresses(recipients_of(session, institution))
     if published:
         if dry_run:
             return ReturnResult("held", 0, institution.code, year=cycle.year, recorded=False)
@@ -370,20 +321,6 @@ def stored_problem(problem: Problem, row_titles: dict[int, str], **marks: bool) 
     return entry
 
 
-def mailed_groups(groups: list[RowProblems], limit: int = MAILED_PROBLEMS) -> list[dict[str, object]]:
-    """Problem groups for a mail template, at most ``limit`` problems in all."""
-    mailed: list[dict[str, object]] = []
-    left = limit
-    for group in groups:
-        details = group.details[:left]
-        if not details:
-            break
-        left -= len(details)
-        mailed.append({"row": group.row, "title": group.title,
-                       "problems": [{**p.as_dict(), "detail": detail} for p, detail in details]})
-    return mailed
-
-
 def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: _Upload,
                     problems: list[Problem], *, rows: int = 0, wrong_file: bool = False,
                     row_titles: dict[int, str] | None = None) -> ReturnResult:
@@ -395,7 +332,7 @@ def _record_refused(ctx: AppContext, session: Session, request_id: int, upload: 
     session.flush()
     if request.answered_at is None:
         request.state = "refused"
-    recipients = _queue_institution_mail(
+    recipients = queue_institution_mail(
         ctx, session, kind="refusal", submission=submission, request=request, cycle=cycle,
         institution=institution, region=region, now=upload.now,
         context={"filename": upload.filename, "received_text": received_text(upload.now),
@@ -424,7 +361,7 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     session.add(submission)
     session.flush()
     request.state, request.answered_at = "answered", upload.now
-    recipients = _queue_institution_mail(
+    recipients = queue_institution_mail(
         ctx, session, kind="receipt", submission=submission, request=request, cycle=cycle,
         institution=institution, region=region, now=upload.now, context={
             "filename": upload.filename, "received_text": received_text(upload.now),
@@ -453,7 +390,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         request, cycle, institution, region = _load(session, request_id)
         if round_published(session, cycle):
             raise RoundPublished
-        if enforce_deadline and _closed(ctx, cycle, now):
+        if enforce_deadline and closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(session, cycle, institution)
         base_version = _base_version(session, cycle)
@@ -463,7 +400,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         session.add(submission)
         session.flush()
         request.state, request.answered_at = "answered", now
-        recipients = _queue_institution_mail(
+        recipients = queue_institution_mail(
             ctx, session, kind="no_changes", submission=submission, request=request, cycle=cycle,
             institution=institution, region=region, now=now, context={
                 "received_text": received_text(now), "base_label": base_version.label if base_version else ""})
