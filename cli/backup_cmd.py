@@ -89,7 +89,7 @@ def restore(
     """
     from rich.markup import escape
 
-    from usecases.backup import RestoreRefused, check_backup, restore_backup
+    from usecases.restore import RestoreRefused, check_backup, restore_backup
     from usecases.settings import load_settings
 
     if check:
