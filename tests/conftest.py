@@ -131,3 +131,24 @@ def portal(tmp_path: Path, smtp_server):  # type: ignore[no-untyped-def]
         handle.ctx, handle.clock, handle.links, handle.url, handle.smtp = (  # type: ignore[attr-defined]
             opened.ctx, opened.clock, opened.links, opened.url, smtp_server)
         yield handle
+
+
+@pytest.fixture
+def dovecot():  # type: ignore[no-untyped-def]
+    """A real Dovecot IMAP server on 127.0.0.1, unprivileged, with an empty mailbox (tests.support.imap)."""
+    from tests.support.imap import Dovecot
+
+    server = Dovecot().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox_env(fko_env: dict[str, str], dovecot, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """`fko` with the test SMTP server as relay and the test Dovecot as the agency's mailbox."""
+    from tests.support.imap import PASSWORD, USER
+
+    return {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port),
+            "FKO_MAIL_FROM": "noreply@regionalagentur.example.org", "FKO_BASE_URL": "https://fko.example.org",
+            "FKO_IMAP_HOST": "127.0.0.1", "FKO_IMAP_PORT": str(dovecot.port), "FKO_IMAP_USER": USER,
+            "FKO_IMAP_PASSWORD": PASSWORD, "FKO_IMAP_TLS": "none"}

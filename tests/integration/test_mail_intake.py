@@ -24,18 +24,8 @@ VERARBEITET, UNKLAR, UNZUSTELLBAR = "fko.verarbeitet", "fko.unklar", "fko.unzust
 
 
 @pytest.fixture
-def dovecot():  # type: ignore[no-untyped-def]
-    server = Dovecot().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def env(fko_env: dict[str, str], dovecot: Dovecot, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port),
-            "FKO_MAIL_FROM": "noreply@regionalagentur.example.org", "FKO_BASE_URL": "https://fko.example.org",
-            "FKO_IMAP_HOST": "127.0.0.1", "FKO_IMAP_PORT": str(dovecot.port), "FKO_IMAP_USER": USER,
-            "FKO_IMAP_PASSWORD": PASSWORD, "FKO_IMAP_TLS": "none"}
+def env(mailbox_env: dict[str, str]) -> dict[str, str]:
+    return mailbox_env
 
 
 def fko(run_fko, env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]

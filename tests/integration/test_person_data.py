@@ -19,7 +19,7 @@ from sqlalchemy import text
 from storage.database import make_engine
 from storage.filestore import FileStore
 from tests.support.factories import edit_sheet
-from tests.support.imap import PASSWORD, USER, Dovecot, reply, sheet_of
+from tests.support.imap import Dovecot, reply, sheet_of
 from tests.support.smtp import free_port
 
 LEONIE = "leonie.reiners@ihk-aachen.example.org"
@@ -29,18 +29,8 @@ HER_ROW = {"B9": "Azubi-Speed-Dating Handel", "D9": "Duale Ausbildung stärken",
 
 
 @pytest.fixture
-def dovecot():  # type: ignore[no-untyped-def]
-    server = Dovecot().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def env(fko_env: dict[str, str], dovecot: Dovecot, smtp_server) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    return {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port),
-            "FKO_MAIL_FROM": "noreply@regionalagentur.example.org", "FKO_BASE_URL": "https://fko.example.org",
-            "FKO_IMAP_HOST": "127.0.0.1", "FKO_IMAP_PORT": str(dovecot.port), "FKO_IMAP_USER": USER,
-            "FKO_IMAP_PASSWORD": PASSWORD, "FKO_IMAP_TLS": "none"}
+def env(mailbox_env: dict[str, str]) -> dict[str, str]:
+    return mailbox_env
 
 
 def ok(run_fko, env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
