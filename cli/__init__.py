@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -40,6 +41,18 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
+
+
+@app.callback()
+def _global_options(
+    region: Annotated[str | None, typer.Option(
+        "--region", metavar="CODE",
+        help="Die Region, für die der Befehl gilt (wie FKO_REGION); nötig, sobald die Datenbank mehrere enthält.")] = None,
+) -> None:
+    if region is not None:
+        os.environ["FKO_REGION"] = region.strip()
+
+
 app.command("init")(setup_cmd.init)
 app.command("demo")(setup_cmd.demo)
 app.add_typer(institutions_cmd.app, name="institutions")

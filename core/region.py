@@ -14,7 +14,7 @@ DEFAULT_FUNDING_LINE = "Mit finanzieller Unterstützung des Landes Nordrhein-Wes
 MAX_LOGO_BYTES = 1_000_000
 
 _KEYS = {
-    "region": {"code", "name", "holidays", "funding_line", "logo"},
+    "region": {"code", "name", "holidays", "funding_line", "logo", "templates", "base_url"},
     "agency": {"name", "email", "phone", "address"},
     "concept": {"horizon", "sheet_max_year"},
 }
@@ -27,7 +27,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 FIELD_LABELS = {
     "name": "Name der Region", "agency_name": "Name der Regionalagentur", "agency_email": "E-Mail der Regionalagentur",
     "agency_phone": "Telefon", "agency_address": "Anschrift", "holiday_state": "Feiertage (Bundesland)",
-    "funding_line": "Förderhinweis", "logo": "Logo",
+    "funding_line": "Förderhinweis", "logo": "Logo", "templates": "Vorlagenordner", "base_url": "Adresse der Seite",
     "concept_horizon": "Handlungskonzept plant bis (Jahr)", "sheet_max_year": "Spätestes Jahr in der Tabelle",
 }
 # What an unset year means, as a re-run lists it.
@@ -52,6 +52,11 @@ class RegionProfile:
     logo_file: str = ""        # as written in the file (relative to it); the adapter reads the bytes
     concept_horizon: int | None = None  # the last year the concept plans for (None: the round's year + 3)
     sheet_max_year: int | None = None   # the latest year a sheet takes at all (None: horizon + 5)
+    # The region's own survey_templates folder (catalogs, policy, texts, templates); "": FKO_TEMPLATES_DIR.
+    # As written in the file (relative to it); the adapter stores it absolute.
+    templates: str = ""
+    # Where the region's page is reached ("": FKO_BASE_URL, with /CODE appended once a database holds several).
+    base_url: str = ""
 
 
 def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
@@ -96,10 +101,14 @@ def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
         logo_file=texts.get("region.logo", ""),
         concept_horizon=_year(data, "horizon", bad),
         sheet_max_year=_year(data, "sheet_max_year", bad),
+        templates=texts.get("region.templates", ""),
+        base_url=texts.get("region.base_url", "").rstrip("/"),
     )
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
         raise bad("region.code", f"„{profile.code}“ ist kein gültiges Kürzel: nur Kleinbuchstaben (a–z), Ziffern und "
                                  "„-“, höchstens 40 Zeichen, z. B. „aachen“.")
+    if profile.base_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", profile.base_url):
+        raise bad("region.base_url", f"„{profile.base_url}“ ist keine Adresse der Form https://host/pfad.")
     if not _EMAIL.fullmatch(profile.agency_email):
         raise bad("agency.email", f"„{profile.agency_email}“ ist keine E-Mail-Adresse.")
     if profile.holiday_state not in known_states():

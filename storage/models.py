@@ -59,6 +59,10 @@ class Region(SQLModel, table=True):
     concept_horizon: int | None = Field(default=None)
     # The latest year a sheet accepts at all (None: concept horizon + 5).
     sheet_max_year: int | None = Field(default=None)
+    # The region's own survey_templates folder (absolute; "": FKO_TEMPLATES_DIR) and its page's address
+    # ("": FKO_BASE_URL, with /CODE once the database holds several regions).
+    templates_dir: str = Field(default="", max_length=1000)
+    base_url: str = Field(default="", max_length=500)
     sample_data: bool = Field(default=False)
     created_at: dt.datetime = _utc()
 

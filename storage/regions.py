@@ -19,6 +19,8 @@ def _apply(region: Region, profile: RegionProfile) -> None:
     region.funding_line = profile.funding_line
     region.concept_horizon = profile.concept_horizon
     region.sheet_max_year = profile.sheet_max_year
+    region.templates_dir = profile.templates
+    region.base_url = profile.base_url
 
 
 def create_region(*, session: Session, profile: RegionProfile, sample_data: bool = False,
@@ -46,7 +48,8 @@ def profile_of(region: Region) -> RegionProfile:
                          agency_email=region.agency_email, agency_phone=region.agency_phone,
                          agency_address=region.agency_address, holiday_state=region.holiday_state,
                          funding_line=region.funding_line, concept_horizon=region.concept_horizon,
-                         sheet_max_year=region.sheet_max_year)
+                         sheet_max_year=region.sheet_max_year, templates=region.templates_dir,
+                         base_url=region.base_url)
 
 
 def get_region(*, session: Session, code: str | None = None) -> Region:
@@ -54,13 +57,15 @@ def get_region(*, session: Session, code: str | None = None) -> Region:
     if code is not None:
         region = session.exec(select(Region).where(Region.code == code)).first()
         if region is None:
-            raise NotFound(f"Es gibt keine Region {code!r} (FKO_REGION).")
+            known = ", ".join(r.code for r in session.exec(select(Region).order_by(Region.code)).all())
+            raise NotFound(f"Es gibt keine Region {code!r} (--region oder FKO_REGION); vorhanden: {known or 'keine'}.")
         return region
     regions = list(session.exec(select(Region).order_by(Region.id)).all())
     if not regions:
         raise NotFound("Es gibt noch keine Region. Bitte zuerst `fko init` ausführen.")
     if len(regions) > 1:
-        raise Conflict("Die Datenbank enthält mehrere Regionen: bitte eine mit FKO_REGION wählen.")
+        raise Conflict("Die Datenbank enthält mehrere Regionen (" + ", ".join(r.code for r in regions) + "): bitte "
+                       "eine mit --region CODE oder FKO_REGION wählen.")
     return regions[0]
 
 

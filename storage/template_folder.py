@@ -6,6 +6,7 @@ file into the same configuration error the parser raises for a broken one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from core.catalog import CatalogError, Catalogs, parse_catalogs
@@ -54,6 +55,12 @@ def load_region_file(path: Path) -> tuple[RegionProfile, tuple[bytes, str] | Non
     except OSError as exc:
         raise RegionConfigError(f"{path}: die Datei kann nicht gelesen werden ({os_reason(exc)}).") from exc
     profile = parse_region(text, file=str(path))
+    if profile.templates:
+        folder = (path.parent / profile.templates).resolve()
+        if not (folder / "catalogs.toml").is_file():
+            raise RegionConfigError(f"{path}: region.templates: {folder} ist kein Vorlagenordner (catalogs.toml fehlt); "
+                                    "bitte eine Kopie von survey_templates angeben.")
+        profile = replace(profile, templates=str(folder))
     if not profile.logo_file:
         return profile, None
     logo_path = (path.parent / profile.logo_file).resolve()
