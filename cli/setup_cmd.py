@@ -27,7 +27,7 @@ def init(
     from core.text import counted
     from usecases.context import AppContext
     from usecases.settings import load_settings
-    from usecases.setup import NotEmpty, OtherRegion, init_database, reset_database
+    from usecases.setup import NotEmpty, init_database, reset_database
     settings = load_settings()
     ctx = AppContext.from_settings(settings)
     try:
@@ -45,11 +45,6 @@ def init(
                 raise
             fail(f"{exc} Nichts geändert.")
             raise typer.Exit(1) from None
-        except OtherRegion as exc:
-            fail(f"Die Datenbank gehört bereits zu {exc.existing} und enthält deren Daten; die Datei "
-                 f"beschreibt {exc.wanted}. Nichts geändert. Für eine andere Region einen eigenen Datenordner "
-                 "(FKO_DATA_DIR) oder eine eigene Datenbank (FKO_DATABASE_URL) verwenden.")
-            raise typer.Exit(1) from None
         except NotEmpty:
             fail(
                 "Die Datenbank enthält bereits Daten; die Demo wird nur in eine leere Datenbank geladen. "
@@ -58,7 +53,7 @@ def init(
             raise typer.Exit(2) from None
     finally:
         ctx.close()
-    if result.created:
+    if result.created and not result.added:
         say(f"Eingerichtet: {settings.where()}.")
     if result.secret_created:
         say(f"Neuer geheimer Schlüssel für die Tabellen-Signatur: {settings.data_dir / 'secret.key'} (mit der "
@@ -73,6 +68,11 @@ def init(
             say(f"{result.region_name}: Einstellungen aus {result.region_file} übernommen, geändert:")
             for label, old, new in result.changes:
                 say(f"  {label}: „{old}“ → „{new}“")
+    elif result.added:
+        say(f"{result.region_name} ({result.code}) aus {result.region_file} hinzugefügt. Die Datenbank enthält jetzt "
+            f"{len(result.regions)} Regionen: {', '.join(result.regions)}. Befehle für eine Region brauchen nun "
+            f"--region CODE (oder FKO_REGION). Nächster Schritt: `fko --region {result.code} institutions import "
+            "DATEI`.")
     elif demo:
         say(
             f"Demo angelegt: {result.region_name} mit Beispieldaten, "

@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 from core.catalog import Catalogs
 from core.ladder import Policy
 from core.sheet_spec import SheetSpec
-from storage.database import make_engine, require_current_schema
+from storage.database import make_engine, require_current_schema, session_scope
 from storage.filestore import FileStore
+from storage.models import Region
+from storage.regions import all_regions
 from storage.template_folder import load_catalogs, load_policy, load_spec
 from usecases.settings import Settings, load_settings
 
@@ -53,6 +55,23 @@ class AppContext:
             self._policy = load_policy(self.templates_dir)
         return self._policy
 
+    def for_region(self, region: Region, *, several: bool) -> AppContext:
+        """This context for one region: its code, its own templates folder (else this one's) and its page's
+        address (its own, else FKO_BASE_URL, with /CODE appended when the database holds ``several``)."""
+        base_url = region.base_url or (f"{self.settings.base_url}/{region.code}" if several else self.settings.base_url)
+        settings = self.settings.model_copy(update={"region": region.code, "base_url": base_url})
+        templates = Path(region.templates_dir) if region.templates_dir else self.templates_dir
+        return AppContext(settings=settings, engine=self.engine, files=self.files, templates_dir=templates)
+
+    def scoped(self) -> AppContext:
+        """The context of the region the settings name (or the database's only one); unchanged when the database
+        holds several and none is named (a use case that needs one then says which there are)."""
+        with session_scope(self.engine) as session:
+            regions = all_regions(session=session)
+            region = next((r for r in regions if r.code == self.settings.region), None) if self.settings.region \
+                else (regions[0] if len(regions) == 1 else None)
+            return self.for_region(region, several=len(regions) > 1) if region is not None else self
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -67,6 +86,6 @@ def app_context(**overrides: object) -> Iterator[AppContext]:
     ctx = AppContext.from_settings(settings.model_copy(update=overrides) if overrides else settings)
     try:
         require_current_schema(ctx.engine)
-        yield ctx
+        yield ctx.scoped()
     finally:
         ctx.close()

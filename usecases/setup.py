@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, select
 
 from core.dates import BERLIN
-from core.region import RegionProfile, profile_changes
+from core.region import RegionConfigError, RegionProfile, profile_changes
 from storage.concepts import add_activities, create_version, publish_version
 from storage.database import is_empty, make_room, migrate, session_scope
 from storage.events import record_event
@@ -26,14 +26,6 @@ class NotEmpty(Exception):
     """The database holds data already; the demo is only loaded into an empty one."""
 
 
-class OtherRegion(Exception):
-    """The database serves another region than the region file describes (and holds its data)."""
-
-    def __init__(self, existing: str, wanted: str) -> None:
-        super().__init__(f"{existing} / {wanted}")
-        self.existing, self.wanted = existing, wanted
-
-
 @dataclass(frozen=True)
 class InitResult:
     created: bool
@@ -45,6 +37,9 @@ class InitResult:
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # (German label, old, new)
     region_file: Path | None = None     # where the region's settings came from
     example_region: bool = False        # from the bundled example file, not the agency's own
+    code: str = ""                      # the region's code
+    added: bool = False                 # a further region beside those the database had
+    regions: list[str] = field(default_factory=list)  # every region's code afterwards (when one was added)
 
 
 def reset_database(ctx: AppContext) -> None:
@@ -72,6 +67,25 @@ def _region_source(ctx: AppContext, region_file: Path | None) -> tuple[Path, boo
 def _holds_data(session: Session, region_id: int) -> bool:
     return any(session.exec(select(table.id).where(table.region_id == region_id)).first() is not None
                for table in (Institution, ConceptVersion, Cycle))
+
+
+def _is_example(region: Region) -> bool:
+    """The region is still the bundled example region, unchanged (what a plain `fko init` creates)."""
+    try:
+        example, _logo = load_region_file(BUNDLED_TEMPLATES / "region.toml")
+    except RegionConfigError:
+        return False
+    return profile_of(region) == example and not region.sample_data
+
+
+def _add_region(session: Session, regions: list[Region], profile: RegionProfile, logo: tuple[bytes, str] | None,
+                *, source: Path, secret_created: bool) -> InitResult:
+    """A further region beside the database's regions (one installation for several regions, DESIGN §12)."""
+    region = create_region(session=session, profile=profile, logo=logo)
+    record_event(session=session, region_id=region.id, actor="staff", action="region.created",
+                 subject=region.code, details={"file": str(source), "beside": [r.code for r in regions]})
+    return InitResult(created=True, region_name=profile.name, secret_created=secret_created, region_file=source,
+                      code=region.code, added=True, regions=sorted([*(r.code for r in regions), region.code]))
 
 
 def init_database(ctx: AppContext, *, demo: bool = False, region_file: Path | None = None) -> InitResult:
@@ -138,8 +152,8 @@ def _update_region(session: Session, regions: list[Region], profile: RegionProfi
         return InitResult(created=False, region_name=shown.name, secret_created=secret_created)
     if region is None:
         other = regions[0]
-        if len(regions) > 1 or _holds_data(session, other.id or 0):
-            raise OtherRegion(f"„{other.name}“ ({other.code})", f"„{profile.name}“ ({profile.code})")
+        if len(regions) > 1 or _holds_data(session, other.id or 0) or not _is_example(other):
+            return _add_region(session, regions, profile, logo, source=source, secret_created=secret_created)
         # The example region of a plain `fko init`, still without any data: the agency's own file replaces it.
         changes = [("Kürzel der Region", other.code, profile.code), *profile_changes(profile_of(other), profile)]
         other.code = profile.code

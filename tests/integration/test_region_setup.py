@@ -92,14 +92,35 @@ def test_a_bad_region_file_is_refused_with_key_and_reason_and_nothing_stored(  #
     assert not (tmp_path / "var" / "fko.db").exists()
 
 
-def test_a_database_of_another_region_says_so(run_fko, region_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_region_file_adds_the_region_beside_the_first(run_fko, region_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run_fko("init", "--demo").exit_code == 0
     result = run_fko("init", "--region-file", str(region_file))
-    assert result.exit_code == 1
-    assert "gehört bereits zu „Region Aachen“ (aachen)" in result.stderr
-    assert "die Datei beschreibt „Region Köln“ (koeln)" in result.stderr
-    assert "bereits eingerichtet" not in result.stdout
-    assert region_row(tmp_path)[0] == "aachen"
+    assert result.exit_code == 0, result.stderr
+    assert "Region Köln (koeln)" in result.stdout and "hinzugefügt" in result.stdout
+    assert "2 Regionen: aachen, koeln" in result.stdout and "--region" in result.stdout
+    unnamed = run_fko("institutions", "list")
+    assert unnamed.exit_code == 2
+    assert "mehrere Regionen (aachen, koeln)" in unnamed.stderr and "--region CODE" in unnamed.stderr
+    aachen = run_fko("--region", "aachen", "institutions", "list")
+    assert aachen.exit_code == 0 and "Agentur für Arbeit" in aachen.stdout
+    koeln = run_fko("--region", "koeln", "institutions", "list")
+    assert koeln.exit_code == 0 and "Agentur für Arbeit" not in koeln.stdout
+    unknown = run_fko("--region", "bonn", "institutions", "list")
+    assert unknown.exit_code == 2 and "keine Region 'bonn'" in unknown.stderr and "aachen, koeln" in unknown.stderr
+
+
+def test_a_region_the_agency_chose_is_never_replaced_by_the_next_file(  # type: ignore[no-untyped-def]
+        run_fko, region_file: Path, tmp_path: Path) -> None:
+    own = tmp_path / "own" / "region.toml"
+    own.parent.mkdir()
+    own.write_text(REGION.replace('"koeln"', '"bonn"').replace("Köln", "Bonn").replace('logo = "logo.svg"\n', ""),
+                   encoding="utf-8")
+    assert run_fko("init", "--region-file", str(own)).exit_code == 0
+    result = run_fko("init", "--region-file", str(region_file))
+    assert result.exit_code == 0, result.stderr
+    assert "2 Regionen: bonn, koeln" in result.stdout
+    with sqlite3.connect(tmp_path / "var" / "fko.db") as connection:
+        assert sorted(row[0] for row in connection.execute("select code from region")) == ["bonn", "koeln"]
 
 
 def test_the_example_region_of_a_plain_init_is_replaced_while_it_holds_no_data(  # type: ignore[no-untyped-def]
