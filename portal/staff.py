@@ -61,6 +61,7 @@ class StaffDeps:
     secret: bytes
     clock: Callable[[], dt.datetime]
     send_mail: bool
+    root: str = ""  # the region's path prefix when one page serves several regions ("" otherwise)
 
     def page(self, template: str, title: str, http_status: int = 200, **values: Any) -> HTMLResponse:
         values.setdefault("user", None)
@@ -134,10 +135,10 @@ async def sign_in_post(request: Request, staff: Staff) -> Response:
         return staff.page("anmelden.html.j2", "Anmelden", http_status=401, csrf=staff.csrf_for(0),
                           name=form.get("name", ""), message=result.message,
                           zurueck=_back_to(form.get("zurueck", "")))
-    response = RedirectResponse(_back_to(form.get("zurueck", "")), status_code=303)
+    response = RedirectResponse(staff.root + _back_to(form.get("zurueck", "")), status_code=303)
     # Lax, not Strict: a link in the daily digest (opened from a mail program) must find the session; forms
     # are protected by their CSRF tokens, and Lax sends no cookie with another site's POST anyway.
-    response.set_cookie(COOKIE, result.cookie, max_age=SESSION_HOURS * 3600, path="/intern", httponly=True,
+    response.set_cookie(COOKIE, result.cookie, max_age=SESSION_HOURS * 3600, path=f"{staff.root}/intern", httponly=True,
                         samesite="lax", secure=_secure(request))
     return response
 
@@ -145,8 +146,8 @@ async def sign_in_post(request: Request, staff: Staff) -> Response:
 async def sign_out_post(request: Request, staff: Staff, user: User) -> Response:
     await checked_form(request, staff, user)
     await run_in_threadpool(sign_out, staff.ctx, cookie=request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/intern/anmelden", status_code=303)
-    response.delete_cookie(COOKIE, path="/intern")
+    response = RedirectResponse(f"{staff.root}/intern/anmelden", status_code=303)
+    response.delete_cookie(COOKIE, path=f"{staff.root}/intern")
     return response
 
 
@@ -235,7 +236,7 @@ async def staff_action(code: str, request: Request, staff: Staff, user: User) ->
                           csrf=staff.csrf_for(user.session_id), message=_refusal(exc))
     if staff.send_mail and step is not phone_task_done:
         asyncio.get_running_loop().create_task(_send(staff))
-    return RedirectResponse(f"/intern/institutionen/{quote(code)}?notice={notice}", status_code=303)
+    return RedirectResponse(f"{staff.root}/intern/institutionen/{quote(code)}?notice={notice}", status_code=303)
 
 
 def _refusal(exc: Exception) -> str:
@@ -275,7 +276,7 @@ async def approval_post(request: Request, staff: Staff, user: User) -> Response:
     label = form.get("version", "")
     if form.get("entscheidung") == "ablehnen":
         await run_in_threadpool(reject, staff.ctx, label=label, staff=user.name, comment=form.get("anmerkung", ""))
-        return RedirectResponse("/intern/freigabe?notice=abgelehnt", status_code=303)
+        return RedirectResponse(f"{staff.root}/intern/freigabe?notice=abgelehnt", status_code=303)
     try:
         published = await run_in_threadpool(approve, staff.ctx, label=label, staff=user.name, now=staff.clock(),
                                             early=form.get("vorzeitig") == "ja")
@@ -338,8 +339,8 @@ async def needs_sign_in(request: Request, exc: Exception) -> Response:
     if request.method == "GET":
         wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         target = _back_to(wanted)
-        return RedirectResponse("/intern/anmelden" + (f"?zurueck={quote(target)}" if target != "/intern/" else ""),
-                                status_code=303)
+        back = f"?zurueck={quote(target)}" if target != "/intern/" else ""
+        return RedirectResponse(f"{staff.root}/intern/anmelden{back}", status_code=303)
     return staff.page("meldung.html.j2", "Bitte anmelden", http_status=403,
                       message="Diese Aktion braucht eine Anmeldung im internen Bereich.")
 
@@ -369,13 +370,14 @@ async def not_found(request: Request, exc: Exception) -> HTMLResponse:
 
 
 def create_staff_app(ctx: AppContext, site: SiteInfo, *, clock: Callable[[], dt.datetime],
-                     send_mail: bool) -> FastAPI:
+                     send_mail: bool, root: str = "") -> FastAPI:
     templates = Environment(loader=FileSystemLoader(ctx.templates_dir / "staff"), autoescape=True,
                             undefined=StrictUndefined)
     secret = hashlib.sha256(b"fko staff area\x1f" + ctx.settings.secret()).digest()  # apart from the links' CSRF
     app = FastAPI(title="fko-cycle intern", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.staff = StaffDeps(ctx=ctx, templates=templates, secret=secret, clock=clock, send_mail=send_mail,
-                                site={"agency_name": site.agency_name, "region_name": site.region_name})
+                                site={"agency_name": site.agency_name, "region_name": site.region_name, "root": root},
+                                root=root)
     app.add_exception_handler(SignInNeeded, needs_sign_in)
     app.add_exception_handler(NotFound, not_found)
     app.add_exception_handler(StarletteHTTPException, http_error)
