@@ -133,6 +133,8 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         if request.token_revoked_at is not None or (request.token_expires_at and request.token_expires_at < now):
             raise LinkInvalid
         cycle, institution, region = request_parts(session=session, request=request)
+        if ctx.settings.region and region.code != ctx.settings.region:
+            raise LinkInvalid  # another region's link on this region's page: nothing of it is shown
         answer = latest_answer(session=session, request_id=request.id or 0)
         published = round_published(session, cycle)
         return LinkView(

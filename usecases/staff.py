@@ -8,6 +8,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from sqlmodel import Session
+
 from core.dates import BERLIN, german_datetime
 from core.staff import SESSION_HOURS, blocked_until, password_problem
 from storage.database import require_current_schema, session_scope
@@ -90,7 +92,8 @@ def setup_account(ctx: AppContext, *, token: str, now: dt.datetime) -> str | Non
     """The name of the account a one-time token is for, while it is valid."""
     with session_scope(ctx.engine) as session:
         account = staff_by_setup(session=session, setup_hash=_sha256(token))
-        if account is None or account.setup_expires_at is None or account.setup_expires_at <= now:
+        if account is None or account.setup_expires_at is None or account.setup_expires_at <= now \
+                or not _of_region(session, ctx, account):
             return None
         return account.name
 
@@ -99,7 +102,8 @@ def set_password_by_link(ctx: AppContext, *, token: str, password: str, now: dt.
     """Sets the password of the account behind a valid one-time token; the token is then used up."""
     with session_scope(ctx.engine) as session:
         account = staff_by_setup(session=session, setup_hash=_sha256(token))
-        if account is None or account.setup_expires_at is None or account.setup_expires_at <= now:
+        if account is None or account.setup_expires_at is None or account.setup_expires_at <= now \
+                or not _of_region(session, ctx, account):
             raise StaffError("Dieser Link ist abgelaufen oder wurde schon benutzt. Bitte einen neuen anfordern.")
         if problem := password_problem(password, name=account.name):
             raise StaffError(problem)
@@ -181,6 +185,11 @@ def sign_in(ctx: AppContext, *, name: str, password: str, now: dt.datetime) -> S
         return SignIn(StaffUser(account.id or 0, account.name, account.email, row.id or 0), cookie)
 
 
+def _of_region(session: Session, ctx: AppContext, account: StaffAccount) -> bool:
+    """The account belongs to the region this staff area serves (always, when it serves the only region)."""
+    return not ctx.settings.region or account.region_id == get_region(session=session, code=ctx.settings.region).id
+
+
 def current_user(ctx: AppContext, *, cookie: str, now: dt.datetime) -> StaffUser | None:
     if not cookie:
         return None
@@ -189,6 +198,8 @@ def current_user(ctx: AppContext, *, cookie: str, now: dt.datetime) -> StaffUser
         if found is None:
             return None
         row, account = found
+        if not _of_region(session, ctx, account):
+            return None  # another region's session on this region's staff area
         return StaffUser(account.id or 0, account.name, account.email, row.id or 0)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from core.dates import BERLIN, short_date
 from storage.concepts import find_version, list_versions
@@ -16,9 +16,9 @@ from storage.database import session_scope
 from storage.errors import NotFound as StorageNotFound
 from storage.events import record_event
 from storage.institutions import get_institution
-from storage.models import EventLog, OutboundMessage, Submission
+from storage.models import EventLog, OutboundMessage, Request, Submission
 from storage.regions import get_region
-from storage.requests import request_for
+from storage.requests import request_for, request_parts
 from usecases.context import AppContext
 from usecases.cycle import renew_link
 from usecases.outbox import KIND_LABELS
@@ -136,7 +136,7 @@ def raw_upload(ctx: AppContext, *, submission_id: int) -> tuple[bytes, str]:
     """The file an institution sent, exactly as it came (kept in the file store until its retention ends)."""
     with session_scope(ctx.engine) as session:
         submission = session.get(Submission, submission_id)
-        if submission is None or not submission.raw_sha256:
+        if submission is None or not submission.raw_sha256 or not _of_region(session, ctx, submission):
             raise NotFound(str(submission_id))
         if submission.raw_removed_at is not None:
             raise UploadRemoved(f"Die Datei „{submission.filename}“ wurde am "
@@ -145,6 +145,15 @@ def raw_upload(ctx: AppContext, *, submission_id: int) -> tuple[bytes, str]:
                                 "wurde, bleibt hier vermerkt.")
         sha, name = submission.raw_sha256, submission.filename or f"Rueckmeldung-{submission_id}.xlsx"
     return ctx.files.get(sha, kind="upload"), name
+
+
+def _of_region(session: Session, ctx: AppContext, submission: Submission) -> bool:
+    """The upload belongs to the staff member's region (ids count across regions; another's is "not found")."""
+    request = session.get(Request, submission.request_id)
+    if request is None:
+        return False
+    _cycle, _institution, region = request_parts(session=session, request=request)
+    return region.id == get_region(session=session, code=ctx.settings.region).id
 
 
 @dataclass(frozen=True)
