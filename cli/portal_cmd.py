@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -21,6 +22,7 @@ def portal(
     import uvicorn
 
     from portal.app import create_app
+    from portal.regions import create_site
     from usecases.context import AppContext
     from usecases.schema import check_schema
     from usecases.settings import load_settings
@@ -33,19 +35,29 @@ def portal(
     if swept:
         logging.getLogger("portal").info("removed %d half-written temporary files left by a crash", swept)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # the .eml sink's per-command chatter
-    say(f"Seite für die Institutionen: http://{host}:{port}/ (Links in E-Mails: {settings.base_url}/r/…)")
+    events = bool(os.environ.get("PREFECT_API_URL"))
+
+    def region_page(region_ctx: AppContext, **options: object) -> object:
+        code = region_ctx.settings.region or ""
+        say(f"Seite für die Institutionen{f' ({code})' if code else ''}: Links in E-Mails "
+            f"{region_ctx.settings.base_url}/r/…, interner Bereich {region_ctx.settings.base_url}/intern/")
+        on_return = functools.partial(emit_return_event, code) if events else None
+        return create_app(region_ctx, on_return=on_return, **options)  # type: ignore[arg-type]
+
+    site = create_site(ctx, region_page)
+    say(f"Die Seite lauscht auf http://{host}:{port}/.")
     # uvicorn's own access log would print the personal tokens in the paths: ours scrubs them.
-    on_return = emit_return_event if os.environ.get("PREFECT_API_URL") else None
-    uvicorn.run(create_app(ctx, on_return=on_return), host=host, port=port, access_log=False, log_level="info",
-                proxy_headers=True, server_header=False)
+    uvicorn.run(site, host=host, port=port, access_log=False, log_level="info", proxy_headers=True,
+                server_header=False)
 
 
-def emit_return_event(institution_code: str, outcome: str) -> None:
+def emit_return_event(region: str, institution_code: str, outcome: str) -> None:
     """Tell Prefect a return arrived: the `ingest-returns` deployment is triggered by this event."""
     from prefect.events import emit_event
 
     # The event name belongs to the deployment it triggers; read it there, so the two cannot drift apart.
     from flows.deployments import RETURN_EVENT
 
-    emit_event(event=RETURN_EVENT, resource={"prefect.resource.id": f"fko.institution.{institution_code}"},
-               payload={"institution": institution_code, "outcome": outcome})
+    resource = f"fko.institution.{region}.{institution_code}" if region else f"fko.institution.{institution_code}"
+    emit_event(event=RETURN_EVENT, resource={"prefect.resource.id": resource},
+               payload={"institution": institution_code, "region": region, "outcome": outcome})

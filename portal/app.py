@@ -76,10 +76,11 @@ class PortalDeps:
     send_mail: bool
     on_return: Callable[[str, str], None] | None
     site: SiteInfo
+    root: str = ""  # the region's path prefix when one page serves several regions ("" otherwise)
     mail_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def link_values(self, link: LinkView, token: str) -> dict[str, Any]:
-        return link_values(link, token, csrf_token(self.secret, link.request_id, self.clock().timestamp()))
+        return link_values(link, token, csrf_token(self.secret, link.request_id, self.clock().timestamp()), self.root)
 
     def csrf_valid(self, link: LinkView, token: str) -> bool:
         return csrf_valid(self.secret, link.request_id, token, self.clock().timestamp())
@@ -110,7 +111,8 @@ class PortalDeps:
 
     def form_refused(self, link: LinkView, token: str, message: str, status: int = 400) -> HTMLResponse:
         values = {k: v for k, v in self.link_values(link, token).items() if k != "base_path"}
-        return self.page.error("Das hat nicht geklappt", message, status=status, base_path=f"/r/{token}", **values)
+        return self.page.error("Das hat nicht geklappt", message, status=status, base_path=f"{self.root}/r/{token}",
+                               **values)
 
 
 def deps_of(request: Request) -> PortalDeps:
@@ -278,7 +280,7 @@ def returned(portal: PortalDeps, token: str, outcome: ReturnResult) -> Response:
     if outcome.outcome != "held":
         asyncio.get_running_loop().create_task(send_pending(portal))
         asyncio.get_running_loop().create_task(report_return(portal, outcome.institution_code, outcome.outcome))
-    return RedirectResponse(f"/r/{token}/rueckmeldung/{outcome.submission_id}", status_code=303)
+    return RedirectResponse(f"{portal.root}/r/{token}/rueckmeldung/{outcome.submission_id}", status_code=303)
 
 
 async def report_return(portal: PortalDeps, code: str, outcome: str) -> None:
@@ -311,8 +313,13 @@ async def workbook_readers(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, send_mail: bool = True,
-               limits: Limits | None = None, on_return: Callable[[str, str], None] | None = None) -> Guard:
-    """The page as an ASGI app: FastAPI routes wrapped in the security guard.
+               limits: Limits | None = None, on_return: Callable[[str, str], None] | None = None,
+               root: str = "", readers: bool = True) -> Guard:
+    """The page of one region as an ASGI app: FastAPI routes wrapped in the security guard.
+
+    ``root`` is the path prefix the region is served under when one page serves several regions (portal.regions
+    strips it before the request arrives; links and redirects put it back). ``readers``: the app starts and
+    stops the upload readers itself (False when the several-region page does it once for all).
 
     ``on_return(institution_code, outcome)`` is told about every return (the orchestration uses it to
     start processing at once); its failures never reach the institution.
@@ -320,10 +327,11 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     limits = limits or Limits()
     portal_dir = ctx.templates_dir / "portal"
     site = site_info(ctx)
-    portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site, limits), clock=clock, limits=limits,
+    portal = PortalDeps(ctx=ctx, page=Page.load(portal_dir, site, limits, root), clock=clock, limits=limits,
                         secret=ctx.settings.secret(), labels=ctx.spec().field_labels(),
-                        send_mail=send_mail, on_return=on_return, site=site)
-    app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None, lifespan=workbook_readers)
+                        send_mail=send_mail, on_return=on_return, site=site, root=root)
+    app = FastAPI(title="fko-cycle", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=workbook_readers if readers else None)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=portal_dir / "static"), name="static")
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -337,6 +345,6 @@ def create_app(ctx: AppContext, *, clock: Callable[[], dt.datetime] = utc_now, s
     app.add_api_route("/r/{token}/hochladen", upload, methods=["POST"])
     app.add_api_route("/r/{token}/rueckmeldung/{submission_id}", result, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/r/{token}/keine-aenderungen", no_changes, methods=["POST"])
-    app.mount("/intern", create_staff_app(ctx, site, clock=clock, send_mail=send_mail))
+    app.mount("/intern", create_staff_app(ctx, site, clock=clock, send_mail=send_mail, root=root))
     # Uploads: the file cap plus room for the multipart envelope and the form fields.
     return Guard(app, max_body_bytes=limits.max_file_bytes + 256 * 1024, too_large=portal.page.too_large)

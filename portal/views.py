@@ -28,13 +28,13 @@ class Page:
     site: dict[str, Any]
 
     @classmethod
-    def load(cls, portal_dir: Path, site: SiteInfo, limits: Limits) -> Page:
+    def load(cls, portal_dir: Path, site: SiteInfo, limits: Limits, root: str = "") -> Page:
         templates = Environment(loader=FileSystemLoader(portal_dir), autoescape=True, undefined=StrictUndefined)
         return cls(templates, {"agency_name": site.agency_name, "agency_email": site.agency_email,
                                "agency_phone": site.agency_phone, "agency_address": site.agency_address,
                                "region_name": site.region_name, "funding_line": site.funding_line,
                                "has_logo": site.logo is not None,
-                               "max_mb": limits.max_file_bytes // (1024 * 1024)})
+                               "max_mb": limits.max_file_bytes // (1024 * 1024), "root": root})
 
     def render(self, template: str, title: str, status: int = 200, **values: Any) -> HTMLResponse:
         html = self.templates.get_template(template).render(**self.site, title=title, **values)
@@ -67,10 +67,10 @@ class Page:
             "Blätter entfernen und erneut hochladen.")).body)
 
 
-def link_values(link: LinkView, token: str, csrf: str) -> dict[str, Any]:
-    """What every page behind a personal link shows about it."""
+def link_values(link: LinkView, token: str, csrf: str, root: str = "") -> dict[str, Any]:
+    """What every page behind a personal link shows about it (``root``: the region's path prefix, if any)."""
     answered = link.answered_at.astimezone(BERLIN) if link.answered_at else None
-    return {"link": link, "institution_name": link.institution_name, "base_path": f"/r/{token}",
+    return {"link": link, "institution_name": link.institution_name, "base_path": f"{root}/r/{token}",
             "deadline_text": german_date(link.deadline), "open_until_text": german_date(link.open_until),
             "answered_text": german_datetime(answered) if answered else "", "csrf": csrf}
 
