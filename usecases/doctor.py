@@ -13,13 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from core.catalog import CatalogError
+from core.ladder import PolicyError
+from core.sheet_spec import SpecError
 from core.text import masked
 from mail.transport import MailError, SmtpConnection
 from storage.database import make_engine, schema_head, schema_revision, sqlite_file
+from usecases.context import AppContext
 from usecases.errors import is_database_unreachable, unavailable_reason
 from usecases.outbox import smtp_settings
 from usecases.readiness import link_problems
 from usecases.settings import SECRET_FILE, Settings, SettingsError, load_settings
+from usecases.site import RegionSite, region_sites
 
 Level = Literal["ok", "warn", "block"]
 
@@ -38,8 +43,8 @@ def run_checks(*, timeout: float = 10.0) -> list[Finding]:
     except SettingsError as exc:
         return [Finding("Einstellungen", "block", str(exc))]
     findings = [_settings(settings)]
-    checks: list[Callable[[Settings, float], Finding]] = [_database, _secret, _links, _smtp, _mailbox, _page, _pdf,
-                                                          _prefect]
+    checks: list[Callable[[Settings, float], Finding]] = [_database, _regions, _secret, _links, _smtp, _mailbox,
+                                                          _page, _pdf, _prefect]
     findings += [check(settings, timeout) for check in checks]
     return findings
 
@@ -71,6 +76,42 @@ def _database(settings: Settings, _timeout: float) -> Finding:
         return Finding("Datenbank", "block", f"{url} hat den Stand {current}, erwartet {head}: `fko init` ausführen "
                                              "(vorher sichern)")
     return Finding("Datenbank", "ok", f"{url} erreichbar, Stand {current} (aktuell)")
+
+
+def _regions(settings: Settings, _timeout: float) -> Finding:
+    """The database's regions, each with its page's address and templates folder, read as a round reads them."""
+    ctx = AppContext.from_settings(settings)
+    try:
+        if schema_revision(ctx.engine) != schema_head():
+            return Finding("Regionen", "warn", "erst nach `fko init` prüfbar")
+        sites = region_sites(ctx)
+    except Exception as exc:
+        if not is_database_unreachable(exc):
+            raise
+        return Finding("Regionen", "warn", "nicht geprüft: die Datenbank ist nicht erreichbar")
+    finally:
+        ctx.close()
+    problems = []
+    for site in sites:
+        try:
+            site.ctx.catalogs(), site.ctx.spec(), site.ctx.policy()
+        except (CatalogError, SpecError, PolicyError) as exc:
+            problems.append(f"{site.code}: Vorlagenordner {site.ctx.templates_dir} unbrauchbar ({exc})")
+    addresses = [site.ctx.settings.base_url for site in sites]
+    problems += [f"{address} ist die Adresse mehrerer Regionen: bitte base_url in deren region.toml unterscheiden"
+                 for address in sorted(set(addresses)) if addresses.count(address) > 1]
+    codes = [site.code for site in sites]
+    if settings.region and settings.region not in codes:
+        problems.append(f"FKO_REGION nennt {settings.region!r}, vorhanden: {', '.join(codes)}")
+    def templates(site: RegionSite) -> str:
+        return f"eigene Vorlagen in {site.ctx.templates_dir}" if site.ctx.templates_dir != ctx.templates_dir \
+            else "gemeinsame Vorlagen"
+
+    shown = "; ".join(f"{site.code} ({site.name}): Seite {site.ctx.settings.base_url}/, {templates(site)}"
+                      for site in sites)
+    if problems:
+        return Finding("Regionen", "block", "; ".join(problems))
+    return Finding("Regionen", "ok", f"{len(sites)}: {shown}" if len(sites) > 1 else shown or "noch keine")
 
 
 def _secret(settings: Settings, _timeout: float) -> Finding:

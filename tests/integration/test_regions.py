@@ -219,3 +219,21 @@ def test_regions_three_rounds_at_once_keep_every_mail_page_and_output_apart(thre
     assert len(statuses["aachen"]["institutions"]) > len(koeln_codes)
     unnamed = state.fko("cycle", "status", "--json", check=False)
     assert unnamed.returncode == 2 and "aachen, koeln, bonn" in unnamed.stderr
+
+
+def test_regions_doctor_lists_each_region_and_names_a_broken_templates_folder(run_fko, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run_fko("init", "--demo").exit_code == 0
+    folder = tmp_path / "koeln"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "survey_templates", folder / "vorlagen")
+    (folder / "region.toml").write_text(REGION.format(code="koeln", name="Köln", extra='templates = "vorlagen"'),
+                                        encoding="utf-8")
+    assert run_fko("init", "--region-file", str(folder / "region.toml")).exit_code == 0
+    fine = run_fko("doctor")
+    line = next(x for x in fine.stdout.splitlines() if "Regionen" in x)
+    assert line.startswith("✓") and "aachen (Region Aachen): Seite http://127.0.0.1:8000/aachen/" in line
+    assert f"koeln (Region Köln): Seite http://127.0.0.1:8000/koeln/, eigene Vorlagen in {folder / 'vorlagen'}" in line
+    (folder / "vorlagen" / "reminders.toml").write_text("[[steps]]\nafter = 'bald'\n", encoding="utf-8")
+    broken = run_fko("doctor")
+    line = next(x for x in broken.stdout.splitlines() if "Regionen" in x)
+    assert line.startswith("✗") and "koeln: Vorlagenordner" in line and "unbrauchbar" in line
+    assert "Regionen" in broken.stdout.splitlines()[-1]
