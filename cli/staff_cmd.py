@@ -39,22 +39,29 @@ def add(
                                        "mit dem die Person ihr Passwort selbst festlegt (72 Stunden gültig).")] = False,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Das Passwort aus der "
                                                  "Standardeingabe lesen (für Skripte).")] = False,
+    role: Annotated[str, typer.Option("--role", metavar="ROLLE", help="region (Standard): Mitarbeitende der Region; "
+                                      "state: das Konto des Landes, das im internen Bereich nur die "
+                                      "Landesübersicht aller Regionen sieht (/intern/land/).")] = "region",
 ) -> None:
     """Ein Konto anlegen: Passwort eingeben (im Terminal) oder einen Einmal-Link zum Festlegen per E-Mail schicken."""
     from usecases.context import app_context
     from usecases.staff import StaffError, add_staff
+    if role.strip().lower() not in ("region", "state"):
+        fail(f"Unbekannte Rolle „{role}“; möglich: region, state. Kein Konto angelegt.")
+        raise typer.Exit(2)
     if not link and not password_stdin and not sys.stdin.isatty():
         fail("Ohne Terminal: --link (Einmal-Link) oder --password-stdin angeben. Kein Konto angelegt.")
         raise typer.Exit(2)
     password = None if link else _password(password_stdin)
     with app_context() as ctx:
         try:
-            token = add_staff(ctx, name=name, email=email, password=password, now=_now())
+            token = add_staff(ctx, name=name, email=email, password=password, now=_now(), role=role.strip().lower())
         except StaffError as exc:
             fail(f"{exc} Kein Konto angelegt.")
             raise typer.Exit(2) from None
         base = ctx.settings.base_url.rstrip("/")
-        say(f"Konto „{name}“ angelegt.")
+        say(f"Konto „{name}“ angelegt" + (" (Land: sieht die Landesübersicht unter /intern/land/)."
+                                          if role.strip().lower() == "state" else "."))
         if token:
             _send_link(ctx, name, token, base)
         else:
@@ -110,7 +117,8 @@ def list_cmd() -> None:
     for account in accounts:
         state = ("entfernt" if not account.active else "Passwort gesetzt" if account.password_hash
                  else "wartet auf das Festlegen des Passworts")
-        say(f"{account.name} <{account.email}>: {state}")
+        role = ", Land (Landesübersicht)" if account.role == "state" else ""
+        say(f"{account.name} <{account.email}>: {state}{role}")
 
 
 @app.command("remove")

@@ -274,6 +274,9 @@ class StaffAccount(SQLModel, table=True):
     failed_logins: int = Field(default=0)
     blocked_until: dt.datetime | None = _utc(nullable=True)
     active: bool = Field(default=True)
+    # "region": the region's own staff (its round, documents, approval); "state": the ministry's account, which
+    # sees the roll-up of all regions (/intern/land/) and none of the region's own pages.
+    role: str = Field(default="region", max_length=10, sa_column_kwargs={"server_default": "region"})
     created_at: dt.datetime = _utc()
 
 

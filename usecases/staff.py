@@ -27,6 +27,9 @@ WRONG = ("Name oder Passwort stimmt nicht. Nach mehreren Fehlversuchen ist die A
 _DUMMY_PASSWORD = "kein-passwort-für-niemanden"  # noqa: S105 (no account has it: a timing decoy)
 
 
+ROLES = {"region": "Mitarbeitende der Region", "state": "Land (Landesübersicht aller Regionen)"}
+
+
 class StaffError(Exception):
     """A staff account action that cannot be done; the message is German."""
 
@@ -37,6 +40,11 @@ class StaffUser:
     name: str
     email: str
     session_id: int
+    role: str = "region"  # "state": the ministry's account, which sees only the roll-up of all regions
+
+    @property
+    def is_state(self) -> bool:
+        return self.role == "state"
 
 
 @dataclass(frozen=True)
@@ -56,13 +64,17 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def add_staff(ctx: AppContext, *, name: str, email: str, password: str | None, now: dt.datetime) -> str | None:
+def add_staff(ctx: AppContext, *, name: str, email: str, password: str | None, now: dt.datetime,
+              role: str = "region") -> str | None:
     """A new account. With ``password`` it can sign in at once; without, the returned one-time token (valid
-    for 72 hours) opens /intern/einrichten/TOKEN where the person sets a password."""
+    for 72 hours) opens /intern/einrichten/TOKEN where the person sets a password. ``role`` "state" makes it
+    the ministry's account: it signs in on this region's staff area and sees the roll-up of all regions there."""
     require_current_schema(ctx.engine)
     name, email = name.strip(), email.strip()
     if not name or "@" not in email:
         raise StaffError("Bitte einen Namen und eine E-Mail-Adresse angeben.")
+    if role not in ROLES:
+        raise StaffError(f"Unbekannte Rolle „{role}“; möglich: {', '.join(ROLES)}.")
     if password is not None and (problem := password_problem(password, name=name)):
         raise StaffError(problem)
     token = None if password is not None else secrets.token_urlsafe(32)
@@ -70,11 +82,12 @@ def add_staff(ctx: AppContext, *, name: str, email: str, password: str | None, n
         region = get_region(session=session, code=ctx.settings.region)
         if find_staff(session=session, region_id=region.id or 0, name=name) is not None:
             raise StaffError(f"Es gibt schon ein Konto „{name}“.")
-        session.add(StaffAccount(region_id=region.id or 0, name=name, email=email, created_at=now,
+        session.add(StaffAccount(region_id=region.id or 0, name=name, email=email, created_at=now, role=role,
                                  password_hash=_hasher().hash(password) if password is not None else None,
                                  setup_hash=_sha256(token) if token else None,
                                  setup_expires_at=now + dt.timedelta(hours=SETUP_HOURS) if token else None))
-        record_event(session=session, region_id=region.id, actor="system", action="staff.added", subject=name)
+        record_event(session=session, region_id=region.id, actor="system", action="staff.added", subject=name,
+                     details={"role": role})
     return token
 
 
@@ -182,7 +195,7 @@ def sign_in(ctx: AppContext, *, name: str, password: str, now: dt.datetime) -> S
                           expires_at=now + dt.timedelta(hours=SESSION_HOURS))
         record_event(session=session, region_id=region.id, actor=f"staff:{account.name}", action="staff.signed_in",
                      subject=account.name)
-        return SignIn(StaffUser(account.id or 0, account.name, account.email, row.id or 0), cookie)
+        return SignIn(StaffUser(account.id or 0, account.name, account.email, row.id or 0, account.role), cookie)
 
 
 def _of_region(session: Session, ctx: AppContext, account: StaffAccount) -> bool:
@@ -200,7 +213,7 @@ def current_user(ctx: AppContext, *, cookie: str, now: dt.datetime) -> StaffUser
         row, account = found
         if not _of_region(session, ctx, account):
             return None  # another region's session on this region's staff area
-        return StaffUser(account.id or 0, account.name, account.email, row.id or 0)
+        return StaffUser(account.id or 0, account.name, account.email, row.id or 0, account.role)
 
 
 def sign_out(ctx: AppContext, *, cookie: str) -> None:
