@@ -93,6 +93,10 @@ def demo(
                                              "nächstes Jahr).")] = None,
     no_prefect: Annotated[bool, typer.Option("--no-prefect", help="Ohne Prefect-Server, auf simuliertem "
                                              "Kalender (schneller).")] = False,
+    state: Annotated[bool, typer.Option("--state", help="Für das Land: neben der Demo-Region Aachen weitere "
+                                        "NRW-Regionen mit erfundenen Beispieldaten laden (Versionen, Abfrage, "
+                                        "Rücklauf), damit die Landesübersicht (`fko rollup`) Inhalt hat; spielt "
+                                        "keine Runde durch.")] = False,
 ) -> None:
     """Die Demo von vorn: Demo-Region anlegen und eine ganze Jahresrunde durchspielen.
 
@@ -106,6 +110,9 @@ def demo(
     from usecases.demo_round import run_demo_round
     from usecases.settings import load_settings
     init(region_file=None, demo=True, reset=True, yes=True)
+    if state:
+        _state_demo(year)
+        return
     institutions_cmd.list_(as_json=False, include_inactive=False)
     settings = load_settings()
     if not no_prefect:
@@ -142,3 +149,26 @@ def demo(
             say(f"  {path}")
         for reason in result.documents.skipped:
             fail(f"übersprungen: {reason}")
+
+
+def _state_demo(year: int | None) -> None:
+    """The further regions of the state demo beside Aachen, and how to see the roll-up."""
+    from core.text import counted
+    from usecases.context import AppContext
+    from usecases.settings import load_settings
+    from usecases.state_demo import demo_year, load_state_demo
+
+    settings = load_settings()
+    ctx = AppContext.from_settings(settings)
+    try:
+        result = load_state_demo(ctx, year=year or demo_year(ctx))
+    finally:
+        ctx.close()
+    say(f"Demo für das Land: {counted(len(result.regions), 'weitere Region', 'weitere Regionen')} neben Aachen "
+        f"({', '.join(result.regions)}), {counted(result.activities, 'Aktivität', 'Aktivitäten')}, Abfrage "
+        f"{result.year} mit Rücklauf; Beispieldaten, alle Institutionen und Aktivitäten sind erfunden.")
+    if result.without_version:
+        say(f"Noch ohne veröffentlichte Version (erste Abfrage läuft): {', '.join(result.without_version)}.")
+    say(f"Landesübersicht: fko rollup --year {result.year} --out landesuebersicht")
+    say("Im internen Bereich (/aachen/intern/land/) mit einem Konto des Landes: "
+        "fko --region aachen staff add NAME --email ADRESSE --role state --link")
