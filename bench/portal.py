@@ -44,10 +44,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-READERS = {"one_process_per_file": "one process per file (before)", "pool": "pre-started readers"}
-# `fko portal` itself, with the way of reading uploads chosen first (the pool is the default).
+READERS = {"one_process_per_file": "one process per file, base read each time (before)",
+           "pool": "pre-started readers, base kept"}
+# `fko portal` itself, with the way of reading uploads chosen first (the pool is the default); the page as it
+# was before also loads the base version's activities anew for every use (bench.portal.as_before).
 LAUNCH = ("import runpy, sys; from usecases.sandbox import use_reader; use_reader(sys.argv[1]); "
+          "from bench.portal import as_before; as_before() if sys.argv[1] == 'one_process_per_file' else None; "
           "sys.argv = ['fko', 'portal', '--port', sys.argv[2]]; runpy.run_module('cli', run_name='__main__')")
+
+
+def as_before() -> None:
+    """The answer path before issue 18: the institution's base activities read from the database each time an
+    answer needs them (three times), instead of once per page process."""
+    from storage.concepts import list_activities
+    from usecases import return_view, returns
+
+    def uncached(_ctx: object, session: object, cycle: object, institution: object) -> list[object]:
+        return list(list_activities(session=session, version_id=cycle.base_version_id,  # type: ignore[arg-type, attr-defined]
+                                    institution_id=institution.id))  # type: ignore[attr-defined]
+
+    returns.base_activities = uncached  # type: ignore[assignment]
+    return_view.base_activities = uncached  # type: ignore[assignment]
 
 
 def setup(data_dir: Path, institutions: int, rows: int) -> dict[str, str]:

@@ -29,6 +29,8 @@ class AppContext:
     _catalogs: Catalogs | None = field(default=None, repr=False)
     _spec: SheetSpec | None = field(default=None, repr=False)
     _policy: Policy | None = field(default=None, repr=False)
+    # What never changes once written (a published version's activities), kept for the context's life.
+    memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:

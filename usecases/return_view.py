@@ -39,7 +39,7 @@ def submission_view(ctx: AppContext, *, request_id: int, submission_id: int) -> 
         if submission is None or request is None or submission.request_id != request.id:
             raise LinkInvalid
         cycle, institution, _ = request_parts(session=session, request=request)
-        base = base_activities(session, cycle, institution)
+        base = base_activities(ctx, session, cycle, institution)
         version = session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
         problems = [p for p in submission.problems if not p.get(NOTICE)]
         notices = [p for p in submission.problems if p.get(NOTICE)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import update
 from sqlmodel import Session, col
@@ -153,15 +153,27 @@ def _base_version(session: Session, cycle: Cycle) -> ConceptVersion | None:
     return session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
 
 
-def base_activities(session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
-    return list_activities(session=session, version_id=cycle.base_version_id, institution_id=institution.id)
+def base_activities(ctx: AppContext, session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
+    """The institution's activities in the round's base version. A published version never changes, so a
+    long-running page keeps them (an answer needs them up to three times); the key holds the version's
+    publication time too, so a database restored under the running page is never answered from before."""
+    version = _base_version(session, cycle)
+    if version is None:
+        return []
+    key = ("base", version.id, version.published_at, institution.id)
+    cached = cast("tuple[Activity, ...] | None", ctx.memo.get(key))
+    if cached is None:
+        cached = tuple(list_activities(session=session, version_id=version.id, institution_id=institution.id))
+        if version.status == "published":
+            ctx.memo[key] = cached
+    return list(cached)
 
 
 def current_activities(ctx: AppContext, session: Session, request: Request, cycle: Cycle,
                        institution: Institution) -> tuple[list[Activity], list[Activity]]:
     """What the institution last told us (its latest accepted return, else the base version) and what the
     draft keeps beside it: the base's activities that return left out without ending them (DESIGN §5)."""
-    base = base_activities(session, cycle, institution)
+    base = base_activities(ctx, session, cycle, institution)
     answer = latest_answer(session=session, request_id=request.id or 0)
     if answer is None or answer.outcome != "accepted":
         return base, []
@@ -258,7 +270,7 @@ def accept_return(ctx: AppContext, *, request_id: int, data: bytes, filename: st
         published = round_published(session, cycle)
         if not published and enforce_deadline and closed(ctx, cycle, now):
             raise CycleClosed
-        base = base_activities(session, cycle, institution)
+        base = base_activities(ctx, session, cycle, institution)
         returned_keys = _returned_keys(session, request)
         recipients = addresses(recipients_of(session, institution))
     if published:
@@ -394,7 +406,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
             raise RoundPublished
         if enforce_deadline and closed(ctx, cycle, now):
             raise CycleClosed
-        base = base_activities(session, cycle, institution)
+        base = base_activities(ctx, session, cycle, institution)
         base_version = _base_version(session, cycle)
         submission = Submission(request_id=request.id or 0, received_at=now, source=source, outcome="no_changes",
                                 changes={"new": 0, "changed": 0, "ended": 0, "unchanged": len(base), "missing": 0},
