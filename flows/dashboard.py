@@ -14,14 +14,15 @@ from prefect.artifacts import (
 )
 
 from core.dates import german_date
+from flows.regions import artifact_key
 from usecases.context import AppContext
 from usecases.status import STATE_LABELS, CycleStatus, cycle_status
 
 ANSWERS = {"accepted": "Tabelle angenommen", "no_changes": "keine Änderungen"}
 
 
-async def publish_status(ctx: AppContext, *, year: int) -> dict[str, object]:
-    """The response table per institution and the response rate."""
+async def publish_status(ctx: AppContext, *, year: int, region: str | None = None) -> dict[str, object]:
+    """The response table per institution and the response rate (keys with ``region``'s code when given)."""
     status = cycle_status(ctx, year=year)
     gone: dict[str, list[str]] = {}
     for address in status.undeliverable:
@@ -33,14 +34,15 @@ async def publish_status(ctx: AppContext, *, year: int) -> dict[str, object]:
              "Letzte Aktion": r.last_action, "Unzustellbar": ", ".join(gone.get(r.code, [])),
              "Datum": r.last_action_at.astimezone(dt.UTC).strftime("%d.%m.%Y") if r.last_action_at else ""}
             for r in status.rows]
-    await create_table_artifact(key=f"fko-response-table-{year}", table=rows,
+    await create_table_artifact(key=artifact_key(f"fko-response-table-{year}", region), table=rows,
                                 description=f"Rückmeldungen der Abfrage {year} (Frist {german_date(status.deadline)})")
     totals = status.totals
-    await create_progress_artifact(key=f"fko-response-rate-{year}", progress=100.0 * float(totals["response_rate"]),
+    await create_progress_artifact(key=artifact_key(f"fko-response-rate-{year}", region),
+                                   progress=100.0 * float(totals["response_rate"]),
                                    description=f"Rücklaufquote {year}: {totals['answered']} von "
                                                f"{totals['institutions']}")
     if status.undeliverable or status.unclear_mail:
-        await publish_markdown(f"fko-mailbox-{year}", mailbox_markdown(status),
+        await publish_markdown(artifact_key(f"fko-mailbox-{year}", region), mailbox_markdown(status),
                                f"Unzustellbare Adressen und unklare E-Mails der Abfrage {year}")
     return totals
 
@@ -77,11 +79,12 @@ def document_url(base_url: str, *, label: str, name: str) -> str:
     return f"{base_url.rstrip('/')}/intern/dokumente/{quote(label, safe='')}/{quote(name, safe='/')}"
 
 
-async def publish_documents(names: list[str], *, label: str, base_url: str) -> None:
+async def publish_documents(names: list[str], *, label: str, base_url: str, region: str | None = None) -> None:
     """One link artifact per document; ``names`` relative to the version's documents folder."""
     for name in names:
         slug = "".join(c if c.isalnum() else "-" for c in name.lower())
-        await create_link_artifact(key=f"fko-doc-{slug}"[:80], link=document_url(base_url, label=label, name=name),
+        key = f"fko-doc-{region}-{slug}" if region else f"fko-doc-{slug}"
+        await create_link_artifact(key=key[:80], link=document_url(base_url, label=label, name=name),
                                    link_text=name, description=f"Dokument der Version {label} (Mitarbeiterbereich)")
 
 

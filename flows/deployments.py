@@ -11,6 +11,8 @@ from cronsim import CronSim
 from core.dates import BERLIN
 
 TIMEZONE = BERLIN.key  # "Europe/Berlin", as Prefect schedules want it
+# The scheduled runs carry no region: on a database with several regions they start one run per region
+# (flows.regions); the page's event names its region ("fko.institution.<region>.<code>", payload "region").
 RETURN_EVENT = "fko.return.received"
 
 
@@ -37,7 +39,8 @@ DEPLOYMENTS = [
                    description="Rückmeldungen verarbeiten (Seite, Postfach, Eingangsordner): bei jedem Eingang, "
                                "sonst alle 10 Minuten",
                    trigger={"expect": [RETURN_EVENT], "match": {"prefect.resource.id": "fko.institution.*"},
-                            "parameters": {"institution": "{{ event.payload.institution }}"}}),
+                            "parameters": {"institution": "{{ event.payload.institution }}",
+                                           "region": "{{ event.payload.region }}"}}),
     DeploymentSpec("regenerate-concept", "regenerate-concept",
                    "flows/regenerate_concept.py:regenerate_concept_flow",
                    description="Entwurf und Dokumente neu erzeugen"),

@@ -18,6 +18,7 @@ from prefect.states import Failed, State
 
 from flows import dashboard
 from flows.open_cycle import deliver_mail
+from flows.regions import region_codes, run_name, run_per_region
 from flows.runtime import moment
 from usecases.context import app_context
 from usecases.cycle import year_to_process
@@ -27,15 +28,15 @@ from usecases.versions import refresh_draft
 
 
 @task(name="ingest-inbox", cache_policy=NO_CACHE)
-def ingest_inbox(year: int, today: dt.date | None) -> dict[str, list[str]]:
-    with app_context() as ctx:
+def ingest_inbox(year: int, today: dt.date | None, region: str | None = None) -> dict[str, list[str]]:
+    with app_context(region=region) as ctx:
         return ingest_drop_folder(ctx, year=year, now=moment(today)).as_dict()
 
 
 @task(name="read-mailbox", cache_policy=NO_CACHE)
-def read_mailbox(today: dt.date | None) -> dict[str, object]:
+def read_mailbox(today: dt.date | None, region: str | None = None) -> dict[str, object]:
     """Every message of the agency's mailbox dealt with once; ``error``: one German line when it failed."""
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         if imap_settings(ctx.settings) is None:
             return {"configured": False}
         try:
@@ -46,21 +47,27 @@ def read_mailbox(today: dt.date | None) -> dict[str, object]:
 
 
 @task(name="rebuild-draft", cache_policy=NO_CACHE)
-def rebuild(year: int, today: dt.date | None) -> dict[str, int]:
+def rebuild(year: int, today: dt.date | None, region: str | None = None) -> dict[str, int]:
     """The draft stays current with every return; once the year's version is published it is left alone."""
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         result = refresh_draft(ctx, year=year, now=moment(today))
     if result is None:
         return {"activities": 0, "answered": 0, "published": 1}
     return {"activities": result.activities, "answered": len(result.answered), "published": 0}
 
 
-@flow(name="ingest-returns")
+@flow(name="ingest-returns", flow_run_name=run_name)
 async def ingest_returns_flow(year: int | None = None, today: dt.date | None = None,
-                              institution: str | None = None) -> dict[str, object] | State:
-    """Triggered when the page reports a return (``institution``) or mail arrives, and on a polling schedule."""
+                              institution: str | None = None, region: str | None = None) -> dict[str, object] | State:
+    """Triggered when the page reports a return (``institution`` of ``region``) or mail arrives, and on a
+    polling schedule. Without ``region`` on a database with several regions: one run per region."""
     logger = get_run_logger()
-    mailbox = read_mailbox(today)
+    region = region or None  # the trigger passes "" for an event without a region
+    codes = region_codes(region)
+    if codes:
+        return await run_per_region(ingest_returns_flow, codes, {"year": year, "today": today,
+                                                                 "institution": institution}, what="Eingang")
+    mailbox = read_mailbox(today, region)
     if mailbox.get("busy"):
         logger.info("Postfach: ein anderer Lauf liest es gerade.")
     elif mailbox.get("configured"):
@@ -69,11 +76,11 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
         logger.info("Postfach: %s Rückmeldungen, %s unklar, %s unzustellbar, %s automatische Antworten.",
                     counts.get("return", 0), counts.get("unclear", 0), counts.get("bounce", 0),
                     counts.get("autoreply", 0))
-    result = await _ingest(year, today, institution)
+    result = await _ingest(year, today, institution, region)
     messages = mailbox.get("messages")
     answered = isinstance(messages, list) and any(isinstance(m, dict) and m.get("answered") for m in messages)
     if answered and "sent" not in result:  # no open round: the answers to the mailbox go out all the same
-        result["sent"] = (await deliver_mail()).sent
+        result["sent"] = (await deliver_mail(region)).sent
     if mailbox.get("error"):
         message = f"Postfach nicht gelesen: {mailbox['error']} Der nächste Lauf holt es nach."
         logger.error(message)
@@ -81,13 +88,14 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
     return {"mailbox": mailbox, **result} if mailbox.get("configured") else result
 
 
-async def _ingest(year: int | None, today: dt.date | None, institution: str | None) -> dict[str, object]:
+async def _ingest(year: int | None, today: dt.date | None, institution: str | None,
+                  region: str | None) -> dict[str, object]:
     logger = get_run_logger()
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         wanted, year = year, year_to_process(ctx, year)
         published = drop_folder_year(ctx) if year is None else None
     if year is None and published is not None and wanted in (None, published):
-        held = ingest_inbox(published, today)  # the round is over: files are kept for staff, nothing else
+        held = ingest_inbox(published, today, region)  # the round is over: files are kept for staff, nothing else
         logger.info("Version %s ist veröffentlicht: %s Dateien aus dem Eingangsordner aufbewahrt (nicht übernommen), "
                     "%s unbekannt.", published, len(held["held"]), len(held["unknown"]))
         return {"inbox": held}
@@ -96,13 +104,13 @@ async def _ingest(year: int | None, today: dt.date | None, institution: str | No
         return {}
     if institution:
         logger.info("Rückmeldung gemeldet: %s", institution)
-    inbox = ingest_inbox(year, today)
-    sent = await deliver_mail()
-    draft = rebuild(year, today)
+    inbox = ingest_inbox(year, today, region)
+    sent = await deliver_mail(region)
+    draft = rebuild(year, today, region)
     logger.info("Eingang: %s angenommen, %s abgelehnt, %s aufbewahrt, %s unbekannt; %s E-Mails; %s",
                 len(inbox["accepted"]), len(inbox["refused"]), len(inbox["held"]), len(inbox["unknown"]), sent.sent,
                 f"Version {year} ist veröffentlicht, der Entwurf bleibt unverändert" if draft["published"]
                 else f"Entwurf mit {draft['activities']} Aktivitäten")
-    with app_context() as ctx:
-        await dashboard.publish_status(ctx, year=year)
+    with app_context(region=region) as ctx:
+        await dashboard.publish_status(ctx, year=year, region=region)
     return {"inbox": inbox, "sent": sent.sent, "draft": draft}

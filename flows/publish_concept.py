@@ -17,6 +17,7 @@ from pydantic import Field
 from core.diff import CHANGE_LABELS
 from flows import dashboard
 from flows.regenerate_concept import regenerate_concept_flow
+from flows.regions import artifact_key, run_name
 from flows.runtime import berlin_today, moment, open_year
 from usecases.approval import reject
 from usecases.context import app_context
@@ -54,10 +55,10 @@ class Approval(RunInput):
 
 
 @task(name="summarise-draft", cache_policy=NO_CACHE)
-def summarise(year: int) -> tuple[str, str, str]:
+def summarise(year: int, region: str | None = None) -> tuple[str, str, str]:
     """The draft's label, what staff read before deciding, and a fingerprint of the draft's content (an
     approval counts only for the draft that was shown)."""
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         old, new = version_pair(ctx, from_label=None, to_label=str(year), draft_only=True)
         changes = diff_versions(ctx, from_label=old, to_label=new)
     counts = changes.diff.counts()
@@ -71,9 +72,9 @@ def summarise(year: int) -> tuple[str, str, str]:
 
 
 @task(name="publish-version", cache_policy=NO_CACHE)
-def publish(label: str, approved_by: str, today: dt.date | None) -> str | None:
+def publish(label: str, approved_by: str, today: dt.date | None, region: str | None = None) -> str | None:
     """The version's label, or None when it was published already (another approval came first)."""
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         try:
             return publish_draft(ctx, approved_by=approved_by, now=moment(today), label=label).label
         except NoDraft:
@@ -109,15 +110,15 @@ async def wait_for_decision(summary: str, fingerprint: str, *, label: str, wait_
 
 
 @task(name="record-rejection", cache_policy=NO_CACHE)
-def record_rejection(label: str, name: str, comment: str) -> None:
-    with app_context() as ctx:
+def record_rejection(label: str, name: str, comment: str, region: str | None = None) -> None:
+    with app_context(region=region) as ctx:
         reject(ctx, label=label, staff=name, comment=comment)
 
 
-@flow(name="publish-concept")
+@flow(name="publish-concept", flow_run_name=run_name)
 async def publish_concept_flow(year: int | None = None, today: dt.date | None = None,
                                approved_by: str | None = None, wait_hours: int = 72,
-                               pdf: bool = True, early: bool = False) -> dict[str, object]:
+                               pdf: bool = True, early: bool = False, region: str | None = None) -> dict[str, object]:
     """Regenerate, then wait for approval on the dashboard (a typed form showing the changes).
 
     In a deployment run the flow is suspended (no process waits, days are fine) and starts again from the
@@ -125,21 +126,21 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
     counts as the approval (scripts, the demo). While the round still takes answers (deadline plus late
     days) and institutions have not answered, it refuses unless ``early``. A version is published once: a
     later approval does nothing and says so; an approval of a draft that changed since it was shown
-    publishes nothing either.
+    publishes nothing either. ``region``: whose draft (needed once the database holds several).
     """
     logger = get_run_logger()
-    year = open_year(year)
+    year = open_year(year, region)
     if year is None:
         return {"published": None}
-    key = f"fko-approval-{year}"
-    with app_context() as ctx:
+    key = artifact_key(f"fko-approval-{year}", region)
+    with app_context(region=region) as ctx:
         already = published_already(ctx, year=year)
     if already:
         text = f"Version {year} ist bereits veröffentlicht: diese Freigabe bewirkt nichts."
         logger.info(text)
         await dashboard.publish_markdown(key, text, f"Version {year}: bereits veröffentlicht")
         return {"published": str(year), "already": True}
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         gate = publish_gate(ctx, label=str(year))
     if gate.open_until is not None and gate.waiting(berlin_today(today)) and not early:
         text = (f"Die Abfrage {year} nimmt noch bis {gate.open_until:%d.%m.%Y} Rückmeldungen an; ohne Rückmeldung: "
@@ -149,8 +150,8 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
         return {"published": None, "open_until": gate.open_until.isoformat(), "not_answered": gate.not_answered}
     shown = await shown_draft()  # set: staff answered the form of this run, which now starts again
     if shown is None:
-        await regenerate_concept_flow(year=year, today=today, pdf=pdf)
-    label, summary, fingerprint = summarise(year)
+        await regenerate_concept_flow(year=year, today=today, pdf=pdf, region=region)
+    label, summary, fingerprint = summarise(year, region)
     if approved_by:
         decision = Approval(decision=APPROVE, name=approved_by, comment="beim Start freigegeben")
     else:
@@ -166,14 +167,14 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
         logger.warning("Version %s nicht freigegeben von %s (%s): der Entwurf bleibt bestehen.", label,
                        decision.name, comment)
         await dashboard.publish_markdown(key, text, f"Version {label}: nicht freigegeben")
-        record_rejection(label, decision.name, decision.comment)  # shown with the draft in the staff area too
+        record_rejection(label, decision.name, decision.comment, region)  # shown with the draft in the staff area too
         return {"published": None, "rejected_by": decision.name, "comment": decision.comment}
-    if shown is not None and summarise(year)[2] != shown:
-        return await changed_since_shown(key, label, year=year, today=today, pdf=pdf)
+    if shown is not None and summarise(year, region)[2] != shown:
+        return await changed_since_shown(key, label, year=year, today=today, pdf=pdf, region=region)
     try:
-        published = publish(label, decision.name, today)
+        published = publish(label, decision.name, today, region)
     except DraftStale:
-        return await changed_since_shown(key, label, year=year, today=today, pdf=pdf)
+        return await changed_since_shown(key, label, year=year, today=today, pdf=pdf, region=region)
     if published is None:
         text = f"Version {label} war bereits veröffentlicht: die Freigabe von {decision.name} bewirkt nichts."
         logger.info(text)
@@ -184,7 +185,7 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
                                      + (f"\n\nAnmerkung: {decision.comment}" if decision.comment.strip() else ""),
                                      f"Version {published}: veröffentlicht")
     try:
-        await regenerate_concept_flow(year=year, today=today, pdf=pdf)  # the documents now say "veröffentlicht"
+        await regenerate_concept_flow(year=year, today=today, pdf=pdf, region=region)  # now "veröffentlicht"
     except Exception as exc:  # the version is published all the same; the documents can be rendered again
         logger.error("Version %s ist veröffentlicht, aber ihre Dokumente konnten nicht erstellt werden (%s). "
                      "Erneut: Flow regenerate-concept mit year=%s oder fko render --version %s.",
@@ -193,9 +194,9 @@ async def publish_concept_flow(year: int | None = None, today: dt.date | None = 
 
 
 async def changed_since_shown(key: str, label: str, *, year: int, today: dt.date | None,
-                              pdf: bool) -> dict[str, object]:
+                              pdf: bool, region: str | None = None) -> dict[str, object]:
     """An answer came in (or the draft was rebuilt) after staff saw it: nothing is published."""
-    await regenerate_concept_flow(year=year, today=today, pdf=pdf)
+    await regenerate_concept_flow(year=year, today=today, pdf=pdf, region=region)
     text = (f"Seit der Vorlage hat sich der Entwurf {label} geändert (eine Rückmeldung kam hinzu): er ist "
             "aktualisiert, aber nicht veröffentlicht. Bitte die Änderungen ansehen und erneut freigeben "
             "(Flow publish-concept).")

@@ -19,11 +19,11 @@ def moment(today: dt.date | None) -> dt.datetime:
     return dt.datetime.combine(today, dt.time(8, 0), BERLIN).astimezone(dt.UTC)
 
 
-def open_year(year: int | None) -> int | None:
-    """``year``, or the year of the newest open cycle."""
+def open_year(year: int | None, region: str | None = None) -> int | None:
+    """``year``, or the year of the newest open cycle (of ``region``)."""
     if year is not None:
         return year
     from usecases.cycle import open_cycle_year
 
-    with app_context() as ctx:
+    with app_context(region=region) as ctx:
         return open_cycle_year(ctx)

@@ -41,7 +41,7 @@ def new_mail() -> None:
     from prefect.events import emit_event
 
     emit_event(event=RETURN_EVENT, resource={"prefect.resource.id": MAILBOX_RESOURCE},
-               payload={"institution": "", "outcome": "mail"})
+               payload={"institution": "", "region": "", "outcome": "mail"})
 
 
 def start_mail_watch() -> threading.Event | None:
