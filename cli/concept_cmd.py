@@ -110,7 +110,7 @@ def render(
         try:
             result = render_version(ctx, out_dir=out, label=version, pdf=pdf)
         except (LookupError, NotFound) as exc:
-            fail(f"Keine solche Version ({exc}).")
+            fail(str(exc) if str(exc).endswith(".") else f"{exc}.")
             raise typer.Exit(2) from None
     say(f"Version {result.label}: {len(result.files)} Dateien in {out}")
     for path in result.files:

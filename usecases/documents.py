@@ -101,7 +101,8 @@ def render_version(ctx: AppContext, *, out_dir: Path, label: str | None = None, 
         if label is None:
             versions = list_versions(session=session, region_id=region.id or 0)
             if not versions:
-                raise LookupError("no concept version yet")
+                raise LookupError(f"{region.name} hat noch keine Version des Handlungskonzepts: zuerst "
+                                  "`fko concept import DATEI` oder eine Abfrage eröffnen")
             label = versions[-1].label
         version = find_version(session=session, region_id=region.id or 0, label=label)
         parent = session.get(ConceptVersion, version.parent_id) if version.parent_id else None

@@ -149,7 +149,8 @@ def _update_region(session: Session, regions: list[Region], profile: RegionProfi
     region = next((r for r in regions if r.code == profile.code), None)
     if not chosen:
         shown = region or regions[0]
-        return InitResult(created=False, region_name=shown.name, secret_created=secret_created)
+        name = shown.name if len(regions) == 1 else f"{len(regions)} Regionen ({', '.join(r.code for r in regions)})"
+        return InitResult(created=False, region_name=name, secret_created=secret_created)
     if region is None:
         other = regions[0]
         if len(regions) > 1 or _holds_data(session, other.id or 0) or not _is_example(other):
