@@ -40,7 +40,9 @@ AGENCIES = {"aachen": "Regionalagentur Region Aachen", "koeln": "Regionalagentur
 
 
 def rows_of(code: str) -> list[list[object]]:
-    return [[*row[:6], str(row[6]).replace("@", f"@{code}-"), row[7]] for row in VALID_ROWS]
+    """The factory's institutions, named and addressed as this region's own (IHK Köln, kdn@koeln-…)."""
+    return [[row[0], str(row[1]).replace("IHK Aachen", f"IHK {NAMES[code]}").replace("Kreis Düren", f"Kreis {code}"),
+             *row[2:6], str(row[6]).replace("@", f"@{code}-"), row[7]] for row in VALID_ROWS]
 
 
 @dataclass
@@ -154,9 +156,11 @@ def test_regions_three_rounds_at_once_keep_every_mail_page_and_output_apart(thre
                            for other, name in NAMES.items() if other != code)
             found = re.findall(re.escape(state.base_url) + r"/[a-z-]+/r/[A-Za-z0-9_-]+", text)
             assert found and all(link.startswith(f"{state.base_url}/{code}/r/") for link in found), text
-            links[code].append(found[0])
             attachment = next(iter(message.iter_attachments()))
             assert f"-{code}-" in (attachment.get_filename() or "")
+            # The IHK's link first (three people get one each), the district's after it.
+            links[code].insert(0 if (attachment.get_filename() or "").endswith("-IHK.xlsx") else len(links[code]),
+                               found[0])
         # Köln's own templates folder: its own subject line; the others keep the bundled one.
         assert all(str(m["Subject"]).startswith("Kölner Abfrage 2027") == (code == "koeln") for m in messages)
 
@@ -175,6 +179,11 @@ def test_regions_three_rounds_at_once_keep_every_mail_page_and_output_apart(thre
         old = client.get(f"{state.base_url}/r/{token}")
         assert old.status_code == 307 and old.headers["location"] == f"/koeln/r/{token}"
         assert client.get(f"{state.base_url}/r/{'x' * 43}").status_code == 404
+        # Köln's IHK answers "Keine Änderungen": tomorrow's digest of Köln names it, Bonn's does not.
+        landing = client.get(links["koeln"][0])
+        assert "IHK Köln" in landing.text
+        answered = client.post(f"{links['koeln'][0]}/keine-aenderungen", data={"csrf": csrf_of(landing.text)})
+        assert answered.status_code in (200, 303)
         index = client.get(state.base_url + "/")
         assert all(f"Region {name}" in index.text for name in NAMES.values())
 
@@ -209,6 +218,23 @@ def test_regions_three_rounds_at_once_keep_every_mail_page_and_output_apart(thre
         # The same session cookie, carried over by hand to Aachen's staff area, is not a sign-in there.
         elsewhere = client.get(f"{state.base_url}/aachen/intern/", headers={"Cookie": session})
         assert elsewhere.status_code == 303 and elsewhere.headers["location"].startswith("/aachen/intern/anmelden")
+
+    before = len(smtp_server.recorder.messages())
+    for code in NAMES:
+        state.fko("--region", code, "remind", "--today", "2026-12-01")
+    digests = [m for m in smtp_server.recorder.messages()[before:] if "team@ra-" in str(m["To"])]
+    assert [str(m["To"]).rsplit("@", 1)[1].rstrip(">") for m in digests] == ["ra-koeln.example.org"]
+    digest_body = digests[0].get_body(("plain",))
+    assert digest_body is not None
+    assert "IHK Köln" in digest_body.get_content() and f"{state.base_url}/koeln/intern/" in digest_body.get_content()
+    assert not any(name in digest_body.get_content() for name in ("Aachen", "Bonn"))
+
+    # Documents: Köln's draft (its first round: no activities yet) names Köln and its agency only.
+    out = state.tmp / "dokumente-koeln"
+    state.fko("--region", "koeln", "render", "--out", str(out), "--no-pdf")
+    html = "".join(path.read_text(encoding="utf-8") for path in out.glob("*.html"))
+    assert "Region Köln" in html and "Regionalagentur Köln" in html
+    assert not any(name in html for name in ("Aachen", "Bonn", "Agentur für Arbeit"))
 
     statuses = {code: json.loads(state.fko("--region", code, "cycle", "status", "--json").stdout) for code in NAMES}
     for code, status in statuses.items():
