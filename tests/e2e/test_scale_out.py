@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -163,15 +164,15 @@ def test_a_region_that_fails_does_not_stop_the_other_regions_and_the_run_names_i
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
 def test_systemd_accepts_the_scale_out_units(tmp_path: Path) -> None:
+    """The worker and Prefect server units of deploy/scale-out/, with this machine's paths for the install's."""
     units = []
     for unit in sorted((ROOT / "deploy" / "scale-out").glob("*.service")):
-        text = unit.read_text(encoding="utf-8").replace("/opt/fko-cycle/bin/", str(Path(shutil.which("python")
-                                                                                             or "").parent) + "/")
+        text = unit.read_text(encoding="utf-8").replace("/opt/fko-cycle/bin/", f"{Path(sys.executable).parent}/")
         text = text.replace("/etc/fko-cycle/", f"{tmp_path}/")
         (tmp_path / unit.name).write_text(text, encoding="utf-8")
         units.append(str(tmp_path / unit.name))
-    for name in ("fko.env", "prefect-server.env"):
-        (tmp_path / name).write_text("", encoding="utf-8")
+    (tmp_path / "fko.env").write_text("", encoding="utf-8")
+    shutil.copy(ROOT / "deploy" / "scale-out" / "prefect-server.env.example", tmp_path / "prefect-server.env")
     assert {Path(u).name for u in units} == {"fko-worker.service", "prefect-server.service"}
     result = subprocess.run(["systemd-analyze", "verify", "--man=no", *units], capture_output=True, text=True,
                             timeout=60)
