@@ -12,7 +12,6 @@ import asyncio
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 
 from tests.support.postgres import PostgresCluster
 from tests.support.prefect_regions import NRW_REGIONS, address, seed_regions
-from tests.support.prefect_server import ROOT, PrefectServer, Worker
+from tests.support.prefect_server import ROOT, PrefectServer, Worker, deployment_runs, wait_for_runs
 from usecases.context import AppContext
 from usecases.settings import Settings
 
@@ -59,33 +58,6 @@ def invitations(smtp_server: Any) -> Counter[str]:  # type: ignore[misc]
                    if str(received.message()["Subject"]).startswith(INVITATION) for address in received.recipients)
 
 
-async def _runs(api_url: str, deployment: str, *, start: dict[str, Any] | None = None) -> list[Any]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-    from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings({PREFECT_API_URL: api_url}):
-        if start is not None:
-            await run_deployment(name=deployment, parameters=start, timeout=0)
-        async with get_client() as client:
-            return await client.read_flow_runs(deployment_filter=DeploymentFilter(
-                name=DeploymentFilterName(any_=[deployment.split("/")[1]])), limit=200)
-
-
-def wait_for_runs(api_url: str, deployment: str, count: int, workers: list[Worker], timeout: float = 300) -> list[Any]:
-    """The deployment's flow runs once ``count`` of them are final (a failure message shows the workers' logs)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        runs = asyncio.run(_runs(api_url, deployment))
-        if len(runs) >= count and all(r.state and r.state.is_final() for r in runs):
-            return runs
-        time.sleep(1)
-    logs = "\n".join(f"--- {w.name}\n{w.log()[-3000:]}" for w in workers)
-    states = [(r.name, r.state_name) for r in asyncio.run(_runs(api_url, deployment))]
-    raise AssertionError(f"runs not finished in {timeout} s: {states}\n{logs}")
-
-
 def test_two_workers_share_the_opening_of_16_regions_and_invite_every_institution_once(  # type: ignore[no-untyped-def]
         prefect_on_postgres: PrefectServer, postgres_cluster: PostgresCluster, smtp_server, tmp_path: Path) -> None:
     server = prefect_on_postgres
@@ -100,7 +72,8 @@ def test_two_workers_share_the_opening_of_16_regions_and_invite_every_institutio
     workers = [Worker(name, server.env(**settings, PREFECT_WORKER_QUERY_SECONDS="1")).start(tmp_path)
                for name in ("fko-worker-a", "fko-worker-b")]
     try:
-        asyncio.run(_runs(server.api_url, "open-cycle/yearly-opening", start=PARAMETERS))  # as the schedule does
+        # Started without a region, as the yearly schedule starts it.
+        asyncio.run(deployment_runs(server.api_url, "open-cycle/yearly-opening", start=PARAMETERS))
         runs = wait_for_runs(server.api_url, "open-cycle/yearly-opening", 17, workers)
     finally:
         for worker in workers:

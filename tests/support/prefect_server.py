@@ -9,6 +9,7 @@ process group (a worker's flow-run processes too).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -147,3 +149,31 @@ class Worker:
         if self.process is not None:
             _stop(self.process)
             self.process = None
+
+
+async def deployment_runs(api_url: str, deployment: str, *, start: dict[str, Any] | None = None) -> list[Any]:
+    """The flow runs of ``deployment`` ("flow/deployment"), after starting one with ``start`` as parameters."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        if start is not None:
+            await run_deployment(name=deployment, parameters=start, timeout=0)
+        async with get_client() as client:
+            return await client.read_flow_runs(deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=[deployment.split("/")[1]])), limit=200)
+
+
+def wait_for_runs(api_url: str, deployment: str, count: int, workers: list[Worker], timeout: float = 300) -> list[Any]:
+    """The deployment's flow runs once ``count`` of them are final (a failure message shows the workers' logs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = asyncio.run(deployment_runs(api_url, deployment))
+        if len(runs) >= count and all(r.state and r.state.is_final() for r in runs):
+            return runs
+        time.sleep(1)
+    logs = "\n".join(f"--- {w.name}\n{w.log()[-3000:]}" for w in workers)
+    states = [(r.name, r.state_name) for r in asyncio.run(deployment_runs(api_url, deployment))]
+    raise AssertionError(f"runs not finished in {timeout} s: {states}\n{logs}")
