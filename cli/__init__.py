@@ -23,6 +23,7 @@ from cli import (
     person_cmd,
     portal_cmd,
     remind_cmd,
+    rollup_cmd,
     serve_cmd,
     setup_cmd,
     sheet_cmd,
@@ -74,6 +75,7 @@ app.command("restore")(backup_cmd.restore)
 app.add_typer(person_cmd.app, name="person")
 app.command("cleanup")(cleanup_cmd.cleanup)
 app.command("log")(log_cmd.log)
+app.command("rollup")(rollup_cmd.rollup)
 
 
 def _where() -> str:
