@@ -67,8 +67,8 @@ def as_before() -> None:
     return_view.base_activities = uncached  # type: ignore[assignment]
 
 
-def setup(data_dir: Path, institutions: int, rows: int) -> dict[str, str]:
-    settings = Settings(data_dir=data_dir, base_url="http://127.0.0.1:1")
+def setup(data_dir: Path, institutions: int, rows: int, database_url: str | None = None) -> dict[str, str]:
+    settings = Settings(data_dir=data_dir, base_url="http://127.0.0.1:1", database_url=database_url)
     ctx = AppContext.from_settings(settings)
     codes = [f"I{n:03d}" for n in range(institutions)]
     region_id = seed_region(ctx, codes, rows=rows, label="2025", description="Beschreibung " * 10)
@@ -140,7 +140,12 @@ def start_page(reader: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], st
 
 
 def recorded(data_dir: Path) -> int:
-    ctx = AppContext.from_settings(Settings(data_dir=data_dir))
+    return recorded_at(data_dir, None)
+
+
+def recorded_at(data_dir: Path, database_url: str | None) -> int:
+    """How many submissions the database holds."""
+    ctx = AppContext.from_settings(Settings(data_dir=data_dir, database_url=database_url))
     with session_scope(ctx.engine) as session:
         count = len(session.exec(select(Submission)).all())
     ctx.close()
