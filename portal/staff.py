@@ -89,10 +89,21 @@ class SignInNeeded(Exception):
     """No valid session: a GET goes to the sign-in page, anything else is refused."""
 
 
+class StateAccountOnly(Exception):
+    """The state's account asked for one of the region's own pages: it sees only the roll-up."""
+
+
+def _state_page(request: Request) -> bool:
+    path = request.url.path
+    return "/intern/land/" in path or path.rstrip("/").endswith("/intern/abmelden")
+
+
 async def signed_in(request: Request, staff: Staff) -> StaffUser:
     user = await run_in_threadpool(current_user, staff.ctx, cookie=request.cookies.get(COOKIE, ""), now=staff.clock())
     if user is None:
         raise SignInNeeded
+    if user.is_state and not _state_page(request):
+        raise StateAccountOnly
     return user
 
 
@@ -260,7 +271,7 @@ def upload_file(submission_id: int, staff: Staff, user: User) -> Response:
         data, name = raw_upload(staff.ctx, submission_id=submission_id)
     except UploadRemoved as exc:
         return staff.page("meldung.html.j2", "Datei gelöscht", http_status=410, user=user, message=str(exc))
-    return _download(data, name)
+    return attachment_response(data, name)
 
 
 # ------------------------------------------------------------------------------------------------ approval
@@ -315,7 +326,7 @@ def version(label: str, staff: Staff, user: User) -> HTMLResponse:
 
 def document_file(label: str, name: str, staff: Staff, user: User) -> Response:
     data, filename = document(staff.ctx, label=label, name=name)
-    return _download(data, filename)
+    return attachment_response(data, filename)
 
 
 MEDIA = {".pdf": "application/pdf", ".html": "text/html; charset=utf-8", ".md": "text/markdown; charset=utf-8",
@@ -323,7 +334,7 @@ MEDIA = {".pdf": "application/pdf", ".html": "text/html; charset=utf-8", ".md": 
          ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-def _download(data: bytes, name: str) -> Response:
+def attachment_response(data: bytes, name: str) -> Response:
     """Always as an attachment (an HTML document is not run in the staff area's origin)."""
     suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
@@ -371,6 +382,7 @@ async def not_found(request: Request, exc: Exception) -> HTMLResponse:
 
 def create_staff_app(ctx: AppContext, site: SiteInfo, *, clock: Callable[[], dt.datetime],
                      send_mail: bool, root: str = "") -> FastAPI:
+    from portal.land import add_state_routes  # it builds on this module's dependencies
     templates = Environment(loader=FileSystemLoader(ctx.templates_dir / "staff"), autoescape=True,
                             undefined=StrictUndefined)
     secret = hashlib.sha256(b"fko staff area\x1f" + ctx.settings.secret()).digest()  # apart from the links' CSRF
@@ -398,4 +410,5 @@ def create_staff_app(ctx: AppContext, site: SiteInfo, *, clock: Callable[[], dt.
     app.add_api_route("/dokumente/", documents, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/dokumente/{label}/", version, methods=["GET"], response_class=HTMLResponse)
     app.add_api_route("/dokumente/{label}/{name:path}", document_file, methods=["GET"])
+    add_state_routes(app)
     return app
