@@ -48,7 +48,8 @@ app = typer.Typer(
 def _global_options(
     region: Annotated[str | None, typer.Option(
         "--region", metavar="CODE",
-        help="Die Region, für die der Befehl gilt (wie FKO_REGION); nötig, sobald die Datenbank mehrere enthält.")] = None,
+        help="Die Region, für die der Befehl gilt (wie FKO_REGION); nötig, sobald die Datenbank mehrere "
+             "enthält.")] = None,
 ) -> None:
     if region is not None:
         os.environ["FKO_REGION"] = region.strip()

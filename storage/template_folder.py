@@ -58,8 +58,8 @@ def load_region_file(path: Path) -> tuple[RegionProfile, tuple[bytes, str] | Non
     if profile.templates:
         folder = (path.parent / profile.templates).resolve()
         if not (folder / "catalogs.toml").is_file():
-            raise RegionConfigError(f"{path}: region.templates: {folder} ist kein Vorlagenordner (catalogs.toml fehlt); "
-                                    "bitte eine Kopie von survey_templates angeben.")
+            raise RegionConfigError(f"{path}: region.templates: {folder} ist kein Vorlagenordner (catalogs.toml "
+                                    "fehlt); bitte eine Kopie von survey_templates angeben.")
         profile = replace(profile, templates=str(folder))
     if not profile.logo_file:
         return profile, None

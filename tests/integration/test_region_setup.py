@@ -81,6 +81,10 @@ def test_rerun_with_a_changed_file_lists_what_changed(run_fko, region_file: Path
     (lambda t: t.replace('name = "Region Köln"', "name = Region Köln"), "Zeile 4, Spalte 8: kein gültiges TOML"),
     (lambda t: t + '[concept]\nhorizon = "2027"\n', "concept.horizon: muss eine Jahreszahl ohne Anführungszeichen"),
     (lambda t: t + "[concept]\nsheet_max_year = 1970\n", "concept.sheet_max_year: 1970 ist keine plausible Jahreszahl"),
+    (lambda t: t.replace('logo = "logo.svg"', 'logo = "logo.svg"\ntemplates = "vorlagen"'),
+     "ist kein Vorlagenordner (catalogs.toml fehlt)"),
+    (lambda t: t.replace('logo = "logo.svg"', 'logo = "logo.svg"\nbase_url = "fko.example.org/koeln"'),
+     "region.base_url: „fko.example.org/koeln“ ist keine Adresse der Form https://host/pfad."),
 ])
 def test_a_bad_region_file_is_refused_with_key_and_reason_and_nothing_stored(  # type: ignore[no-untyped-def]
         run_fko, region_file: Path, tmp_path: Path, edit, says: str) -> None:
