@@ -14,6 +14,9 @@ from prefect.schedules import Cron
 from flows.deployments import DEPLOYMENTS, RETURN_EVENT, TIMEZONE
 
 log = logging.getLogger("fko.serve")
+# At most this many flow runs at once, each a Python process of its own (~200 MB): with 16 regions the yearly
+# opening starts 16 region runs at the same moment; the others wait their turn (several machines: workers).
+RUN_LIMIT = 4
 
 
 def load_flow(entrypoint: str) -> Any:
@@ -61,7 +64,7 @@ def start_mail_watch() -> threading.Event | None:
 def serve_all() -> None:
     stop = start_mail_watch()
     try:
-        serve(*build_deployments())
+        serve(*build_deployments(), limit=RUN_LIMIT)
     finally:
         if stop is not None:
             stop.set()
