@@ -3,7 +3,8 @@
 The production layout of the README on one machine: the Prefect server on PostgreSQL, fko-cycle's database on
 PostgreSQL, the shared data folder (FKO_DATA_DIR, on shared storage in production), one SMTP relay, the
 deployments of prefect.yaml in a process work pool, and two `prefect worker start` processes (each with its own
-hostname when run as root). The yearly opening's scheduled run (no region) starts one flow run per region.
+hostname when run as root). The yearly opening's scheduled run (no region) starts one flow run per region; a
+return event from one region's page starts that region's intake alone.
 """
 
 from __future__ import annotations
@@ -68,13 +69,18 @@ def test_two_workers_share_the_opening_of_16_regions_and_invite_every_institutio
     finally:
         ctx.close()
     assert len(seeded) == 16
-    server.deploy("yearly-opening")
+    server.deploy("yearly-opening", "ingest-returns")
     workers = [Worker(name, server.env(**settings, PREFECT_WORKER_QUERY_SECONDS="1")).start(tmp_path)
                for name in ("fko-worker-a", "fko-worker-b")]
     try:
         # Started without a region, as the yearly schedule starts it.
         asyncio.run(deployment_runs(server.api_url, "open-cycle/yearly-opening", start=PARAMETERS))
         runs = wait_for_runs(server.api_url, "open-cycle/yearly-opening", 17, workers)
+        # A return on Köln's page: the page's event names the region, the trigger starts Köln's intake only.
+        subprocess.run([sys.executable, "-c", "from cli.portal_cmd import emit_return_event; "
+                        "emit_return_event('koeln', 'I001', 'accepted')"], cwd=ROOT, env=server.env(**settings),
+                       check=True, timeout=120)
+        (intake,) = wait_for_runs(server.api_url, "ingest-returns/ingest-returns", 1, workers, timeout=120)
     finally:
         for worker in workers:
             worker.stop()
@@ -90,6 +96,8 @@ def test_two_workers_share_the_opening_of_16_regions_and_invite_every_institutio
     # Both workers ran region runs (each worker labels the runs it picked up).
     ran = Counter(r.labels.get("prefect.worker.name") for r in runs if r.parameters.get("region"))
     assert set(ran) == {"fko-worker-a", "fko-worker-b"}, ran
+    assert (intake.parameters["region"], intake.parameters["institution"], intake.state_name) == (
+        "koeln", "I001", "Completed")
 
 
 def test_a_region_that_fails_does_not_stop_the_other_regions_and_the_run_names_it(  # type: ignore[no-untyped-def]
