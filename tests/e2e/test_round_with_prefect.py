@@ -72,6 +72,10 @@ def test_prefect_yaml_and_serve_list_the_same_deployments() -> None:
     assert in_yaml == in_code
     trigger = next(d for d in config["deployments"] if d["name"] == "ingest-returns")["triggers"][0]
     assert trigger["expect"] == ["fko.return.received"]
+    # The page's event names institution and region: both reach the run's parameters, in both lists.
+    spec = next(d for d in DEPLOYMENTS if d.name == "ingest-returns")
+    assert trigger["parameters"] == (spec.trigger or {})["parameters"] == {
+        "institution": "{{ event.payload.institution }}", "region": "{{ event.payload.region }}"}
     assert all("secret" not in str(d).lower() and "password" not in str(d).lower() for d in config["deployments"])
 
 
