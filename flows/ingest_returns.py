@@ -56,18 +56,8 @@ def rebuild(year: int, today: dt.date | None, region: str | None = None) -> dict
     return {"activities": result.activities, "answered": len(result.answered), "published": 0}
 
 
-@flow(name="ingest-returns", flow_run_name=run_name)
-async def ingest_returns_flow(year: int | None = None, today: dt.date | None = None,
-                              institution: str | None = None, region: str | None = None) -> dict[str, object] | State:
-    """Triggered when the page reports a return (``institution`` of ``region``) or mail arrives, and on a
-    polling schedule. Without ``region`` on a database with several regions: one run per region."""
+def _log_mailbox(mailbox: dict[str, object]) -> None:
     logger = get_run_logger()
-    region = region or None  # the trigger passes "" for an event without a region
-    codes = region_codes(region)
-    if codes:
-        return await run_per_region(ingest_returns_flow, codes, {"year": year, "today": today,
-                                                                 "institution": institution}, what="Eingang")
-    mailbox = read_mailbox(today, region)
     if mailbox.get("busy"):
         logger.info("Postfach: ein anderer Lauf liest es gerade.")
     elif mailbox.get("configured"):
@@ -76,6 +66,33 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
         logger.info("Postfach: %s Rückmeldungen, %s unklar, %s unzustellbar, %s automatische Antworten.",
                     counts.get("return", 0), counts.get("unclear", 0), counts.get("bounce", 0),
                     counts.get("autoreply", 0))
+
+
+def several_regions() -> bool:
+    """The database holds several regions: their one mailbox is read by the run without a region."""
+    return region_codes(None) is not None
+
+
+@flow(name="ingest-returns", flow_run_name=run_name)
+async def ingest_returns_flow(year: int | None = None, today: dt.date | None = None,
+                              institution: str | None = None, region: str | None = None) -> dict[str, object] | State:
+    """Triggered when the page reports a return (``institution`` of ``region``) or mail arrives, and on a
+    polling schedule. Without ``region`` on a database with several regions: one run per region."""
+    logger = get_run_logger()
+    region = region or None  # the trigger passes "" for an event without a region
+    codes = region_codes(region)
+    if codes:  # the installation's one mailbox is read here, each message for its region; then each region
+        mailbox = read_mailbox(today, None)
+        _log_mailbox(mailbox)
+        outcome = await run_per_region(ingest_returns_flow, codes, {"year": year, "today": today,
+                                                                    "institution": institution}, what="Eingang")
+        if mailbox.get("error") and not isinstance(outcome, State):
+            message = f"Postfach nicht gelesen: {mailbox['error']} Der nächste Lauf holt es nach."
+            logger.error(message)
+            return Failed(message=message, data={"mailbox": mailbox, **outcome})
+        return outcome
+    mailbox = read_mailbox(today, region) if not (region and several_regions()) else {"configured": False}
+    _log_mailbox(mailbox)
     result = await _ingest(year, today, institution, region)
     messages = mailbox.get("messages")
     answered = isinstance(messages, list) and any(isinstance(m, dict) and m.get("answered") for m in messages)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from storage.models import Contact, MailIntake, OutboundMessage, Request, Submission
+from storage.models import Contact, Cycle, Institution, MailIntake, OutboundMessage, Request, Submission
 
 
 def intake_of(*, session: Session, region_id: int, folder: str, uidvalidity: int, uid: int) -> MailIntake | None:
@@ -55,3 +55,29 @@ def answered_lately(*, session: Session, address: str, kind: str, since: dt.date
 def is_contact(*, session: Session, address: str) -> bool:
     return bool(address) and session.exec(select(Contact.id).where(
         func.lower(Contact.email) == address.lower())).first() is not None
+
+
+def intake_in_any_region(*, session: Session, folder: str, uidvalidity: int, uid: int) -> MailIntake | None:
+    """A message of a mailbox all regions share, recorded under whichever region it went to."""
+    return session.exec(select(MailIntake).where(
+        MailIntake.folder == folder, MailIntake.uidvalidity == uidvalidity, MailIntake.uid == uid)).first()
+
+
+def regions_of_messages(*, session: Session, message_ids: set[str]) -> set[int]:
+    """The regions our messages with these Message-IDs were written for (by their round or institution)."""
+    regions: set[int] = set()
+    for message in messages_by_id(session=session, message_ids=message_ids):
+        cycle = session.get(Cycle, message.cycle_id) if message.cycle_id else None
+        institution = session.get(Institution, message.institution_id) if message.institution_id else None
+        owner = cycle.region_id if cycle else institution.region_id if institution else None
+        if owner is not None:
+            regions.add(owner)
+    return regions
+
+
+def regions_of_address(*, session: Session, address: str) -> set[int]:
+    """The regions whose institutions have a contact with this address."""
+    if not address:
+        return set()
+    return set(session.exec(select(Institution.region_id).join(Contact, col(Contact.institution_id) == Institution.id)
+                            .where(func.lower(Contact.email) == address.lower())).all())

@@ -35,7 +35,6 @@ from core.inbound_mail import Bounce, InboundMail, parse_mail
 from mail.compose import Envelope, Mailbox, compose
 from mail.imap import ImapSettings, LoginRefused, MailboxError, open_mailbox, watch
 from mail.imap import Mailbox as ImapMailbox
-from storage.cycles import cycle_of_year
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.intake import (
@@ -46,11 +45,11 @@ from storage.intake import (
     mailed_submission,
     messages_by_id,
 )
-from storage.models import Institution, MailIntake, Region, Request
+from storage.models import Institution, MailIntake, Request
 from storage.outbox import mark_address_refused
-from storage.regions import get_region
 from usecases.context import AppContext
-from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
+from usecases.ingest import Misfiled, NotIngestible, ingest_file
+from usecases.mail_routing import Round, Router
 from usecases.messages import base_context, renderer_for
 from usecases.outbox import queue_message
 from usecases.settings import Settings
@@ -128,32 +127,18 @@ class FetchReport:
                 "counts": {k: self.count(k) for k in (*KIND_LABELS, "waiting")}}
 
 
-@dataclass
-class _Round:
-    region: Region
-    year: int | None
-    cycle_id: int | None
-    deadline: dt.date | None
-
-
-def _round(ctx: AppContext) -> _Round:
-    year = latest_round_year(ctx)
-    with session_scope(ctx.engine) as session:
-        region = get_region(session=session, code=ctx.settings.region)
-        session.expunge(region)
-        cycle = cycle_of_year(session=session, region_id=region.id or 0, year=year) if year else None
-        return _Round(region, year, cycle.id if cycle else None, cycle.deadline if cycle else None)
-
-
 def fetch_mail(ctx: AppContext, *, now: dt.datetime, dry_run: bool = False,
                progress: Callable[[int, int], None] | None = None) -> FetchReport:
     """Read every message of the folder(s) and deal with it (see the module). Raises MailboxNotSet, or
-    MailboxError when the mailbox cannot be reached at all; a failure part-way is in ``report.error``."""
+    MailboxError when the mailbox cannot be reached at all; a failure part-way is in ``report.error``.
+
+    On a database with several regions and no region chosen, the mailbox is all regions' one: each message
+    goes to the region it belongs to (usecases.mail_routing)."""
     settings = imap_settings(ctx.settings)
     if settings is None:
         raise MailboxNotSet
     require_current_schema(ctx.engine)
-    state = _round(ctx)
+    router = Router.for_context(ctx)
     report = FetchReport(dry_run=dry_run)
     folders = [settings.folder, *([ctx.settings.imap_bounce_folder] if ctx.settings.imap_bounce_folder else [])]
     with _one_fetcher(ctx.settings.data_dir) as alone:
@@ -163,7 +148,7 @@ def fetch_mail(ctx: AppContext, *, now: dt.datetime, dry_run: bool = False,
         with open_mailbox(settings) as box:
             try:
                 for folder in folders:
-                    _fetch_folder(ctx, box, folder, state, now, dry_run, report, progress)
+                    _fetch_folder(box, folder, router, now, dry_run, report, progress)
             except MailboxError as exc:
                 report.error = str(exc)
     return report
@@ -186,27 +171,24 @@ def _one_fetcher(data_dir: Path) -> Iterator[bool]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _fetch_folder(ctx: AppContext, box: ImapMailbox, folder: str, state: _Round, now: dt.datetime, dry_run: bool,
+def _fetch_folder(box: ImapMailbox, folder: str, router: Router, now: dt.datetime, dry_run: bool,
                   report: FetchReport, progress: Callable[[int, int], None] | None) -> None:
     uidvalidity = box.select(folder)
     uids = box.uids()
     sizes = box.sizes(uids)
     for number, uid in enumerate(uids, start=1):
-        fetched = _one(ctx, box, folder, uidvalidity, uid, sizes.get(uid, 0), state, now, dry_run)
+        fetched = _one(router, box, folder, uidvalidity, uid, sizes.get(uid, 0), now, dry_run)
         if fetched is not None:
             report.messages.append(fetched)
         if progress:
             progress(number, len(uids))
 
 
-def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: int, size: int, state: _Round,
+def _one(router: Router, box: ImapMailbox, folder: str, uidvalidity: int, uid: int, size: int,
          now: dt.datetime, dry_run: bool) -> Fetched | None:
-    region_id = state.region.id or 0
-    with session_scope(ctx.engine) as session:
-        known = intake_of(session=session, region_id=region_id, folder=folder, uidvalidity=uidvalidity, uid=uid)
-        if known is not None:
-            target, sender, subject, kind = known.target, known.sender, known.subject, known.kind
+    known = router.known(folder, uidvalidity, uid)
     if known is not None:  # recorded by a run that ended before moving it: only move it now
+        ctx, region_id, target, sender, subject, kind = known
         if dry_run:
             return Fetched(sender, subject, kind, [f"schon erfasst, würde nach {target} verschoben"], earlier=True)
         _move(ctx, box, region_id, folder, uidvalidity, uid, target)
@@ -216,6 +198,8 @@ def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: 
     if raw is None:
         return None  # gone meanwhile (moved by a person or another fetcher)
     mail = parse_mail(raw, headers_only=too_large)
+    ctx, state = router.route(mail)
+    region_id = state.region.id or 0
     answer_to = _answer_address(ctx, mail)
     fetched = Fetched(mail.sender, mail.subject, "unclear")
     details: dict[str, Any] = {"size": size}
@@ -259,7 +243,7 @@ def _one(ctx: AppContext, box: ImapMailbox, folder: str, uidvalidity: int, uid: 
     return fetched
 
 
-def _record(ctx: AppContext, state: _Round, mail: InboundMail, fetched: Fetched, details: dict[str, Any],
+def _record(ctx: AppContext, state: Round, mail: InboundMail, fetched: Fetched, details: dict[str, Any],
             reasons: list[dict[str, str]], *, folder: str, uidvalidity: int, uid: int, target: str,
             now: dt.datetime, answer_to: str) -> None:
     """The message, its "unclear" answer and its event, in one transaction."""
@@ -314,7 +298,7 @@ def _answer_address(ctx: AppContext, mail: InboundMail) -> str:
     return "" if mail.reply_to.lower() in own else mail.reply_to
 
 
-def _sheets(ctx: AppContext, mail: InboundMail, state: _Round, now: dt.datetime, dry_run: bool, answer_to: str,
+def _sheets(ctx: AppContext, mail: InboundMail, state: Round, now: dt.datetime, dry_run: bool, answer_to: str,
             fetched: Fetched, details: dict[str, Any], reasons: list[dict[str, str]]) -> None:
     """Every spreadsheet attachment through the upload use case; the message is unclear when one of them
     names no institution of the round."""
@@ -408,7 +392,7 @@ def _bounce(ctx: AppContext, bounce: Bounce, raw: bytes, fetched: Fetched, detai
         fetched.lines.append("Unzustellbar-Meldung ohne erkennbare Adresse von uns")
 
 
-def _queue_unclear_answer(ctx: AppContext, session: Session, state: _Round, mail: InboundMail, to: str,
+def _queue_unclear_answer(ctx: AppContext, session: Session, state: Round, mail: InboundMail, to: str,
                           reasons: list[dict[str, str]], *, key: str, now: dt.datetime) -> None:
     """The short German answer to a message that could not be taken in (sent once: the outbox key)."""
     region = state.region

@@ -1,0 +1,75 @@
+"""One mailbox for all regions of an installation: `fko mail fetch` without a region sends each message to the
+region it belongs to (the message it answers, else the writer's institution)."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from pathlib import Path
+
+from tests.integration.test_regions import NAMES, REGION, rows_of
+from tests.support.factories import institutions_xlsx
+from tests.support.imap import Dovecot, reply, sheet_of
+
+VERARBEITET, UNKLAR = "fko.verarbeitet", "fko.unklar"
+
+
+def invitations_by_region(smtp_server) -> dict[tuple[str, str], EmailMessage]:  # type: ignore[no-untyped-def]
+    """(region, institution code) → its invitation, by the attached sheet's name (Abfrage-2027-REGION-CODE)."""
+    found: dict[tuple[str, str], EmailMessage] = {}
+    for received in smtp_server.recorder.received:
+        message = received.message()
+        for part in message.iter_attachments():
+            name = (part.get_filename() or "").removesuffix(".xlsx")
+            if name.count("-") >= 3:
+                _, _, region, code = name.rsplit("-", 3)
+                found[(region, code)] = message
+    smtp_server.recorder.received.clear()
+    return found
+
+
+def answered(run_fko, env: dict[str, str], region: str) -> set[str]:  # type: ignore[no-untyped-def]
+    result = run_fko("--region", region, "cycle", "status", "--json", env=env)
+    assert result.exit_code == 0, result.stderr
+    return {row["code"] for row in json.loads(result.stdout)["institutions"] if row["state"] == "answered"}
+
+
+def test_regions_share_one_mailbox_and_each_reply_reaches_its_region(  # type: ignore[no-untyped-def]
+        run_fko, mailbox_env: dict[str, str], dovecot: Dovecot, smtp_server, tmp_path: Path) -> None:
+    env = mailbox_env
+    assert run_fko("init", "--demo", env=env).exit_code == 0
+    folder = tmp_path / "koeln"
+    folder.mkdir()
+    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
+    assert run_fko("init", "--region-file", str(folder / "region.toml"), env=env).exit_code == 0
+    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
+    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx"),
+                   env=env).exit_code == 0
+    for region in ("aachen", "koeln"):
+        opened = run_fko("--region", region, "cycle", "open", "--year", "2027", "--deadline", "15.10.2027", env=env)
+        assert opened.exit_code == 0, opened.stderr
+    invitations = invitations_by_region(smtp_server)
+    koeln_ihk = invitations[("koeln", "IHK")]
+    aachen_code, aachen_invitation = next((code, m) for (region, code), m in invitations.items() if region == "aachen")
+    aachen_contact = aachen_invitation["To"].addresses[0].addr_spec
+
+    # Köln's IHK answers its invitation; an Aachen contact writes a new mail (no reference) with its sheet;
+    # a stranger writes without a sheet.
+    dovecot.deliver(reply(koeln_ihk, sender=koeln_ihk["To"].addresses[0].addr_spec,
+                          attachments=[("Rueckmeldung.xlsx", sheet_of(koeln_ihk))]))
+    dovecot.deliver(reply(None, sender=aachen_contact, subject="Unsere Tabelle",
+                          attachments=[("Tabelle.xlsx", sheet_of(aachen_invitation))]))
+    dovecot.deliver(reply(None, sender="werbung@irgendwo.example.net", subject="Angebot"))
+    fetched = run_fko("mail", "fetch", env=env)
+    assert fetched.exit_code == 0, fetched.stderr
+    assert "3 Nachrichten: 2 Rückmeldung, 1 unklar." in fetched.stdout
+
+    assert answered(run_fko, env, "koeln") == {"IHK"}
+    assert answered(run_fko, env, "aachen") == {aachen_code}
+    receipts = [r.message() for r in smtp_server.recorder.received]
+    koeln_receipt = next(m for m in receipts if "koeln-ihk" in str(m["To"]))
+    aachen_receipt = next(m for m in receipts if aachen_contact in str(m["To"]))
+    assert "Regionalagentur Köln" in str(koeln_receipt["From"]) and "ra-koeln" in str(koeln_receipt["Reply-To"])
+    assert "Regionalagentur Region Aachen" in str(aachen_receipt["From"])
+    assert not any("irgendwo.example.net" in str(m["To"]) for m in receipts)  # no answer to a stranger
+    assert dovecot.folders()[VERARBEITET] == 2 and dovecot.folders()[UNKLAR] == 1
