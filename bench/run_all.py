@@ -30,6 +30,7 @@ BENCHMARKS = [
     ("Opening a round: personal sheets + invitations, openpyxl vs. the round's skeleton vs. zipfile",
      ["-m", "bench.opening", "--sizes", os.environ.get("FKO_BENCH_OPENING_SIZES", "640,6400")]),
     ("Roll-up: 16 regions, fko's figures and files vs. a plain SQL group-by", ["-m", "bench.rollup"]),
+    ("16 regions: opened and reminded by one Prefect worker vs. two", ["-m", "bench.cycle", "--regions", "16x40"]),
     ("Whole round: Prefect flows vs. direct, by size", ["-m", "bench.cycle", "--sizes",
                                                         os.environ.get("FKO_BENCH_SIZES", "40,640")]),
 ]
