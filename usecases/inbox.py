@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from usecases.context import AppContext
 from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
+from usecases.site import region_sites
 
 SUFFIXES = {".xlsx", ".xlsm", ".ods", ".xls"}
 
@@ -35,16 +36,24 @@ def drop_folder_year(ctx: AppContext) -> int | None:
 def ingest_drop_folder(ctx: AppContext, *, year: int, now: dt.datetime, notify: bool = False) -> InboxReport:
     """Each spreadsheet in the inbox is recorded (accepted, refused, or held after publication) and moved to
     inbox/done, or to inbox/unknown when it is no sheet of an invited institution of this round (then
-    nothing is recorded). Raw bytes of recorded files stay in the file store. Mail only with ``notify``."""
+    nothing is recorded). Raw bytes of recorded files stay in the file store. Mail only with ``notify``.
+    The regions of an installation share the folder: another region's sheet is left for that region's run."""
     inbox = ctx.settings.data_dir / "inbox"
     report = InboxReport()
     if not inbox.is_dir():
         return report
+    regions: set[str] | None = None
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES):
         try:
             result = ingest_file(ctx, data=path.read_bytes(), filename=path.name, source="inbox", year=year, now=now,
                                  notify=notify)
-        except (NotIngestible, Misfiled):
+        except Misfiled as exc:
+            regions = regions if regions is not None else {site.code for site in region_sites(ctx)}
+            if exc.region in regions:
+                continue
+            report.unknown.append(path.name)
+            target = inbox / "unknown"
+        except NotIngestible:
             report.unknown.append(path.name)
             target = inbox / "unknown"
         else:

@@ -36,12 +36,14 @@ class Misfiled(Exception):
     """The file is not the named institution's sheet of this round, or no sheet of ours at all: nothing was
     stored, recorded or sent. ``str(exc)`` says whose it is (German); ``institution``/``year``: the signed
     owner and round, if the file names them; ``retry``: the options of `fko ingest` that would file it where
-    it belongs (None: there is no such place here), ``retry_effect`` what that would do (German)."""
+    it belongs (None: there is no such place here), ``retry_effect`` what that would do (German); ``region``:
+    the signed region when it is another one."""
 
     def __init__(self, message: str, *, institution: str | None = None, year: int | None = None,
                  retry: list[str] | None = None, retry_effect: str = "", problems: list[Problem] | None = None,
-                 advice: str = "") -> None:
+                 advice: str = "", region: str | None = None) -> None:
         super().__init__(message)
+        self.region = region
         self.institution, self.year, self.retry, self.retry_effect = institution, year, retry, retry_effect
         self.advice = advice  # German: what staff can do if the file is what they think it is
         self.problems = problems or []
@@ -68,7 +70,7 @@ def _misfiled(session: Session, region: Region, meta: SheetMeta, *, filename: st
     """Why a signed sheet does not belong where staff (or the default year) put it; None when it does."""
     if meta.region != region.code:
         return Misfiled(f"„{filename}“ ist eine Tabelle der Region „{meta.region}“, nicht von {region.name}.",
-                        institution=meta.institution, year=meta.cycle_year)
+                        institution=meta.institution, year=meta.cycle_year, region=meta.region)
     other_owner = named is not None and meta.institution != named.code
     if not other_owner and meta.cycle_year == year:
         return None

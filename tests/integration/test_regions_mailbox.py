@@ -3,6 +3,7 @@ region it belongs to (the message it answers, else the writer's institution)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from email.message import EmailMessage
 from pathlib import Path
@@ -73,3 +74,37 @@ def test_regions_share_one_mailbox_and_each_reply_reaches_its_region(  # type: i
     assert "Regionalagentur Region Aachen" in str(aachen_receipt["From"])
     assert not any("irgendwo.example.net" in str(m["To"]) for m in receipts)  # no answer to a stranger
     assert dovecot.folders()[VERARBEITET] == 2 and dovecot.folders()[UNKLAR] == 1
+
+
+def test_regions_share_the_drop_folder_and_each_region_takes_only_its_own_sheets(  # type: ignore[no-untyped-def]
+        run_fko, fko_env: dict[str, str], tmp_path: Path, monkeypatch) -> None:
+    from usecases.context import app_context
+    from usecases.inbox import ingest_drop_folder
+
+    assert run_fko("init", "--demo").exit_code == 0
+    folder = tmp_path / "koeln"
+    folder.mkdir()
+    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
+    assert run_fko("init", "--region-file", str(folder / "region.toml")).exit_code == 0
+    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
+    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx")).exit_code == 0
+    inbox = tmp_path / "var" / "inbox"
+    inbox.mkdir()
+    for region, code in (("aachen", "IHK"), ("koeln", "IHK")):
+        opened = run_fko("--region", region, "cycle", "open", "--year", "2027", "--deadline", "15.10.2027",
+                         "--no-send")
+        assert opened.exit_code == 0, opened.stderr
+        built = run_fko("--region", region, "sheet", "build", "--institution", code, "--out",
+                        str(inbox / f"{region}-{code}.xlsx"))
+        assert built.exit_code == 0, built.stderr
+    for key, value in fko_env.items():
+        monkeypatch.setenv(key, value)
+    now = dt.datetime.now(dt.UTC)
+    with app_context(region="aachen") as ctx:
+        first = ingest_drop_folder(ctx, year=2027, now=now)
+    assert first.accepted == ["IHK: aachen-IHK.xlsx"] and not first.unknown
+    assert (inbox / "koeln-IHK.xlsx").exists()  # left for Köln's run, not filed as unknown
+    with app_context(region="koeln") as ctx:
+        second = ingest_drop_folder(ctx, year=2027, now=now)
+    assert second.accepted == ["IHK: koeln-IHK.xlsx"] and not second.unknown
+    assert sorted(p.name for p in (inbox / "done").iterdir()) == ["aachen-IHK.xlsx", "koeln-IHK.xlsx"]
