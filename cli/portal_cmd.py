@@ -58,7 +58,8 @@ def site_from_settings() -> object:
     events = bool(os.environ.get("PREFECT_API_URL"))
 
     def region_page(region_ctx: AppContext, **options: object) -> object:
-        code = region_ctx.settings.region or ""
+        # With one region its events name none, so runs and dashboard keys stay as they always were.
+        code = (region_ctx.settings.region or "") if region_ctx.several else ""
         on_return = functools.partial(emit_return_event, code) if events else None
         return create_app(region_ctx, on_return=on_return, **options)  # type: ignore[arg-type]
 

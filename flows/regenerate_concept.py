@@ -21,7 +21,7 @@ def render(year: int, today: dt.date | None, pdf: bool = True, region: str | Non
     label = str(year)
     with app_context(region=region) as ctx:
         draft = refresh_draft(ctx, year=year, now=moment(today))
-        out_dir = ctx.settings.data_dir / "dokumente" / label
+        out_dir = ctx.documents_dir(label)
         result = render_version(ctx, out_dir=out_dir, label=label, today=today, pdf=pdf)
     report = result.change_report_markdown
     return {"label": result.label, "files": [str(p) for p in result.files], "skipped": result.skipped,

@@ -111,10 +111,13 @@ _TEXT_HEADERS = {kind: f'Content-Type: text/{kind}; charset="utf-8"\r\nContent-T
                  .encode() for kind in ("plain", "html")}
 
 
+QP_LINE = 76  # RFC 2045 §6.7 (EmailMessage used the policy's 78)
+
+
 def _quoted_printable(text: str) -> bytes:
-    """UTF-8, quoted-printable, lines at most 78 characters, as email.contentmanager encodes text."""
+    """UTF-8, quoted-printable, lines at most 76 characters, as email.contentmanager encodes text."""
     lines = text.encode("utf-8").splitlines()
-    encoded = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), SMTP.max_line_length)
+    encoded = quoprimime.body_encode((b"\n".join(lines) + b"\n").decode("latin-1"), QP_LINE)
     return encoded.replace("\n", "\r\n").encode("ascii")
 
 

@@ -226,3 +226,8 @@ def staff_mail(*, session: Session) -> list[OutboundMessage]:
     return list(session.exec(select(OutboundMessage).where(OutboundMessage.kind == "staff_digest",
                                                            col(OutboundMessage.body_removed_at).is_(None),
                                                            col(OutboundMessage.body_sha256).is_not(None))).all())
+
+
+def latest_erasure(*, session: Session) -> int | None:
+    """The newest erasure's id: it changes whenever a person's data was erased anywhere (caches key on it)."""
+    return session.exec(select(func.max(Erasure.id))).one()

@@ -31,6 +31,7 @@ class AppContext:
     _policy: Policy | None = field(default=None, repr=False)
     # What never changes once written (a published version's activities), kept for the context's life.
     memo: dict[tuple[object, ...], object] = field(default_factory=dict, repr=False)
+    several: bool = False  # the context of one region of a database holding several
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
@@ -63,7 +64,14 @@ class AppContext:
         base_url = region.base_url or (f"{self.settings.base_url}/{region.code}" if several else self.settings.base_url)
         settings = self.settings.model_copy(update={"region": region.code, "base_url": base_url})
         templates = Path(region.templates_dir) if region.templates_dir else self.templates_dir
-        return AppContext(settings=settings, engine=self.engine, files=self.files, templates_dir=templates)
+        return AppContext(settings=settings, engine=self.engine, files=self.files, templates_dir=templates,
+                          several=several)
+
+    def documents_dir(self, label: str) -> Path:
+        """Where a version's documents are written in the data folder: ``dokumente/<label>``, and with several
+        regions ``dokumente/<region>/<label>`` (every region has a version "2026")."""
+        base = self.settings.data_dir / "dokumente"
+        return (base / self.settings.region if self.several and self.settings.region else base) / label
 
     def scoped(self) -> AppContext:
         """The context of the region the settings name (or the database's only one); unchanged when the database

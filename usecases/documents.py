@@ -208,4 +208,4 @@ def _keep_with_version(ctx: AppContext, *, version_id: int, rendered_as: str, fi
 def render_published(ctx: AppContext, *, label: str, pdf: bool = True) -> RenderResult:
     """After publishing: the version's documents again, now saying "veröffentlicht am …, freigegeben von …",
     into the data folder's ``dokumente/<label>``, where the draft's documents were."""
-    return render_version(ctx, out_dir=ctx.settings.data_dir / "dokumente" / label, label=label, pdf=pdf)
+    return render_version(ctx, out_dir=ctx.documents_dir(label), label=label, pdf=pdf)

@@ -6,6 +6,7 @@ they answer those themselves (the flow's log and `fko cycle status` show what ca
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 from dataclasses import dataclass, field
@@ -45,7 +46,11 @@ def ingest_drop_folder(ctx: AppContext, *, year: int, now: dt.datetime, notify: 
     regions: set[str] | None = None
     for path in sorted(p for p in inbox.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES):
         try:
-            result = ingest_file(ctx, data=path.read_bytes(), filename=path.name, source="inbox", year=year, now=now,
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # another region's run took it meanwhile
+        try:
+            result = ingest_file(ctx, data=data, filename=path.name, source="inbox", year=year, now=now,
                                  notify=notify)
         except Misfiled as exc:
             regions = regions if regions is not None else {site.code for site in region_sites(ctx)}
@@ -61,5 +66,6 @@ def ingest_drop_folder(ctx: AppContext, *, year: int, now: dt.datetime, notify: 
             kind.append(f"{result.institution_code}: {path.name}")
             target = inbox / "done"
         target.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), target / path.name)
+        with contextlib.suppress(FileNotFoundError):  # another region's run moved it meanwhile
+            shutil.move(str(path), target / path.name)
     return report

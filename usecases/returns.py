@@ -31,6 +31,7 @@ from storage.database import session_scope
 from storage.events import record_event
 from storage.filestore import StoredFile
 from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request, Submission
+from storage.person_data import latest_erasure
 from storage.requests import (
     find_request_by_token_hash,
     latest_answer,
@@ -156,11 +157,14 @@ def _base_version(session: Session, cycle: Cycle) -> ConceptVersion | None:
 def base_activities(ctx: AppContext, session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
     """The institution's activities in the round's base version. A published version never changes, so a
     long-running page keeps them (an answer needs them up to three times); the key holds the version's
-    publication time too, so a database restored under the running page is never answered from before."""
+    publication time and the latest erasure too, so neither a database restored under the running page nor a
+    person's erased data is ever answered from before."""
     version = _base_version(session, cycle)
     if version is None:
         return []
-    key = ("base", version.id, version.published_at, institution.id)
+    # An erasure (`fko person erase`) rewrites published activities too: a new one makes a new key.
+    erased = latest_erasure(session=session)
+    key = ("base", version.id, version.published_at, institution.id, erased)
     cached = cast("tuple[Activity, ...] | None", ctx.memo.get(key))
     if cached is None:
         cached = tuple(list_activities(session=session, version_id=version.id, institution_id=institution.id))

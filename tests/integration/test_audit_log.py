@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.support.factories import edit_sheet
 
@@ -56,7 +57,8 @@ def test_the_log_tells_who_did_what_when_in_german(run_fko, fko_env: dict[str, s
     ok(run_fko, env, "person", "erase", BRUEHL, "--yes", "--by", "Petra Beispiel")
 
     text = ok(run_fko, env, "log").stdout
-    today = dt.date.today().strftime("%d.%m.%Y")
+    berlin_today = dt.datetime.now(ZoneInfo("Europe/Berlin")).date()  # the log's dates are Berlin's
+    today = berlin_today.strftime("%d.%m.%Y")
     expected = [
         "Mitarbeitende (Befehlszeile): Abfrage 2026 eröffnet, Frist 15.10.2099",
         "fko-cycle (Versand): E-Mail „Einladung“ an leonie.reiners@ihk-aachen.example.org (Kopie: "
@@ -86,9 +88,9 @@ def test_the_log_tells_who_did_what_when_in_german(run_fko, fko_env: dict[str, s
     assert {"mail.invitation", "return.accepted", "mail.receipt"} <= set(actions)
     assert all(set(entry) == {"at", "who", "what", "institution", "action"} for entry in ihk["entries"])
 
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).strftime("%d.%m.%Y")
+    tomorrow = (berlin_today + dt.timedelta(days=1)).strftime("%d.%m.%Y")
     assert "keine Einträge" in ok(run_fko, env, "log", "--since", tomorrow).stdout
-    assert ok(run_fko, env, "log", "--since", dt.date.today().isoformat()).stdout.count("\n") == len(lines)
+    assert ok(run_fko, env, "log", "--since", berlin_today.isoformat()).stdout.count("\n") == len(lines)
     unknown = run_fko("log", "--institution", "XYZ", env=env)
     assert unknown.exit_code == 2 and "XYZ" in unknown.stderr and "Traceback" not in unknown.stderr
     wrong_day = run_fko("log", "--since", "gestern", env=env)

@@ -389,6 +389,8 @@ def test_restore_brings_a_backup_of_an_older_release_up_to_date(small_archive: t
     with sqlite3.connect(database) as connection:  # what the release with schema 0009 wrote
         connection.executescript("ALTER TABLE submission DROP COLUMN raw_removed_at; "
                                  "ALTER TABLE outbound_message DROP COLUMN body_removed_at; DROP TABLE erasure; "
+                                 "ALTER TABLE region DROP COLUMN templates_dir; "
+                                 "ALTER TABLE region DROP COLUMN base_url; ALTER TABLE staff_account DROP COLUMN role; "
                                  "UPDATE alembic_version SET version_num = '0009';")
     connection.close()
     assert revision_of_file(database) == "0009"
