@@ -29,8 +29,9 @@ def audit_log(ctx: AppContext, *, institution: str | None = None, since: dt.date
             if institution else None
         lines = [AuditLine(at=e.at, who=actor_label(e.actor), what=describe_event(e.action, e.subject, e.details),
                            institution=event_institution(e.action, e.actor, e.subject, e.details), action=e.action)
-                 for e in events_since(session=session, region_id=region.id or 0, since=start)]
-        for message, owner in messages_since(session=session, region_id=region.id or 0, since=start):
+                 for e in events_since(session=session, region_id=region.id or 0, since=start, several=ctx.several)]
+        for message, owner in messages_since(session=session, region_id=region.id or 0, since=start,
+                                             region_code=region.code if ctx.several else None):
             at = message.sent_at or message.created_at
             if start is not None and at < start:
                 continue

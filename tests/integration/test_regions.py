@@ -243,6 +243,10 @@ def test_regions_three_rounds_at_once_keep_every_mail_page_and_output_apart(thre
     koeln_codes = {row["code"] for row in statuses["koeln"]["institutions"]}
     assert koeln_codes == {"IHK", "KDN"}
     assert len(statuses["aachen"]["institutions"]) > len(koeln_codes)
+    # The log: Köln's staff invitation and Köln's addresses only in Köln's.
+    assert "kim@ra-koeln.example.org" in state.fko("--region", "koeln", "log").stdout
+    bonn_log = state.fko("--region", "bonn", "log").stdout
+    assert "@bonn-" in bonn_log and "koeln" not in bonn_log and "Kim" not in bonn_log
     unnamed = state.fko("cycle", "status", "--json", check=False)
     assert unnamed.returncode == 2 and "aachen, koeln, bonn" in unnamed.stderr
 
