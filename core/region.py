@@ -21,6 +21,8 @@ _KEYS = {
 _REQUIRED: dict[str, tuple[str, ...]] = {"region": ("code", "name"), "agency": ("name", "email"), "concept": ()}
 _YEARS = {"concept.horizon", "concept.sheet_max_year"}  # numbers; every other entry is a text
 EARLIEST_YEAR = 2000
+# Paths the page serving several regions uses itself: a region under one of them would hide it.
+RESERVED_CODES = frozenset({"r", "static", "intern", "healthz", "logo"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 # What staff read when a re-run changes a field (German, like every staff message).
@@ -104,6 +106,9 @@ def parse_region(text: str, *, file: str = "region.toml") -> RegionProfile:
         templates=texts.get("region.templates", ""),
         base_url=texts.get("region.base_url", "").rstrip("/"),
     )
+    if profile.code in RESERVED_CODES:
+        raise bad("region.code", f"„{profile.code}“ ist als Kürzel nicht möglich: die Seite braucht diesen Namen "
+                                 f"selbst ({', '.join(sorted(RESERVED_CODES))}).")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", profile.code):
         raise bad("region.code", f"„{profile.code}“ ist kein gültiges Kürzel: nur Kleinbuchstaben (a–z), Ziffern und "
                                  "„-“, höchstens 40 Zeichen, z. B. „aachen“.")

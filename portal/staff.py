@@ -95,7 +95,7 @@ class StateAccountOnly(Exception):
 
 def _state_page(request: Request) -> bool:
     path = request.url.path
-    return "/intern/land/" in path or path.rstrip("/").endswith("/intern/abmelden")
+    return path.startswith("/intern/land/") or path.rstrip("/") == "/intern/abmelden"
 
 
 async def signed_in(request: Request, staff: Staff) -> StaffUser:

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from core.catalog import Catalogs
+from core.catalog import CatalogError, Catalogs
 from core.dates import BERLIN, german_date
 from core.rollup import (
     ActivityFacts,
@@ -99,7 +99,10 @@ def _rounds(session: Session, year: int) -> dict[int, tuple[int, int]]:
 def _ending(ctx: AppContext, region: Region, cache: dict[str, Catalogs]) -> tuple[str, ...]:
     folder = region.templates_dir or str(ctx.settings.templates_dir)
     if folder not in cache:
-        cache[folder] = load_catalogs(Path(folder))
+        try:
+            cache[folder] = load_catalogs(Path(folder))
+        except CatalogError as exc:  # the staff page shows this line too, not an error page
+            raise RollupError(f"{region.name}: der Vorlagenordner {folder} ist unbrauchbar ({exc}).") from exc
     return cache[folder].ending_statuses
 
 

@@ -47,3 +47,16 @@ def test_changed_years_are_listed_with_what_unset_means() -> None:
         ("Handlungskonzept plant bis (Jahr)", "nicht gesetzt (Jahr der Abfrage + 3)", "2027")]
     assert profile_changes(new, old) == [
         ("Handlungskonzept plant bis (Jahr)", "2027", "nicht gesetzt (Jahr der Abfrage + 3)")]
+
+
+@pytest.mark.parametrize("code", ["intern", "r", "static"])
+def test_a_code_the_page_needs_itself_is_refused(code: str) -> None:
+    with pytest.raises(RegionConfigError, match=rf"region\.code: „{code}“ ist als Kürzel nicht möglich"):
+        parse_region(BASE.format(extra="").replace('"aachen"', f'"{code}"'))
+
+
+def test_templates_folder_and_page_address_are_read_and_the_address_checked() -> None:
+    profile = parse_region(BASE.format(extra='templates = "vorlagen"\nbase_url = "https://fko.example.org/koeln/"\n'))
+    assert (profile.templates, profile.base_url) == ("vorlagen", "https://fko.example.org/koeln")
+    with pytest.raises(RegionConfigError, match=r"region\.base_url"):
+        parse_region(BASE.format(extra='base_url = "fko.example.org"\n'))
