@@ -103,6 +103,7 @@ def _regions(settings: Settings, _timeout: float) -> Finding:
     codes = [site.code for site in sites]
     if settings.region and settings.region not in codes:
         problems.append(f"FKO_REGION nennt {settings.region!r}, vorhanden: {', '.join(codes)}")
+
     def templates(site: RegionSite) -> str:
         return f"eigene Vorlagen in {site.ctx.templates_dir}" if site.ctx.templates_dir != ctx.templates_dir \
             else "gemeinsame Vorlagen"

@@ -218,7 +218,7 @@ def _one(router: Router, box: ImapMailbox, folder: str, uidvalidity: int, uid: i
         fetched.lines.append("Tabelle im Anhang, aber keine Abfrage eröffnet: bleibt im Postfach")
         return fetched
     elif mail.sheets:
-        _sheets(ctx, mail, state, now, dry_run, answer_to, fetched, details, reasons)
+        _sheets(ctx, mail, state, now, dry_run, answer_to, fetched, details, reasons, router.by_code)
     elif mail.automatic:
         fetched.kind = "autoreply"
         fetched.lines.append(f"automatische Antwort ({mail.automatic}), nicht beantwortet")
@@ -299,7 +299,8 @@ def _answer_address(ctx: AppContext, mail: InboundMail) -> str:
 
 
 def _sheets(ctx: AppContext, mail: InboundMail, state: Round, now: dt.datetime, dry_run: bool, answer_to: str,
-            fetched: Fetched, details: dict[str, Any], reasons: list[dict[str, str]]) -> None:
+            fetched: Fetched, details: dict[str, Any], reasons: list[dict[str, str]],
+            reroute: Callable[[str], tuple[AppContext, Round] | None] | None = None) -> None:
     """Every spreadsheet attachment through the upload use case; the message is unclear when one of them
     names no institution of the round."""
     year = state.year or 0
@@ -315,23 +316,30 @@ def _sheets(ctx: AppContext, mail: InboundMail, state: Round, now: dt.datetime, 
                 owner = session.get(Institution, request.institution_id) if request else None
                 entry.update(outcome="duplicate", institution=owner.code if owner else "",
                              submission=earlier.id)
-        if earlier is None:
+        sheet_ctx, sheet_year = ctx, year
+        while earlier is None:
             try:
-                result = ingest_file(ctx, data=sheet.data, filename=sheet.filename, source="mail", year=year, now=now,
-                                     notify=True, dry_run=dry_run, also_to=answer_to)
+                result = ingest_file(sheet_ctx, data=sheet.data, filename=sheet.filename, source="mail",
+                                     year=sheet_year, now=now, notify=True, dry_run=dry_run, also_to=answer_to)
             except Misfiled as exc:
+                # A sheet of another region of the installation (its signed _meta says so): taken in there.
+                elsewhere = reroute(exc.region) if reroute is not None and exc.region else None
+                if elsewhere is not None and elsewhere[0] is not sheet_ctx and elsewhere[1].year:
+                    sheet_ctx, sheet_year = elsewhere[0], elsewhere[1].year
+                    continue
                 unclear = True
                 entry.update(outcome="unclear", reason=str(exc))
-                reasons.append({"filename": sheet.filename, "reason": _for_sender(exc, year)})
+                reasons.append({"filename": sheet.filename, "reason": _for_sender(exc, sheet_year)})
             except NotIngestible as exc:
                 unclear = True
                 entry.update(outcome="unclear", reason=str(exc))
                 reasons.append({"filename": sheet.filename, "reason": "Die Tabelle nennt eine Institution, die "
-                                f"an der Abfrage {year} nicht teilnimmt."})
+                                f"an der Abfrage {sheet_year} nicht teilnimmt."})
             else:
                 entry.update(outcome=result.outcome, institution=result.institution_code,
                              submission=result.submission_id, problems=len(result.problems))
                 fetched.answered = fetched.answered or (bool(answer_to) and result.outcome != "held")
+            break
         files.append(entry)
         label = OUTCOME_LABELS.get(entry["outcome"], "keiner Institution zuzuordnen")
         who = f"{entry['institution']}: " if entry.get("institution") else ""

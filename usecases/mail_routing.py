@@ -6,7 +6,7 @@ installation's one, and each message goes to the region
 1. of our message it answers (In-Reply-To/References: the invitation, a reminder, a receipt);
 2. else of the institutions whose contact wrote it, when that is one region only;
 3. else the first region of the installation (the one set up first), whose staff see it as unclear mail.
-A sheet that still turns out to be another region's is refused with that region named, as on the page.
+A sheet that still turns out to be another region's (its signed ``_meta``) is taken in by that region.
 """
 
 from __future__ import annotations
@@ -88,6 +88,11 @@ class Router:
             if len(writers) == 1:
                 return self._of(writers.pop())
         return self._of(None)
+
+    def by_code(self, code: str) -> tuple[AppContext, Round] | None:
+        """Another region of a shared mailbox by its code (a sheet signed for it); None without sharing."""
+        region = next((r for r in self.regions if r.code == code), None)
+        return self._of(region.id) if region is not None else None
 
     def known(self, folder: str, uidvalidity: int, uid: int) -> tuple[AppContext, int, str, str, str, str] | None:
         """A message recorded before (context, region id, target folder, sender, subject, kind), if any."""

@@ -61,11 +61,16 @@ def test_regions_share_one_mailbox_and_each_reply_reaches_its_region(  # type: i
     dovecot.deliver(reply(None, sender=aachen_contact, subject="Unsere Tabelle",
                           attachments=[("Tabelle.xlsx", sheet_of(aachen_invitation))]))
     dovecot.deliver(reply(None, sender="werbung@irgendwo.example.net", subject="Angebot"))
+    # A colleague from a private address sends Köln's district sheet as a new mail: nothing names the region
+    # but the sheet's signature, so the first region (Aachen) gets it and hands the sheet on to Köln.
+    koeln_kdn = invitations[("koeln", "KDN")]
+    dovecot.deliver(reply(None, sender="kollegin@privat.example.net", subject="Tabelle Kreis",
+                          attachments=[("Kreis.xlsx", sheet_of(koeln_kdn))]))
     fetched = run_fko("mail", "fetch", env=env)
     assert fetched.exit_code == 0, fetched.stderr
-    assert "3 Nachrichten: 2 Rückmeldung, 1 unklar." in fetched.stdout
+    assert "4 Nachrichten: 3 Rückmeldung, 1 unklar." in fetched.stdout
 
-    assert answered(run_fko, env, "koeln") == {"IHK"}
+    assert answered(run_fko, env, "koeln") == {"IHK", "KDN"}
     assert answered(run_fko, env, "aachen") == {aachen_code}
     receipts = [r.message() for r in smtp_server.recorder.received]
     koeln_receipt = next(m for m in receipts if "koeln-ihk" in str(m["To"]))
@@ -73,7 +78,9 @@ def test_regions_share_one_mailbox_and_each_reply_reaches_its_region(  # type: i
     assert "Regionalagentur Köln" in str(koeln_receipt["From"]) and "ra-koeln" in str(koeln_receipt["Reply-To"])
     assert "Regionalagentur Region Aachen" in str(aachen_receipt["From"])
     assert not any("irgendwo.example.net" in str(m["To"]) for m in receipts)  # no answer to a stranger
-    assert dovecot.folders()[VERARBEITET] == 2 and dovecot.folders()[UNKLAR] == 1
+    colleague = next(m for m in receipts if "kollegin@privat.example.net" in str(m["To"]) + str(m["Cc"]))
+    assert "Regionalagentur Köln" in str(colleague["From"])
+    assert dovecot.folders()[VERARBEITET] == 3 and dovecot.folders()[UNKLAR] == 1
 
 
 def test_regions_share_the_drop_folder_and_each_region_takes_only_its_own_sheets(  # type: ignore[no-untyped-def]
