@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.opening [--sizes 640,6400] [--activities 6]
 
 For each size: a synthetic region (N institutions with a primary contact and a deputy, ``--activities`` each,
-a published baseline), twice: `open_cycle` with every sheet built whole by openpyxl (as before the skeleton)
-and with the round's ``SheetBuilder`` (the shared parts built once). Both runs record the sheets they build
+a published baseline), twice: `open_cycle` as before issue 18 (every sheet built whole by openpyxl, every
+invitation composed through an EmailMessage) and as today (the round's ``SheetBuilder`` with the shared parts
+built once, mail.compose writing the MIME parts itself). Both runs record the sheets they build
 and the time spent building them; the floor is writing the same bytes (every member of every sheet) with
 zipfile alone. Prints the opening times and ratio, and the sheets' share against the floor.
 """
@@ -20,13 +21,20 @@ import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
 from pathlib import Path
+from unittest import mock
 
 from pydantic import SecretStr
 
 from bench.seed import seed_region
 from core.activity import Activity
 from core.workbook_build import SheetInfo
+from mail.compose import Attachment, Composed, Envelope, message_id_for
+from mail.templates import Rendered
+from usecases import messages
 from usecases.context import AppContext
 from usecases.cycle import open_cycle
 from usecases.settings import Settings
@@ -51,18 +59,46 @@ class Recording:
         return data
 
 
+def compose_before(rendered: Rendered, envelope: Envelope, *, key: str, now: dt.datetime,
+                   attachments: list[Attachment] | None = None) -> Composed:
+    """mail.compose as it was before issue 18: the whole message through an EmailMessage, flattened."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = envelope.sender.address()
+    message["To"] = [m.address() for m in envelope.to]
+    if envelope.cc:
+        message["Cc"] = [m.address() for m in envelope.cc]
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to.address()
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(now)
+    message_id = message_id_for(key, envelope.sender.email.rpartition("@")[2] or "localhost")
+    message["Message-ID"] = message_id
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(rendered.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for attachment in attachments or []:
+        main, sub = attachment.mime_type()
+        message.add_attachment(attachment.data, maintype=main, subtype=sub, filename=attachment.filename)
+    return Composed(message_id=message_id, subject=rendered.subject, sender=envelope.sender.email,
+                    recipients=[m.email for m in (*envelope.to, *envelope.cc)], data=message.as_bytes())
+
+
 def opening(size: int, activities: int, whole: bool) -> tuple[float, Recording]:
-    """Seconds `open_cycle` took for a fresh region of ``size`` institutions, and what its builder did."""
+    """Seconds `open_cycle` took for a fresh region of ``size`` institutions, and what its builder did
+    (``whole``: as before issue 18, sheets by openpyxl and mail through EmailMessage)."""
     with tempfile.TemporaryDirectory(prefix="fko-bench-") as tmp:
         ctx = AppContext.from_settings(Settings(data_dir=Path(tmp), base_url="https://fko.example.org",
                                                 secret_key=SecretStr("bench: the same signatures in both runs")))
         try:
             seed_region(ctx, [f"I{n:05d}" for n in range(size)], rows=activities, label="2026", deputies=True)
             recording = Recording(WholeByOpenpyxl(ctx.spec(), ctx.catalogs()) if whole else sheet_builder(ctx))
-            start = time.perf_counter()
-            result = open_cycle(ctx, year=2027, deadline=DEADLINE, today=OPENED,
-                                now=dt.datetime(2027, 9, 1, 8, tzinfo=dt.UTC), builder=recording)
-            seconds = time.perf_counter() - start
+            composer = compose_before if whole else messages.compose
+            with mock.patch.object(messages, "compose", composer):
+                start = time.perf_counter()
+                result = open_cycle(ctx, year=2027, deadline=DEADLINE, today=OPENED,
+                                    now=dt.datetime(2027, 9, 1, 8, tzinfo=dt.UTC), builder=recording)
+                seconds = time.perf_counter() - start
         finally:
             ctx.close()
     if result.invitations_queued != size or len(recording.sheets) != size:
@@ -111,10 +147,11 @@ def main() -> None:
                      same_content(whole.sheets, skeleton.sheets)))
     print(f"Opening a round: `open_cycle` for N institutions × {args.activities} activities (requests, personal "
           "sheets, invitations queued with the sheet attached, the round's draft; SQLite, mail to the outbox), once "
-          "with every sheet built whole by openpyxl (before) and once with the round's skeleton, in the same run. "
+          "as before issue 18 (every sheet built whole by openpyxl, each invitation through an EmailMessage) and once "
+          "as today (the round's skeleton, mail.compose writing the MIME parts), in the same run. "
           "Sheets: the time spent building them inside those runs; floor: writing the same bytes with zipfile "
           "alone.\n")
-    print("| institutions | opening, openpyxl (before) | opening, skeleton | ratio | sheets: openpyxl | "
+    print("| institutions | opening, before | opening, today | ratio | sheets: openpyxl | "
           "sheets: skeleton | sheets: zipfile floor | skeleton / floor | openpyxl / floor | same bytes |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for size, whole_seconds, skeleton_seconds, whole_sheets, skeleton_sheets, floor, same in rows:

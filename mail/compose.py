@@ -7,6 +7,7 @@ import datetime as dt
 import functools
 import hashlib
 import mimetypes
+import re
 import secrets
 from dataclasses import dataclass, field
 from email import quoprimime
@@ -79,8 +80,8 @@ def compose(rendered: Rendered, envelope: Envelope, *, key: str, now: dt.datetim
         headers.append(_header("Cc", _addresses(envelope.cc)))
     if envelope.reply_to:
         headers.append(_header("Reply-To", _addresses([envelope.reply_to])))
-    headers += [_header("Subject", rendered.subject), _header("Date", format_datetime(now)),
-                _header("Message-ID", message_id), _FIXED_HEADERS]
+    headers += [_header("Subject", rendered.subject), _plain("Date", format_datetime(now)),
+                _plain("Message-ID", message_id), _FIXED_HEADERS]
     alternative = _multipart("alternative", [
         _part(_TEXT_HEADERS["plain"], _quoted_printable(rendered.text)),
         _part(_TEXT_HEADERS["html"], _quoted_printable(rendered.html)),
@@ -93,6 +94,14 @@ def compose(rendered: Rendered, envelope: Envelope, *, key: str, now: dt.datetim
         recipients=[m.email for m in (*envelope.to, *envelope.cc)],
         data=b"".join(headers) + body,
     )
+
+
+def _plain(name: str, value: str) -> bytes:
+    """A header whose value is plain ASCII and short: written as it is (folding would leave it unchanged)."""
+    line = f"{name}: {value}"
+    if len(line) <= SMTP.max_line_length and line.isascii() and line.isprintable():
+        return line.encode("ascii") + b"\r\n"
+    return _header(name, value)
 
 
 @functools.lru_cache(maxsize=2048)
@@ -131,7 +140,7 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
     while any(boundary.encode() in part for part in parts):
         boundary = "===============" + secrets.token_hex(12) + "=="
     separator = f"\r\n--{boundary}\r\n".encode()
-    head = _header("Content-Type", f'multipart/{subtype}; boundary="{boundary}"')
+    head = f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"\r\n'.encode("ascii")
     return head + b"\r\n--" + boundary.encode() + b"\r\n" + separator.join(parts) + \
         f"\r\n--{boundary}--\r\n".encode()
 
@@ -139,8 +148,15 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
 def _attachment(attachment: Attachment) -> bytes:
     main, sub = attachment.mime_type()
     headers = (f"Content-Type: {main}/{sub}\r\nContent-Transfer-Encoding: base64\r\n".encode()
-               + _header("Content-Disposition", _disposition(attachment.filename)))
+               + _disposition_header(attachment.filename))
     return _part(headers, base64.encodebytes(attachment.data).replace(b"\n", b"\r\n"))
+
+
+def _disposition_header(filename: str) -> bytes:
+    """A plain ASCII file name quoted as it is; any other through the standard library (RFC 2231)."""
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,60}", filename):
+        return f'Content-Disposition: attachment; filename="{filename}"\r\n'.encode("ascii")
+    return _header("Content-Disposition", _disposition(filename))
 
 
 @functools.lru_cache(maxsize=1024)
