@@ -22,7 +22,7 @@ from flows.regions import region_codes, run_name, run_per_region
 from flows.runtime import moment
 from usecases.context import app_context
 from usecases.cycle import year_to_process
-from usecases.inbox import drop_folder_year, ingest_drop_folder
+from usecases.inbox import drop_folder_year, ingest_drop_folder, regions_with_returns
 from usecases.mail_intake import MailboxError, fetch_mail, imap_settings
 from usecases.versions import refresh_draft
 
@@ -84,8 +84,19 @@ async def ingest_returns_flow(year: int | None = None, today: dt.date | None = N
     if codes:  # the installation's one mailbox is read here, each message for its region; then each region
         mailbox = read_mailbox(today, None)
         _log_mailbox(mailbox)
-        outcome = await run_per_region(ingest_returns_flow, codes, {"year": year, "today": today,
-                                                                    "institution": institution}, what="Eingang")
+        try:  # the receipts and answers to the mailbox, whoever's they are; a relay that is down stops no region
+            sent = (await deliver_mail(None)).sent
+        except RuntimeError as exc:
+            logger.error("%s Die Läufe je Region versuchen es erneut.", exc)
+            sent = 0
+        with app_context() as ctx:
+            busy = [code for code in regions_with_returns(ctx) if code in codes]
+        if not busy:  # no region has an open round or a dropped file: no run per region (every 10 minutes)
+            logger.info("Keine Region mit offener Abfrage oder Datei im Eingangsordner: keine Läufe je Region.")
+            outcome: dict[str, object] | State = {"regions": {}, "sent": sent}
+        else:
+            outcome = await run_per_region(ingest_returns_flow, busy, {"year": year, "today": today,
+                                                                       "institution": institution}, what="Eingang")
         if mailbox.get("error") and not isinstance(outcome, State):
             message = f"Postfach nicht gelesen: {mailbox['error']} Der nächste Lauf holt es nach."
             logger.error(message)

@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 
 from usecases.context import AppContext
+from usecases.cycle import open_cycle_year
 from usecases.ingest import Misfiled, NotIngestible, ingest_file, latest_round_year
 from usecases.site import region_sites
 
@@ -69,3 +70,12 @@ def ingest_drop_folder(ctx: AppContext, *, year: int, now: dt.datetime, notify: 
         with contextlib.suppress(FileNotFoundError):  # another region's run moved it meanwhile
             shutil.move(str(path), target / path.name)
     return report
+
+
+def regions_with_returns(ctx: AppContext) -> list[str]:
+    """The regions whose intake has something to do: those with an open round, and every region while the
+    shared drop folder holds a spreadsheet (a region whose round is over keeps such a file for its staff)."""
+    inbox = ctx.settings.data_dir / "inbox"
+    dropped = inbox.is_dir() and any(p.is_file() and p.suffix.lower() in SUFFIXES for p in inbox.iterdir())
+    sites = region_sites(ctx)
+    return [site.code for site in sites if dropped or open_cycle_year(site.ctx) is not None]

@@ -107,6 +107,7 @@ def test_a_region_that_fails_does_not_stop_the_other_regions_and_the_run_names_i
     from prefect.logging.handlers import APILogHandler
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from flows.ingest_returns import ingest_returns_flow
     from flows.open_cycle import open_cycle_flow
 
     broken = tmp_path / "bonn-vorlagen"
@@ -122,16 +123,20 @@ def test_a_region_that_fails_does_not_stop_the_other_regions_and_the_run_names_i
         ctx.close()
     assert list(seeded) == ["aachen", "bergisches-staedtedreieck", "bonn-rhein-sieg"]
 
-    async def open_and_read() -> tuple[Any, set[str]]:
+    async def open_and_read() -> tuple[Any, set[str], Any]:
         state = await open_cycle_flow(year=2026, deadline="2026-10-15", today="2026-09-01",  # type: ignore[arg-type]
                                       return_state=True)
+        # The next intake (as every 10 minutes) runs only the regions with an open round: not the broken one.
+        intake = await ingest_returns_flow(today="2026-09-02", return_state=True)  # type: ignore[arg-type]
         async with get_client() as client:
             keys = {a.key for a in await client.read_artifacts(limit=200) if a.key}
         await APILogHandler.aflush()  # the runs' last log lines reach the server before the test stops it
-        return state, keys
+        return state, keys, intake
 
     with temporary_settings({PREFECT_API_URL: prefect_on_postgres.api_url}):
-        state, keys = asyncio.run(open_and_read())
+        state, keys, intake = asyncio.run(open_and_read())
+    assert intake.is_completed()
+    assert set(intake.result()["regions"]) == {"aachen", "bergisches-staedtedreieck"}
     assert state.is_failed()
     assert state.message.startswith("Eröffnung 2026 fehlgeschlagen für 1 von 3 Regionen (bonn-rhein-sieg: ")
     assert state.message.endswith("die übrigen 2 sind erledigt.") and "\n" not in state.message

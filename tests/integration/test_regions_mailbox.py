@@ -115,3 +115,30 @@ def test_regions_share_the_drop_folder_and_each_region_takes_only_its_own_sheets
         second = ingest_drop_folder(ctx, year=2027, now=now)
     assert second.accepted == ["IHK: koeln-IHK.xlsx"] and not second.unknown
     assert sorted(p.name for p in (inbox / "done").iterdir()) == ["aachen-IHK.xlsx", "koeln-IHK.xlsx"]
+
+
+def test_regions_intake_runs_only_where_a_round_is_open_or_a_file_waits(  # type: ignore[no-untyped-def]
+        run_fko, fko_env: dict[str, str], tmp_path: Path, monkeypatch) -> None:
+    """The 10-minute intake on a database of many regions starts a run only for a region with work."""
+    from usecases.context import app_context
+    from usecases.inbox import regions_with_returns
+
+    assert run_fko("init", "--demo").exit_code == 0
+    folder = tmp_path / "koeln"
+    folder.mkdir()
+    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
+    assert run_fko("init", "--region-file", str(folder / "region.toml")).exit_code == 0
+    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
+    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx")).exit_code == 0
+    for key, value in fko_env.items():
+        monkeypatch.setenv(key, value)
+    with app_context() as ctx:
+        assert regions_with_returns(ctx) == []
+    opened = run_fko("--region", "koeln", "cycle", "open", "--year", "2027", "--deadline", "15.10.2027", "--no-send")
+    assert opened.exit_code == 0, opened.stderr
+    with app_context() as ctx:
+        assert regions_with_returns(ctx) == ["koeln"]
+    (tmp_path / "var" / "inbox").mkdir()
+    (tmp_path / "var" / "inbox" / "Tabelle.xlsx").write_bytes(b"PK")
+    with app_context() as ctx:
+        assert regions_with_returns(ctx) == ["aachen", "koeln"]
