@@ -57,14 +57,14 @@ def as_before() -> None:
     """The answer path before issue 18: the institution's base activities read from the database each time an
     answer needs them (three times), instead of once per page process."""
     from storage.concepts import list_activities
-    from usecases import return_view, returns
+    from usecases import base_version, return_view, returns
 
     def uncached(_ctx: object, session: object, cycle: object, institution: object) -> list[object]:
         return list(list_activities(session=session, version_id=cycle.base_version_id,  # type: ignore[arg-type, attr-defined]
                                     institution_id=institution.id))  # type: ignore[attr-defined]
 
-    returns.base_activities = uncached  # type: ignore[assignment]
-    return_view.base_activities = uncached  # type: ignore[assignment]
+    for module in (base_version, returns, return_view):
+        module.base_activities = uncached  # type: ignore[attr-defined]
 
 
 def setup(data_dir: Path, institutions: int, rows: int, database_url: str | None = None) -> dict[str, str]:

@@ -13,8 +13,9 @@ from core.problem import Problem, RowProblems, group_by_row, problem_row
 from storage.database import session_scope
 from storage.models import ConceptVersion, Request, Submission
 from storage.requests import latest_answer, request_parts
+from usecases.base_version import base_activities, current_activities
 from usecases.context import AppContext
-from usecases.returns import NOTICE, ROW_TITLE, WRONG_FILE, LinkInvalid, base_activities, current_activities
+from usecases.returns import NOTICE, ROW_TITLE, WRONG_FILE, LinkInvalid
 
 
 @dataclass

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import asdict, dataclass, field
-from typing import Literal, cast
+from typing import Literal
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from core.activity import Activity, activity_from_dict, activity_key, activity_to_dict
+from core.activity import Activity, activity_key, activity_to_dict
 from core.deadline import is_late
 from core.diff import ActivityDiff, diff_activities
 from core.filetype import FileRefused, Limits
@@ -25,19 +25,18 @@ from core.problem import Problem, RowProblems, group_by_row, problem_row
 from core.receipt import change_lines, change_summary
 from core.sheet_check import Expected, SheetResult
 from core.token import looks_like_token, token_hash
-from storage.concepts import list_activities
 from storage.cycles import round_published
 from storage.database import session_scope
 from storage.events import record_event
 from storage.filestore import StoredFile
-from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request, Submission
-from storage.person_data import latest_erasure
+from storage.models import Cycle, Institution, Region, ReplacedLink, Request, Submission
 from storage.requests import (
     find_request_by_token_hash,
     latest_answer,
     list_submissions,
     request_parts,
 )
+from usecases.base_version import base_activities, base_version_of, current_activities
 from usecases.context import AppContext
 from usecases.messages import received_text
 from usecases.return_mail import (
@@ -149,42 +148,6 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         )
 
 
-def _base_version(session: Session, cycle: Cycle) -> ConceptVersion | None:
-    """The version the round started from; None in a region's first round."""
-    return session.get(ConceptVersion, cycle.base_version_id) if cycle.base_version_id else None
-
-
-def base_activities(ctx: AppContext, session: Session, cycle: Cycle, institution: Institution) -> list[Activity]:
-    """The institution's activities in the round's base version. A published version never changes, so a
-    long-running page keeps them (an answer needs them up to three times); the key holds the version's
-    publication time and the latest erasure too, so neither a database restored under the running page nor a
-    person's erased data is ever answered from before."""
-    version = _base_version(session, cycle)
-    if version is None:
-        return []
-    # An erasure (`fko person erase`) rewrites published activities too: a new one makes a new key.
-    erased = latest_erasure(session=session)
-    key = ("base", version.id, version.published_at, institution.id, erased)
-    cached = cast("tuple[Activity, ...] | None", ctx.memo.get(key))
-    if cached is None:
-        cached = tuple(list_activities(session=session, version_id=version.id, institution_id=institution.id))
-        if version.status == "published":
-            ctx.memo[key] = cached
-    return list(cached)
-
-
-def current_activities(ctx: AppContext, session: Session, request: Request, cycle: Cycle,
-                       institution: Institution) -> tuple[list[Activity], list[Activity]]:
-    """What the institution last told us (its latest accepted return, else the base version) and what the
-    draft keeps beside it: the base's activities that return left out without ending them (DESIGN §5)."""
-    base = base_activities(ctx, session, cycle, institution)
-    answer = latest_answer(session=session, request_id=request.id or 0)
-    if answer is None or answer.outcome != "accepted":
-        return base, []
-    answered = [activity_from_dict(a) for a in answer.activities]
-    return answered, diff_activities(base, answered, ending_statuses=ctx.catalogs().ending_statuses).missing
-
-
 def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> tuple[bytes, str]:
     """The personal workbook behind the link, pre-filled with the institution's latest state."""
     with session_scope(ctx.engine) as session:
@@ -192,7 +155,7 @@ def sheet_for_request(ctx: AppContext, *, request_id: int, now: dt.datetime) -> 
         if request is None:
             raise LinkInvalid
         cycle, institution, region = request_parts(session=session, request=request)
-        base = _base_version(session, cycle)
+        base = base_version_of(session, cycle)
         # The kept ones too: so that the sheet shows what the agency has, and one can mark them „entfällt“.
         answered, kept = current_activities(ctx, session, request, cycle, institution)
         activities = [*answered, *kept]
@@ -370,7 +333,7 @@ def _record_accepted(ctx: AppContext, session: Session, request_id: int, upload:
     request, cycle, institution, region = _load(session, request_id)
     activities = _assign_keys(session, institution, result.activities)
     diff = diff_activities(base, activities, ending_statuses=ctx.catalogs().ending_statuses)
-    base_version = _base_version(session, cycle)
+    base_version = base_version_of(session, cycle)
     # An accepted return has no problems: its list keeps the notices, each marked as one (NOTICE).
     submission = upload.submission(request, outcome="accepted", changes=diff.counts(),
                                    problems=[stored_problem(n, result.row_titles, **{NOTICE: True})
@@ -411,7 +374,7 @@ def confirm_no_changes(ctx: AppContext, *, request_id: int, now: dt.datetime, so
         if enforce_deadline and closed(ctx, cycle, now):
             raise CycleClosed
         base = base_activities(ctx, session, cycle, institution)
-        base_version = _base_version(session, cycle)
+        base_version = base_version_of(session, cycle)
         submission = Submission(request_id=request.id or 0, received_at=now, source=source, outcome="no_changes",
                                 changes={"new": 0, "changed": 0, "ended": 0, "unchanged": len(base), "missing": 0},
                                 activities=[activity_to_dict(a) for a in base])
