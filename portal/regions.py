@@ -87,8 +87,8 @@ class RegionRouter:
             code = await run_in_threadpool(region_of_link, self.ctx, link.group(1))
             region = next((m for m in self.mounted if m.code == code and not m.host), None)
             if region is None:
-                return _page("Link nicht gültig", "<p>Dieser Link ist nicht (mehr) gültig. Bitte verwenden Sie den "
-                                                  "Link aus der letzten E-Mail Ihrer Regionalagentur.</p>", 404)
+                return self._page("Link nicht gültig", "<p>Dieser Link ist nicht (mehr) gültig. Bitte verwenden Sie "
+                                  "den Link aus der letzten E-Mail Ihrer Regionalagentur.</p>", 404)
             return RedirectResponse(region.prefix + path, status_code=307)
         if path == "/healthz":
             return PlainTextResponse("ok")
@@ -98,8 +98,25 @@ class RegionRouter:
                 f'<li><a href="{html.escape(m.prefix)}/{"intern/" if staff else ""}">{html.escape(m.name)}</a></li>'
                 for m in sorted(self.mounted, key=lambda m: m.name) if not m.host)
             title = "Interner Bereich: Region wählen" if staff else "Regionen"
-            return _page(title, f"<ul>{items}</ul>", 200)
-        return _page("Nicht gefunden", "<p>Diese Seite gibt es nicht.</p>", 404)
+            staff_intro = ("<p>Bitte wählen Sie Ihre Region. Mitarbeitende melden sich im internen Bereich ihrer "
+                           "Region an.</p>")
+            public_intro = ("<p>Die Regionen der Fachkräfteoffensive NRW auf dieser Seite. Institutionen öffnen ihre "
+                            "Rückmeldung über den persönlichen Link aus der E-Mail ihrer Regionalagentur.</p>")
+            intro = staff_intro if staff else public_intro
+            return self._page(title, f"{intro}<ul>{items}</ul>", 200)
+        return self._page("Nicht gefunden", "<p>Diese Seite gibt es nicht.</p>", 404)
+
+    def _page(self, title: str, body: str, status: int) -> HTMLResponse:
+        """A page of no region, in the regions' look (the first region's stylesheet)."""
+        style = next((m.prefix for m in self.mounted if not m.host), None)
+        link = f'<link rel="stylesheet" href="{html.escape(style)}/static/portal.css">' if style is not None else ""
+        headers: dict[str, Any] = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                                   "X-Content-Type-Options": "nosniff"}
+        return HTMLResponse(f'<!doctype html><html lang="de"><head><meta charset="utf-8"><meta name="viewport" '
+                            f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>{link}'
+                            f'</head><body><header><p class="product">Handlungskonzept Fachkräfteoffensive NRW</p>'
+                            f'</header><main id="inhalt"><h1>{html.escape(title)}</h1>{body}</main></body></html>',
+                            status_code=status, headers=headers)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -115,12 +132,3 @@ class RegionRouter:
                 await run_in_threadpool(stop_readers)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _page(title: str, body: str, status: int) -> HTMLResponse:
-    headers: dict[str, Any] = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                               "X-Content-Type-Options": "nosniff"}
-    return HTMLResponse(f'<!doctype html><html lang="de"><head><meta charset="utf-8"><meta name="viewport" '
-                        f'content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title></head>'
-                        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>",
-                        status_code=status, headers=headers)

@@ -186,6 +186,7 @@ def test_regions_three_rounds_at_once_keep_every_mail_page_and_output_apart(thre
         assert answered.status_code in (200, 303)
         index = client.get(state.base_url + "/")
         assert all(f"Region {name}" in index.text for name in NAMES.values())
+        assert 'href="/aachen/static/portal.css"' in index.text  # in the regions' look, not bare HTML
 
         # A staff account of Köln: set up through its link, signed in on Köln's staff area only.
         added = state.fko("--region", "koeln", "staff", "add", "Kim Köln", "--email", "kim@ra-koeln.example.org",

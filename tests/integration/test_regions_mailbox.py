@@ -15,6 +15,18 @@ from tests.support.imap import Dovecot, reply, sheet_of
 VERARBEITET, UNKLAR = "fko.verarbeitet", "fko.unklar"
 
 
+def demo_and_koeln(run_fko, tmp_path: Path, env: dict[str, str] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The demo region Aachen and Köln beside it, with Köln's institutions (IHK and KDN)."""
+    assert run_fko("init", "--demo", env=env).exit_code == 0
+    folder = tmp_path / "koeln"
+    folder.mkdir()
+    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
+    assert run_fko("init", "--region-file", str(folder / "region.toml"), env=env).exit_code == 0
+    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
+    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx"),
+                   env=env).exit_code == 0
+
+
 def invitations_by_region(smtp_server) -> dict[tuple[str, str], EmailMessage]:  # type: ignore[no-untyped-def]
     """(region, institution code) → its invitation, by the attached sheet's name (Abfrage-2027-REGION-CODE)."""
     found: dict[tuple[str, str], EmailMessage] = {}
@@ -38,14 +50,7 @@ def answered(run_fko, env: dict[str, str], region: str) -> set[str]:  # type: ig
 def test_regions_share_one_mailbox_and_each_reply_reaches_its_region(  # type: ignore[no-untyped-def]
         run_fko, mailbox_env: dict[str, str], dovecot: Dovecot, smtp_server, tmp_path: Path) -> None:
     env = mailbox_env
-    assert run_fko("init", "--demo", env=env).exit_code == 0
-    folder = tmp_path / "koeln"
-    folder.mkdir()
-    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
-    assert run_fko("init", "--region-file", str(folder / "region.toml"), env=env).exit_code == 0
-    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
-    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx"),
-                   env=env).exit_code == 0
+    demo_and_koeln(run_fko, tmp_path, env)
     for region in ("aachen", "koeln"):
         opened = run_fko("--region", region, "cycle", "open", "--year", "2027", "--deadline", "15.10.2027", env=env)
         assert opened.exit_code == 0, opened.stderr
@@ -88,13 +93,7 @@ def test_regions_share_the_drop_folder_and_each_region_takes_only_its_own_sheets
     from usecases.context import app_context
     from usecases.inbox import ingest_drop_folder
 
-    assert run_fko("init", "--demo").exit_code == 0
-    folder = tmp_path / "koeln"
-    folder.mkdir()
-    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
-    assert run_fko("init", "--region-file", str(folder / "region.toml")).exit_code == 0
-    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
-    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx")).exit_code == 0
+    demo_and_koeln(run_fko, tmp_path)
     inbox = tmp_path / "var" / "inbox"
     inbox.mkdir()
     for region, code in (("aachen", "IHK"), ("koeln", "IHK")):
@@ -123,13 +122,7 @@ def test_regions_intake_runs_only_where_a_round_is_open_or_a_file_waits(  # type
     from usecases.context import app_context
     from usecases.inbox import regions_with_returns
 
-    assert run_fko("init", "--demo").exit_code == 0
-    folder = tmp_path / "koeln"
-    folder.mkdir()
-    (folder / "region.toml").write_text(REGION.format(code="koeln", name=NAMES["koeln"], extra=""), encoding="utf-8")
-    assert run_fko("init", "--region-file", str(folder / "region.toml")).exit_code == 0
-    (folder / "institutionen.xlsx").write_bytes(institutions_xlsx(rows_of("koeln")))
-    assert run_fko("--region", "koeln", "institutions", "import", str(folder / "institutionen.xlsx")).exit_code == 0
+    demo_and_koeln(run_fko, tmp_path)
     for key, value in fko_env.items():
         monkeypatch.setenv(key, value)
     with app_context() as ctx:
