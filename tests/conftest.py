@@ -29,6 +29,14 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     cluster.stop()
 
 
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresCluster]:
+    """A cluster of its own, for a test that stops and restarts it."""
+    cluster = PostgresCluster.start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a SQLite file, or a fresh database on the throwaway PostgreSQL cluster."""

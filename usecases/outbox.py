@@ -2,7 +2,9 @@
 
 Exactly once: a message is queued under an idempotency key (institution × cycle × step), so a re-run
 queues nothing twice; a message is marked sent the moment the server accepts it, so a re-run after a
-failure or a dropped connection sends only what was not accepted. The one window no SMTP client can
+failure or a dropped connection sends only what was not accepted. When the database cannot take "sent" down
+at that moment (restarted, unreachable), the outcome waits in a file on disk (storage.sent_journal) that every
+sender commits before it claims anything, so it is not sent again either. The one window no SMTP client can
 close (the server accepted, the process died before the commit) is milliseconds wide; a copy resent
 then carries the same Message-ID, which mail programs use to collapse duplicates.
 """
@@ -20,6 +22,7 @@ from mail.sink import EmlSink
 from mail.templates import KIND_LABELS  # noqa: F401  (German names of mail kinds, for the entry points)
 from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import require_current_schema, session_scope
+from storage.errors import is_unavailable
 from storage.events import record_event
 from storage.models import OutboundMessage, utcnow
 from storage.outbox import (
@@ -31,6 +34,7 @@ from storage.outbox import (
     refused_addresses,
     release_claims,
 )
+from storage.sent_journal import SentJournal, Unrecorded
 from usecases.context import AppContext
 from usecases.readiness import ensure_mail_can_leave
 from usecases.sender_identity import is_gone, this_process
@@ -70,10 +74,18 @@ class DeliveryReport:
     failed: int = 0
     refused_addresses: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    unrecorded: int = 0  # sent, but "sent" waits on disk for the database (committed by the next sender)
 
     @property
     def attempted(self) -> int:
         return self.sent + self.refused + self.failed
+
+    def add(self, other: DeliveryReport) -> None:
+        self.sent, self.refused, self.failed = (self.sent + other.sent, self.refused + other.refused,
+                                                self.failed + other.failed)
+        self.refused_addresses += other.refused_addresses
+        self.errors += other.errors
+        self.unrecorded += other.unrecorded
 
 
 async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, use_settings: bool = True,
@@ -88,11 +100,27 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
     if not jobs:
         return report
     done = 0
+    trouble: list[Exception] = []
+    me = this_process()
 
     def record(job: Job, outcome: Outcome) -> None:
         nonlocal done
-        with session_scope(ctx.engine) as session:
-            _record_outcome(session, job, outcome, report)
+        counted = DeliveryReport()
+        try:
+            with session_scope(ctx.engine) as session:
+                _record_outcome(session, job.id, outcome, counted)
+            report.add(counted)  # only once committed
+        except Exception as exc:
+            if outcome.state == "sent":  # accepted by the relay: never claimed and sent again
+                sent_journal(ctx).append(me, Unrecorded(job.id, outcome.accepted, outcome.refused,
+                                                        utcnow().isoformat()))
+                report.sent += 1
+                report.unrecorded += 1
+            if not is_unavailable(exc):
+                raise
+            if outcome.state != "sent":  # its claim lapses and a later sender tries it again
+                report.failed += 1
+            trouble.append(exc)
         done += 1
         if progress:
             progress(done, len(jobs))
@@ -102,13 +130,42 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
             await deliver_all(jobs, SmtpSettings(host=host, port=port), record)
     else:
         await deliver_all(jobs, smtp, record)
+    if trouble:
+        try:  # the database may be back by now
+            commit_unrecorded(ctx)
+            report.unrecorded = 0
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise trouble[0] from None
     return report
+
+
+def sent_journal(ctx: AppContext) -> SentJournal:
+    return SentJournal(ctx.settings.data_dir / "mail-unrecorded")
+
+
+def commit_unrecorded(ctx: AppContext) -> int:
+    """Commit "sent" for the messages a sender could not record at the time; how many there were."""
+    journal = sent_journal(ctx)
+    if not journal.pending():
+        return 0
+    with journal.taken() as entries:
+        with session_scope(ctx.engine) as session:
+            for entry in entries:
+                message = session.get(OutboundMessage, entry.message_id)
+                if message is not None and message.state in ("pending", "sending", "failed"):
+                    _record_outcome(session, entry.message_id, Outcome("sent", accepted=entry.accepted,
+                                                                       refused=entry.refused),
+                                    DeliveryReport(), at=dt.datetime.fromisoformat(entry.at))
+        return len(entries)
 
 
 def _claim_jobs(ctx: AppContext, report: DeliveryReport, kinds: tuple[str, ...] | None = None) -> list[Job]:
     """Claim the due messages for this process (releasing those of senders that died); a message whose every
     recipient was refused before is marked refused instead of sent again."""
     jobs: list[Job] = []
+    commit_unrecorded(ctx)
     with session_scope(ctx.engine) as session:
         blocked = refused_addresses(session=session)
         now = utcnow()
@@ -131,12 +188,13 @@ def _claim_jobs(ctx: AppContext, report: DeliveryReport, kinds: tuple[str, ...] 
     return jobs
 
 
-def _record_outcome(session: Session, job: Job, outcome: Outcome, report: DeliveryReport) -> None:
+def _record_outcome(session: Session, message_id: int, outcome: Outcome, report: DeliveryReport,
+                    at: dt.datetime | None = None) -> None:
     """What the relay answered, on the message (sent, refused, failed) and on refused addresses."""
-    message = session.get(OutboundMessage, job.id)
+    message = session.get(OutboundMessage, message_id)
     if message is None:
         return
-    now = utcnow()
+    now = at or utcnow()
     for address, reason in outcome.refused.items():
         mark_address_refused(session=session, email=address, reason=reason, at=now)
         record_event(session=session, region_id=None, actor="system", action="mail.address_refused",

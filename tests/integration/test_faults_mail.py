@@ -183,3 +183,37 @@ def test_cycle_open_killed_while_preparing_then_rerun_invites_each_institution_o
     engine.dispose()
     ids = message_ids(smtp_server)
     assert len(ids) == INVITATIONS and set(ids.values()) == {1}
+
+
+@pytest.mark.postgres
+def test_database_gone_while_sending_the_next_run_sends_nothing_twice(  # type: ignore[no-untyped-def]
+        fko_env, smtp_server, own_postgres, run_fko, tmp_path: Path) -> None:
+    # The database stops while the relay takes message 5: from then on the sender cannot write "sent" down.
+    # What the relay accepted waits in a file on disk; once the database is back, the next sender commits it
+    # before it claims anything (before, the messages stayed claimed by the dead sender and went out again).
+    env = {**fko_env, "FKO_SMTP_HOST": "127.0.0.1", "FKO_SMTP_PORT": str(smtp_server.port),
+           "FKO_DATABASE_URL": own_postgres.create_database(), "FKO_SMTP_CONCURRENCY": "2"}
+    assert run_fko("init", "--demo", env=env).exit_code == 0
+    assert run_fko("cycle", "open", "--year", "2026", "--deadline", "15.10.2099", "--no-send", env=env).exit_code == 0
+
+    def stop_database_at_fifth(count: int) -> None:
+        if count == 5:
+            own_postgres.pause()
+
+    smtp_server.recorder.faults.after_data = stop_database_at_fifth
+    gone = run_fko("mail", "send", env=env)
+    smtp_server.recorder.faults.after_data = None
+    assert gone.exit_code == 3 and "Traceback" not in gone.stderr, gone.stderr
+    assert "Die Datenbank ist nicht erreichbar oder gesperrt" in gone.stderr
+    assert "nichts wird doppelt versandt" in gone.stderr
+    sent_while_gone = len(smtp_server.recorder.received)
+    assert sent_while_gone > 5  # the sender went on: the relay was there
+
+    own_postgres.resume()
+    again = run_fko("mail", "send", env=env)
+    assert again.exit_code == 0, again.stderr
+    ids = message_ids(smtp_server)
+    assert len(ids) == INVITATIONS and set(ids.values()) == {1}, ids  # none lost, none twice
+    states = outbox(run_fko, env)
+    assert {m["state"] for m in states} == {"sent"}
+    assert not list((tmp_path / "var" / "mail-unrecorded").glob("*.jsonl"))

@@ -25,7 +25,6 @@ from storage.models import OutboundMessage, Request, Submission
 from tests.conftest import IN_CI
 from tests.support.factories import edit_sheet
 from tests.support.portal import PortalProcess, csrf_of, links_from_mail, main_text
-from tests.support.postgres import PostgresCluster
 from tests.support.smtp import SmtpServer, free_port
 
 
@@ -213,14 +212,6 @@ def test_sqlite_locked_for_a_while_the_upload_waits_and_is_recorded_once(live: L
     assert "wurde angenommen" in main_text(response.text)
     assert [s.outcome for s in live.records()[0]] == ["accepted"]
     assert_consistent(live)
-
-
-@pytest.fixture
-def own_postgres() -> Iterator[PostgresCluster]:
-    """A cluster of its own: this test stops and restarts it."""
-    cluster = PostgresCluster.start()
-    yield cluster
-    cluster.stop()
 
 
 @pytest.mark.postgres
