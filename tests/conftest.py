@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,15 +67,52 @@ def fko_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def fko_zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """A process with `fko`'s modules imported that forks each `run_fko` (tests.support.zygote); None with
+    FKO_TEST_ZYGOTE=0 (every run a fresh `python -m cli`)."""
+    if os.environ.get("FKO_TEST_ZYGOTE", "1") == "0":
+        yield None
+        return
+    path = str(tmp_path_factory.mktemp("zygote") / "fko.sock")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FKO_", "PREFECT_"))}
+    zygote = subprocess.Popen([sys.executable, "-m", "tests.support.zygote", path], env=env,
+                              cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    assert zygote.stdout is not None and zygote.stdout.readline().strip() == "ready", "the fko zygote did not start"
+    yield path
+    zygote.kill()
+    zygote.wait(timeout=30)
+
+
+@dataclass
+class _Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _fko(zygote: str | None, args: tuple[str, ...], env: dict[str, str], cwd: Path) -> _Completed:
+    if zygote is None:
+        done = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+                              env=env, cwd=cwd, timeout=120)
+        return _Completed(done.returncode, done.stdout, done.stderr)
+    from tests.support.zygote import run
+
+    with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        code = run(zygote, list(args), env=env, cwd=cwd, stdin=stdin.fileno(), stdout=out.fileno(),
+                   stderr=err.fileno(), timeout=120)
+        out.seek(0)
+        err.seek(0)
+        return _Completed(code, out.read().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n"),
+                          err.read().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n"))
+
+
 @pytest.fixture
-def run_fko(fko_env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Run the real `fko` command line in a subprocess (exit codes and output as staff see them)."""
+def run_fko(fko_env: dict[str, str], tmp_path: Path, fko_zygote: str | None):  # type: ignore[no-untyped-def]
+    """Run the real `fko` command line in a process of its own (exit codes and output as staff see them)."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-        completed = subprocess.run(
-            [sys.executable, "-m", "cli", *args],
-            capture_output=True, text=True, env=env or fko_env, cwd=cwd or tmp_path, timeout=120,
-        )
+        completed = _fko(fko_zygote, args, env or fko_env, cwd or tmp_path)
         # Staff read German only (issue 24): every CLI test checks what it saw (help: test_cli_german).
         if "--json" not in args and "--help" not in args:
             english = english_words(completed.stdout + completed.stderr)
