@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from tests.support.german import english_words
 from tests.support.postgres import PostgresCluster, PostgresUnavailable
+from tests.support.zygote import run_cli
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -84,35 +84,12 @@ def fko_zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]
     zygote.wait(timeout=30)
 
 
-@dataclass
-class _Completed:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def _fko(zygote: str | None, args: tuple[str, ...], env: dict[str, str], cwd: Path) -> _Completed:
-    if zygote is None:
-        done = subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
-                              env=env, cwd=cwd, timeout=120)
-        return _Completed(done.returncode, done.stdout, done.stderr)
-    from tests.support.zygote import run
-
-    with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        code = run(zygote, list(args), env=env, cwd=cwd, stdin=stdin.fileno(), stdout=out.fileno(),
-                   stderr=err.fileno(), timeout=120)
-        out.seek(0)
-        err.seek(0)
-        return _Completed(code, out.read().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n"),
-                          err.read().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n"))
-
-
 @pytest.fixture
 def run_fko(fko_env: dict[str, str], tmp_path: Path, fko_zygote: str | None):  # type: ignore[no-untyped-def]
     """Run the real `fko` command line in a process of its own (exit codes and output as staff see them)."""
 
     def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
-        completed = _fko(fko_zygote, args, env or fko_env, cwd or tmp_path)
+        completed = run_cli(fko_zygote, args, env=env or fko_env, cwd=cwd or tmp_path)
         # Staff read German only (issue 24): every CLI test checks what it saw (help: test_cli_german).
         if "--json" not in args and "--help" not in args:
             english = english_words(completed.stdout + completed.stderr)
@@ -121,6 +98,22 @@ def run_fko(fko_env: dict[str, str], tmp_path: Path, fko_zygote: str | None):  #
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
     return run
+
+
+# The longest files first: with one file per worker at a time (--dist loadfile), a long file started last
+# would keep one worker busy while the other waits. Measured with --durations (each 25-100 s).
+LONG_FIRST = ("tests/e2e/test_scale_out.py", "tests/soak/test_year.py", "tests/integration/test_backup.py",
+              "tests/integration/test_load.py", "tests/integration/test_first_round_guide.py",
+              "tests/e2e/test_dashboard_paths.py", "tests/e2e/test_round_with_prefect.py",
+              "tests/integration/test_faults_portal.py", "tests/integration/test_faults_mail.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file and among the rest stays
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -19,7 +19,6 @@ import io
 import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from tests.support.imap import PASSWORD, USER, Dovecot, reply, sheet_of
 from tests.support.portal import PortalProcess, csrf_of, links_from_mail, main_text
 from tests.support.postgres import PostgresCluster
 from tests.support.smtp import SmtpServer, free_port
+from tests.support.zygote import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MAIL_STEPS = ("reminder", "reminder_deputy", "escalation")
@@ -78,10 +78,10 @@ class World:
     sent: dict[Action, bytes] = field(default_factory=dict)     # what each upload or reply carried
     runs: list[dt.date] = field(default_factory=list)           # days the daily run went through
     log: list[str] = field(default_factory=list)                 # what happened, for a failure's message
+    zygote: str | None = None                                    # tests.support.zygote: fko forked from it
 
     def fko(self, *args: str, allowed: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([sys.executable, "-m", "cli", *args], env=self.env, cwd=self.tmp, capture_output=True,
-                              text=True, timeout=600)
+        done = run_cli(self.zygote, args, env=self.env, cwd=self.tmp, timeout=600)
         self.log.append(f"fko {' '.join(args)} → {done.returncode}")
         assert done.returncode in allowed, f"fko {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done
@@ -124,7 +124,7 @@ def extra_institutions(count: int) -> bytes:
 
 
 @contextlib.contextmanager
-def world(tmp: Path, variant: Variant) -> Iterator[World]:
+def world(tmp: Path, variant: Variant, zygote: str | None) -> Iterator[World]:
     try:
         cluster = PostgresCluster.start()
     except Exception as exc:  # no PostgreSQL here: the soak needs it for the restart
@@ -144,7 +144,7 @@ def world(tmp: Path, variant: Variant) -> Iterator[World]:
                         "FKO_SMTP_PORT": str(smtp.port), "FKO_MAIL_FROM": "noreply@regionalagentur.example.org",
                         "FKO_IMAP_HOST": "127.0.0.1", "FKO_IMAP_PORT": str(dovecot.port), "FKO_IMAP_USER": USER,
                         "FKO_IMAP_PASSWORD": PASSWORD, "FKO_IMAP_TLS": "none"})
-            here = World(tmp, env, smtp, dovecot, cluster, database, disk)
+            here = World(tmp, env, smtp, dovecot, cluster, database, disk, zygote=zygote)
             here.fko("init", "--demo")
             if variant.extra_institutions:
                 (tmp / "weitere.csv").write_bytes(extra_institutions(variant.extra_institutions))
@@ -368,12 +368,12 @@ def check_version(here: World, plan: Plan, codes: list[str], base: dict[str, lis
     assert sorted((str(c), str(t), str(s)) for c, t, s in published) == sorted(model)
 
 
-def run_round(tmp: Path, variant: Variant, chosen: int) -> None:
+def run_round(tmp: Path, variant: Variant, chosen: int, zygote: str | None = None) -> None:
     policy = parse_policy((ROOT / "survey_templates" / "reminders.toml").read_text(encoding="utf-8"))
     is_holiday = public_holidays("NW")
     steps = [Step(s.name, s.offset_days, s.kind == "mail") for s in policy.steps]
     dates = {s.name: step_date(DEADLINE, s, is_holiday) for s in policy.steps}
-    with world(tmp, variant) as here:
+    with world(tmp, variant, zygote) as here:
         codes = sorted(here.links)
         assert len(codes) == 22 + variant.extra_institutions
         base: dict[str, list[tuple[str, str]]] = {}
@@ -397,18 +397,18 @@ def run_round(tmp: Path, variant: Variant, chosen: int) -> None:
 
 
 @pytest.mark.postgres
-def test_soak_short_round_with_every_fault(tmp_path: Path) -> None:
+def test_soak_short_round_with_every_fault(tmp_path: Path, fko_zygote: str | None) -> None:
     chosen = seed()
     print(f"FKO_SOAK_SEED={chosen}")  # noqa: T201  (shown with a failure, to replay it)
-    run_round(tmp_path, SHORT, chosen)
+    run_round(tmp_path, SHORT, chosen, fko_zygote)
 
 
 @pytest.mark.soak
 @pytest.mark.postgres
-def test_soak_a_year_for_40_institutions(tmp_path: Path) -> None:
+def test_soak_a_year_for_40_institutions(tmp_path: Path, fko_zygote: str | None) -> None:
     chosen = seed()
     print(f"FKO_SOAK_SEED={chosen}")  # noqa: T201  (shown with a failure, to replay it)
-    run_round(tmp_path, YEAR, chosen)
+    run_round(tmp_path, YEAR, chosen, fko_zygote)
 
 
 def test_soak_plan_is_the_same_for_the_same_seed() -> None:

@@ -25,9 +25,12 @@ import runpy
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +39,13 @@ COLD = ("cli.portal_cmd", "cli.serve_cmd", "cli.demo_run", "usecases.site",  # t
         "usecases.office_uno", "usecases.grid_worker")  # scripts run in other interpreters
 
 
+EXTRA = ("alembic.command", "alembic.config", "alembic.runtime.environment", "alembic.runtime.migration",
+         "alembic.operations", "alembic.autogenerate", "psycopg", "sqlalchemy.dialects.postgresql.psycopg")
+
+
 def _warm() -> None:
+    for name in EXTRA:
+        importlib.import_module(name)
     for package in WARM:
         module = importlib.import_module(package)
         for info in pkgutil.walk_packages(module.__path__, prefix=f"{package}."):
@@ -149,6 +158,23 @@ def run(path: str, args: list[str], *, env: dict[str, str], cwd: Path, stdin: in
                 os.kill(pid, signal.SIGKILL)
             raise
     return int(code)
+
+
+def run_cli(zygote: str | None, args: Sequence[str], *, env: dict[str, str], cwd: Path,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`python -m cli ARGS` with its output as text (as ``subprocess.run(..., text=True)`` gives it): forked
+    from the zygote at ``zygote``, or started fresh when that is None."""
+    if zygote is None:
+        return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
+                              env=env, cwd=cwd, timeout=timeout)
+    with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        code = run(zygote, list(args), env=env, cwd=cwd, stdin=stdin.fileno(), stdout=out.fileno(),
+                   stderr=err.fileno(), timeout=timeout)
+        texts = []
+        for stream in (out, err):
+            stream.seek(0)
+            texts.append(stream.read().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n"))
+    return subprocess.CompletedProcess([sys.executable, "-m", "cli", *args], code, texts[0], texts[1])
 
 
 def _exactly(connection: socket.socket, size: int) -> bytes:
