@@ -100,22 +100,6 @@ def run_fko(fko_env: dict[str, str], tmp_path: Path, fko_zygote: str | None):  #
     return run
 
 
-# The longest files first: with one file per worker at a time (--dist loadfile), a long file started last
-# would keep one worker busy while the other waits. Measured with --durations (each 25-100 s).
-LONG_FIRST = ("tests/e2e/test_scale_out.py", "tests/soak/test_year.py", "tests/integration/test_backup.py",
-              "tests/integration/test_load.py", "tests/integration/test_first_round_guide.py",
-              "tests/e2e/test_dashboard_paths.py", "tests/e2e/test_round_with_prefect.py",
-              "tests/integration/test_faults_portal.py", "tests/integration/test_faults_mail.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::")[0]
-        return LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST)
-
-    items.sort(key=rank)  # stable: the order within a file and among the rest stays
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a skipped test is a test that does not exist: fail the run instead."""
     if not IN_CI:
