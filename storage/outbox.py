@@ -14,6 +14,16 @@ def find_message(*, session: Session, key: str) -> OutboundMessage | None:
     return session.exec(select(OutboundMessage).where(OutboundMessage.idempotency_key == key)).first()
 
 
+def existing_keys(*, session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` are queued already (asked in chunks: the database limits a query's parameters)."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        found.update(session.exec(select(OutboundMessage.idempotency_key)
+                                  .where(col(OutboundMessage.idempotency_key).in_(chunk))).all())
+    return found
+
+
 def add_message(*, session: Session, message: OutboundMessage) -> tuple[OutboundMessage, bool]:
     """Insert unless a message with the same idempotency key exists; returns (row, created)."""
     existing = find_message(session=session, key=message.idempotency_key)

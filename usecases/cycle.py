@@ -14,7 +14,7 @@ from core.dates import german_date
 from core.deadline import deadline_concerns, default_deadline, link_expiry, plausible_year
 from core.token import link_token, token_hash
 from core.workdays import public_holidays
-from mail.compose import XLSX, Attachment
+from mail.compose import XLSX, Attachment, Composed
 from storage.concepts import latest_published, list_activities, list_versions
 from storage.cycles import (
     cycle_of_year,
@@ -28,7 +28,7 @@ from storage.database import require_current_schema, session_scope
 from storage.events import record_event
 from storage.institutions import contacts_of, list_institutions
 from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request
-from storage.outbox import find_message
+from storage.outbox import existing_keys
 from storage.regions import get_region
 from usecases.context import AppContext
 from usecases.messages import Recipients, base_context, institution_mail, pick_recipients
@@ -87,19 +87,27 @@ def _new_token(ctx: AppContext, request: Request) -> None:
     request.token_hash = token_hash(link_token(ctx.settings.secret(), request.id or 0, request.token_nonce))
 
 
-def _new_request(ctx: AppContext, session: Session, cycle: Cycle, institution_id: int) -> Request:
-    request = Request(cycle_id=cycle.id or 0, institution_id=institution_id)
-    session.add(request)
-    session.flush()
-    _new_token(ctx, request)
-    request.token_expires_at = link_expiry(cycle.deadline)
-    return request
+# Invitations are built outside any transaction, then queued up to this many in one short transaction (fewer
+# commits, each a flush to disk); a small round queues them one by one, a large one 25 at a time.
+QUEUE_BATCH = 25
 
 
-def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Region, cycle: Cycle,
-                      base_label: str, institution: Institution, request: Request, recipients: Recipients,
-                      activities: list[Activity], now: dt.datetime, builder: Builder | None = None) -> bool:
-    """Invitation with the personal link and the pre-filled sheet, into the outbox; False if queued before."""
+def batch_size(due: int) -> int:
+    return min(QUEUE_BATCH, max(1, due // 40))
+
+
+@dataclass
+class _Built:
+    institution: Institution
+    key: str
+    composed: Composed
+    recipients: Recipients
+
+
+def _build_invitation(ctx: AppContext, *, key: str, region: Region, cycle: Cycle, base_label: str,
+                      institution: Institution, request: Request, recipients: Recipients,
+                      activities: list[Activity], now: dt.datetime, builder: Builder | None = None) -> _Built:
+    """The invitation with the personal link and the pre-filled sheet (built, not queued)."""
     sheet = personal_sheet(ctx, region=region, institution=institution, year=cycle.year, base_label=base_label,
                            deadline=cycle.deadline, activities=activities, builder=builder)
     composed = institution_mail(
@@ -107,9 +115,18 @@ def _queue_invitation(ctx: AppContext, session: Session, *, key: str, region: Re
         context={**base_context(region, year=cycle.year, deadline=cycle.deadline),
                  "link": personal_link(ctx, request)}, now=now,
         attachments=[Attachment(sheet_filename(region.code, cycle.year, institution.code), sheet, XLSX)])
-    to, cc = recipients.addresses
-    _, queued = queue_message(ctx, session, key=key, kind="invitation", composed=composed, to=to, cc=cc,
-                              cycle_id=cycle.id, institution_id=institution.id)
+    ctx.files.put(composed.data, kind="mail")  # on disk before the transaction (queuing finds it there)
+    return _Built(institution, key, composed, recipients)
+
+
+def _queue_built(ctx: AppContext, session: Session, cycle: Cycle, batch: list[_Built]) -> int:
+    """Queue built invitations; how many were new (one queued meanwhile by another run is left as it is)."""
+    queued = 0
+    for built in batch:
+        to, cc = built.recipients.addresses
+        _, new = queue_message(ctx, session, key=built.key, kind="invitation", composed=built.composed, to=to,
+                               cc=cc, cycle_id=cycle.id, institution_id=built.institution.id)
+        queued += int(new)
     return queued
 
 
@@ -119,9 +136,9 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
     """Create the cycle (if new), a request per active institution (if new), and queue invitations.
 
     Safe to run again: nothing that exists is created or queued twice. Sending is a separate step
-    (``deliver_pending``), so a failed relay never loses a queued invitation. Each invitation is built
-    outside any transaction and queued in a short one of its own: the page keeps taking returns (SQLite
-    has one writer at a time), and a run cut off halfway keeps what it queued. The sheets come from one
+    (``deliver_pending``), so a failed relay never loses a queued invitation. The invitations are built
+    outside any transaction and queued a few at a time (``batch_size``) in a short transaction: the page keeps taking
+    returns (SQLite has one writer at a time), and a run cut off halfway keeps what it queued. The sheets come from one
     ``builder`` (default: ``sheet_builder``, which builds what they share once).
     """
     builder = builder or sheet_builder(ctx)
@@ -138,15 +155,19 @@ def open_cycle(ctx: AppContext, *, year: int, deadline: dt.date | None, today: d
         for activity in list_activities(session=session, version_id=cycle.base_version_id):
             activities.setdefault(activity.institution_code, []).append(activity)
         due = _invitations_due(ctx, session, region, cycle, result)
+    batch: list[_Built] = []
+    size = batch_size(len(due))
     for done, (institution, request, recipients, key) in enumerate(due, start=1):
-        with session_scope(ctx.engine) as session:
-            result.invitations_queued += int(_queue_invitation(
-                ctx, session, key=key, region=region, cycle=cycle,
-                base_label=base_version.label if base_version else "",
-                institution=institution, request=request, recipients=recipients,
-                activities=activities.get(institution.code, []), now=now, builder=builder))
-        if progress:
-            progress(done, len(due))
+        batch.append(_build_invitation(
+            ctx, key=key, region=region, cycle=cycle, base_label=base_version.label if base_version else "",
+            institution=institution, request=request, recipients=recipients,
+            activities=activities.get(institution.code, []), now=now, builder=builder))
+        if len(batch) == size or done == len(due):
+            with session_scope(ctx.engine) as session:  # one short transaction per batch
+                result.invitations_queued += _queue_built(ctx, session, cycle, batch)
+            batch = []
+            if progress:
+                progress(done, len(due))
     if not published_already(ctx, year=year):  # the round's draft exists from the start
         rebuild_draft(ctx, year=year, now=now, only_if_stale=True)
     if result.requests_created or result.invitations_queued:
@@ -195,21 +216,30 @@ def _invitations_due(ctx: AppContext, session: Session, region: Region, cycle: C
                      ) -> list[tuple[Institution, Request, Recipients, str]]:
     """A request (new if need be) per active institution; those not yet invited and reachable are due."""
     requests = {r.institution_id: r for r, _ in requests_with_institutions(session=session, cycle_id=cycle.id or 0)}
+    views = list_institutions(session=session, region_id=region.id or 0, active_only=True)
+    new = [Request(cycle_id=cycle.id or 0, institution_id=view.institution.id or 0) for view in views
+           if view.institution.id not in requests]
+    if new:  # one flush gives them their ids; the links need them
+        session.add_all(new)
+        session.flush()
+        for request in new:
+            _new_token(ctx, request)
+            request.token_expires_at = link_expiry(cycle.deadline)
+            requests[request.institution_id] = request
+        result.requests_created += len(new)
+    keys = {view.institution.code: invitation_key(region, cycle.year, view.institution.code) for view in views}
+    invited = existing_keys(session=session, keys=list(keys.values()))  # sent, or waiting in the outbox
     due: list[tuple[Institution, Request, Recipients, str]] = []
-    for view in list_institutions(session=session, region_id=region.id or 0, active_only=True):
+    for view in views:
         institution = view.institution
-        request = requests.get(institution.id or 0)
-        if request is None:
-            request = _new_request(ctx, session, cycle, institution.id or 0)
-            result.requests_created += 1
-        key = invitation_key(region, cycle.year, institution.code)
-        if find_message(session=session, key=key) is not None:
-            continue  # invited already (sent, or waiting in the outbox)
+        key = keys[institution.code]
+        if key in invited:
+            continue
         recipients = pick_recipients(view.contacts, ("primary", "deputy", "head"), cc_roles=("deputy",))
         if recipients is None:
             result.without_contact.append(institution.code)
             continue
-        due.append((institution, request, recipients, key))
+        due.append((institution, requests[institution.id or 0], recipients, key))
     return due
 
 
@@ -247,9 +277,9 @@ def renew_link(ctx: AppContext, *, year: int, institution_code: str, now: dt.dat
             activities = list_activities(session=session, version_id=cycle.base_version_id,
                                          institution_id=institution.id)
             key = f"{invitation_key(region, year, institution.code)}:renewed:{request.token_nonce[:12]}"
-            _queue_invitation(ctx, session, key=key, region=region, cycle=cycle,
-                              base_label=base_version.label if base_version else "", institution=institution,
-                              request=request, recipients=recipients, activities=activities, now=now)
+            _queue_built(ctx, session, cycle, [_build_invitation(
+                ctx, key=key, region=region, cycle=cycle, base_label=base_version.label if base_version else "",
+                institution=institution, request=request, recipients=recipients, activities=activities, now=now)])
     return link
 
 
