@@ -10,7 +10,8 @@ import sys
 import pytest
 
 HEAVY = ("fastapi", "openpyxl", "docxtpl", "prefect", "alembic", "sqlalchemy", "sqlmodel", "uvicorn", "playwright",
-         "holidays", "imapclient", "python_calamine")
+         "holidays", "imapclient", "python_calamine",
+         "markdown_it", "pygments", "rich.pretty")  # what typer's help formatter imports for Markdown and tracebacks
 PROBE = """
 import atexit, json, sys
 atexit.register(lambda: print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.stderr))
