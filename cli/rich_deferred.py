@@ -26,7 +26,11 @@ def defer(module: str, name: str) -> None:
             importlib.import_module(module)
         return sys.modules[module]
 
-    class Deferred:
+    class Forward(type):  # Traceback.from_exception(...) and other class attributes: the real class's
+        def __getattr__(cls, attribute: str) -> Any:
+            return getattr(getattr(real(), name), attribute)
+
+    class Deferred(metaclass=Forward):
         def __new__(cls, *args: Any, **kwargs: Any) -> Any:
             return getattr(real(), name)(*args, **kwargs)
 
@@ -39,6 +43,8 @@ def defer(module: str, name: str) -> None:
 
     stand_in.__getattr__ = attribute_of_real  # type: ignore[method-assign]
     sys.modules[module] = stand_in
+    package, _, child = module.rpartition(".")
+    setattr(importlib.import_module(package), child, stand_in)  # `import rich.markdown; rich.markdown.X`
 
 
 defer("rich.markdown", "Markdown")

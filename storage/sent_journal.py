@@ -12,11 +12,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,14 @@ class Unrecorded:
     at: str  # ISO time the relay accepted it (UTC)
 
 
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SentJournal:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -35,13 +46,14 @@ class SentJournal:
         return self.root / f"unrecorded-{re.sub(r'[^A-Za-z0-9_.-]', '_', owner)}.jsonl"
 
     def append(self, owner: str, entry: Unrecorded) -> None:
-        """Add one outcome to ``owner``'s file, on disk before this returns."""
+        """Add one outcome to ``owner``'s file, on disk (and the file in its folder) before this returns."""
         self.root.mkdir(parents=True, exist_ok=True)
         line = (json.dumps({"id": entry.message_id, "accepted": entry.accepted, "refused": entry.refused,
                             "at": entry.at}) + "\n").encode()
         path = self._path(owner)
         while True:
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            created = not path.exists()
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)  # read-write: NFS locks need it
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
@@ -49,8 +61,17 @@ class SentJournal:
                 except FileNotFoundError:
                     live = False
                 if live:  # not taken over (and removed) while we waited for the lock
-                    os.write(fd, line)
-                    os.fsync(fd)
+                    size = os.fstat(fd).st_size
+                    try:
+                        written = 0
+                        while written < len(line):
+                            written += os.write(fd, line[written:])
+                        os.fsync(fd)
+                    except OSError:
+                        os.ftruncate(fd, size)  # no half line in front of the next one
+                        raise
+                    if created:
+                        _sync_folder(self.root)
                     return
             finally:
                 os.close(fd)
@@ -69,9 +90,14 @@ class SentJournal:
         entries: list[Unrecorded] = []
         try:
             for path in sorted(self.root.glob("unrecorded-*.jsonl")):
-                try:
-                    fd = os.open(path, os.O_RDONLY)
+                try:  # read-write, and read through this one descriptor: on NFS a lock is the process's and
+                    #   closing any descriptor of the file would drop it
+                    fd = os.open(path, os.O_RDWR)
                 except FileNotFoundError:
+                    continue
+                except PermissionError:  # left by a run under another user (sudo): theirs to commit
+                    log.warning("%s kann nicht gelesen werden (Rechte); bitte als Eigentümer `fko mail send` "
+                                "ausführen", path)
                     continue
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
@@ -82,15 +108,17 @@ class SentJournal:
                     os.close(fd)
                     continue
                 held.append((path, fd))
-                with os.fdopen(os.dup(fd), "rb") as handle:
-                    for raw in handle.read().splitlines():
-                        try:
-                            item = json.loads(raw)
-                            entries.append(Unrecorded(int(item["id"]), list(item["accepted"]),
-                                                      dict(item["refused"]), str(item["at"])))
-                        except (ValueError, KeyError, TypeError):
-                            continue  # a line cut off by a crash while it was written: that message was not
-                            #           written down, as if the crash had come a moment earlier
+                data = b""
+                while chunk := os.read(fd, 1 << 16):
+                    data += chunk
+                for raw in data.splitlines():
+                    try:
+                        item = json.loads(raw)
+                        entries.append(Unrecorded(int(item["id"]), list(item["accepted"]),
+                                                  dict(item["refused"]), str(item["at"])))
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a line cut off by a crash while it was written: that message was not
+                        #           written down, as if the crash had come a moment earlier
             yield entries
             for path, _fd in held:
                 with contextlib.suppress(FileNotFoundError):

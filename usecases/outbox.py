@@ -107,20 +107,23 @@ async def deliver_pending(ctx: AppContext, *, smtp: SmtpSettings | None = None, 
         nonlocal done
         counted = DeliveryReport()
         try:
+            if trouble and outcome.state == "sent":  # the database was away a moment ago: no new wait for it
+                raise trouble[0]
             with session_scope(ctx.engine) as session:
                 _record_outcome(session, job.id, outcome, counted)
             report.add(counted)  # only once committed
         except Exception as exc:
+            if not is_unavailable(exc):
+                raise
             if outcome.state == "sent":  # accepted by the relay: never claimed and sent again
                 sent_journal(ctx).append(me, Unrecorded(job.id, outcome.accepted, outcome.refused,
                                                         utcnow().isoformat()))
                 report.sent += 1
                 report.unrecorded += 1
-            if not is_unavailable(exc):
-                raise
-            if outcome.state != "sent":  # its claim lapses and a later sender tries it again
+            else:  # its claim lapses and a later sender tries it again
                 report.failed += 1
-            trouble.append(exc)
+            if not trouble:
+                trouble.append(exc)
         done += 1
         if progress:
             progress(done, len(jobs))
@@ -150,23 +153,32 @@ def commit_unrecorded(ctx: AppContext) -> int:
     journal = sent_journal(ctx)
     if not journal.pending():
         return 0
-    with journal.taken() as entries:
-        with session_scope(ctx.engine) as session:
-            for entry in entries:
-                message = session.get(OutboundMessage, entry.message_id)
-                if message is not None and message.state in ("pending", "sending", "failed"):
-                    _record_outcome(session, entry.message_id, Outcome("sent", accepted=entry.accepted,
-                                                                       refused=entry.refused),
-                                    DeliveryReport(), at=dt.datetime.fromisoformat(entry.at))
+    with journal.taken() as entries, session_scope(ctx.engine) as session:
+        _apply_unrecorded(session, entries)
         return len(entries)
+
+
+def _apply_unrecorded(session: Session, entries: list[Unrecorded]) -> None:
+    for entry in entries:
+        message = session.get(OutboundMessage, entry.message_id)
+        if message is None or message.state not in ("pending", "sending", "failed"):
+            continue
+        try:
+            at = dt.datetime.fromisoformat(entry.at)
+        except ValueError:
+            at = utcnow()
+        _record_outcome(session, entry.message_id, Outcome("sent", accepted=entry.accepted, refused=entry.refused),
+                        DeliveryReport(), at=at)
 
 
 def _claim_jobs(ctx: AppContext, report: DeliveryReport, kinds: tuple[str, ...] | None = None) -> list[Job]:
     """Claim the due messages for this process (releasing those of senders that died); a message whose every
     recipient was refused before is marked refused instead of sent again."""
     jobs: list[Job] = []
-    commit_unrecorded(ctx)
-    with session_scope(ctx.engine) as session:
+    # What a sender could not write down is committed in the same transaction as the claims, with the files
+    # held: nothing it names can be claimed and sent again in between.
+    with sent_journal(ctx).taken() as unrecorded, session_scope(ctx.engine) as session:
+        _apply_unrecorded(session, unrecorded)
         blocked = refused_addresses(session=session)
         now = utcnow()
         gone = {c for c in current_claimers(session=session, now=now) if is_gone(c)}

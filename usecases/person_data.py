@@ -41,6 +41,7 @@ from storage.person_data import (
 from storage.regions import all_regions
 from usecases.context import AppContext
 from usecases.maintenance import maintenance_lock
+from usecases.outbox import commit_unrecorded
 
 OUTCOMES = {"accepted": "angenommen", "refused": "abgelehnt", "held": "nach der Veröffentlichung aufbewahrt",
             "no_changes": "keine Änderungen"}
@@ -193,6 +194,8 @@ def erase_person(ctx: AppContext, *, address: str, by: str, now: dt.datetime, dr
     key = person_key(ctx.settings.secret(), address)
     report = ErasureReport(address=address, dry_run=dry_run)
     with maintenance_lock(ctx.settings.data_dir):
+        if not dry_run:
+            commit_unrecorded(ctx)  # a message that went out while the database was away counts as sent
         with session_scope(ctx.engine) as session:
             records = find_person(session=session, address=address)
             known = {m.id for m in records.messages}

@@ -78,6 +78,7 @@ class World:
     sent: dict[Action, bytes] = field(default_factory=dict)     # what each upload or reply carried
     runs: list[dt.date] = field(default_factory=list)           # days the daily run went through
     log: list[str] = field(default_factory=list)                 # what happened, for a failure's message
+    kills: list[float] = field(default_factory=list)             # when the page was killed (time.monotonic)
     zygote: str | None = None                                    # tests.support.zygote: fko forked from it
 
     def fko(self, *args: str, allowed: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
@@ -218,6 +219,7 @@ def upload(here: World, action: Action, plan: Plan) -> None:
         time.sleep(took * plan.kill_fraction)
         assert here.portal is not None
         here.portal.kill()
+        here.kills.append(time.monotonic())
         worker.join(timeout=120)
         here.portal.start()
         here.log.append(f"{action.day}: Seite beim Hochladen von {action.code} beendet und neu gestartet")
@@ -336,7 +338,16 @@ def check_mail(here: World, plan: Plan, codes: list[str], steps: list[Step], dat
         "SELECT subject FROM event_log WHERE action = 'reminder.phone_task'"))
     assert phone == sorted(code for code, done in expected.items() if "phone" in done)
     received = [str(m["Message-ID"]) for m in here.smtp.recorder.messages()]
-    assert len(received) == len(set(received)), "a mail went out twice"
+    # The one window no SMTP client can close (README, test_faults_portal): the page was killed after the relay
+    # took a message and before the page wrote that down; the page started again sends it once more, under the
+    # same Message-ID. Only a copy whose first arrival came within a second before a kill may come twice.
+    arrivals: dict[str, list[float]] = {}
+    for item in here.smtp.recorder.received:
+        arrivals.setdefault(str(item.message()["Message-ID"]), []).append(item.at)
+    twice = {mid: at for mid, at in arrivals.items() if len(at) > 1}
+    in_window = {mid for mid, at in twice.items()
+                 if len(at) == 2 and any(0 <= kill - at[0] <= 1.0 for kill in here.kills)}
+    assert set(twice) == in_window, ("a mail went out twice", sorted(set(twice) - in_window))
     arrived = set(received)
     for code, kind, state, message_id in outbox:
         if state == "sent":

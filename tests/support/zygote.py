@@ -103,8 +103,11 @@ def _wait(connection: socket.socket, request: dict[str, object], fds: list[int])
     """In the waiter: fork the run, tell the caller its pid, then its exit code."""
     pid = os.fork()
     if pid == 0:
-        connection.close()
-        _run(request, fds)
+        try:
+            connection.close()
+            _run(request, fds)
+        finally:
+            os._exit(70)  # _run ends with os._exit; this only if setting the run up failed
     for fd in fds:
         os.close(fd)
     connection.sendall(struct.pack("!i", pid))
@@ -126,16 +129,26 @@ def serve(path: str) -> None:
     while True:
         connection, _ = listener.accept()
         try:
+            connection.settimeout(30)
             request, fds = _recv(connection)
-        except (OSError, ValueError, ConnectionError):
+            connection.settimeout(None)
+        except Exception:  # a caller that went away or sent garbage: the zygote serves the next one
             connection.close()
             continue
         sys.stdout.flush()
         sys.stderr.flush()
-        if os.fork() == 0:
-            listener.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _wait(connection, request, fds)
+        try:
+            waiter = os.fork()
+        except OSError:
+            connection.close()
+            continue
+        if waiter == 0:
+            try:
+                listener.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _wait(connection, request, fds)
+            finally:
+                os._exit(70)
         for fd in fds:
             os.close(fd)
         connection.close()
