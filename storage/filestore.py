@@ -14,6 +14,15 @@ from storage.errors import StorageError
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def fsync_dir(folder: Path) -> None:
+    """A new or renamed file's name in ``folder`` on disk, not only the file's bytes."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class FileStoreError(StorageError):
     """A file could not be stored or found (disk full, permissions, unknown hash)."""
 
@@ -59,11 +68,7 @@ class FileStore:
             except BaseException:
                 Path(tmp_name).unlink(missing_ok=True)
                 raise
-            dir_fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            fsync_dir(target.parent)
         except OSError as exc:
             raise FileStoreError(f"Datei kann nicht unter {self.root} gespeichert werden: {exc.strerror}") from exc
         return StoredFile(sha256, target, len(data))

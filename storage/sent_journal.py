@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.filestore import fsync_dir
+
 log = logging.getLogger(__name__)
 
 
@@ -28,14 +30,6 @@ class Unrecorded:
     accepted: list[str]
     refused: dict[str, str]
     at: str  # ISO time the relay accepted it (UTC)
-
-
-def _sync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class SentJournal:
@@ -71,7 +65,7 @@ class SentJournal:
                         os.ftruncate(fd, size)  # no half line in front of the next one
                         raise
                     if created:
-                        _sync_folder(self.root)
+                        fsync_dir(self.root)
                     return
             finally:
                 os.close(fd)

@@ -35,6 +35,7 @@ from storage.dump import (
     revision_of_file,
 )
 from storage.events import record_event
+from storage.filestore import fsync_dir
 from usecases.context import AppContext
 from usecases.maintenance import maintenance_lock
 
@@ -195,14 +196,6 @@ def write_backup(ctx: AppContext, *, out: Path, now: dt.datetime, by: str, force
                                                        "database": dump.kind, "schema": revision})
     return BackupResult(path=path, size=path.stat().st_size, database=dump.kind, revision=revision, files=stored,
                         counts=dump.counts)
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- reading and checking -----------------------------------------------------------------------------

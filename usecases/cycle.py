@@ -26,6 +26,7 @@ from storage.cycles import (
 )
 from storage.database import require_current_schema, session_scope
 from storage.events import record_event
+from storage.filestore import StoredFile
 from storage.institutions import contacts_of, list_institutions
 from storage.models import ConceptVersion, Cycle, Institution, Region, ReplacedLink, Request
 from storage.outbox import existing_keys
@@ -102,6 +103,7 @@ class _Built:
     key: str
     composed: Composed
     recipients: Recipients
+    stored: StoredFile  # the body, in the file store before any transaction
 
 
 def _build_invitation(ctx: AppContext, *, key: str, region: Region, cycle: Cycle, base_label: str,
@@ -115,8 +117,7 @@ def _build_invitation(ctx: AppContext, *, key: str, region: Region, cycle: Cycle
         context={**base_context(region, year=cycle.year, deadline=cycle.deadline),
                  "link": personal_link(ctx, request)}, now=now,
         attachments=[Attachment(sheet_filename(region.code, cycle.year, institution.code), sheet, XLSX)])
-    ctx.files.put(composed.data, kind="mail")  # on disk before the transaction (queuing finds it there)
-    return _Built(institution, key, composed, recipients)
+    return _Built(institution, key, composed, recipients, ctx.files.put(composed.data, kind="mail"))
 
 
 def _queue_built(ctx: AppContext, session: Session, cycle: Cycle, batch: list[_Built]) -> int:
@@ -125,7 +126,7 @@ def _queue_built(ctx: AppContext, session: Session, cycle: Cycle, batch: list[_B
     for built in batch:
         to, cc = built.recipients.addresses
         _, new = queue_message(ctx, session, key=built.key, kind="invitation", composed=built.composed, to=to,
-                               cc=cc, cycle_id=cycle.id, institution_id=built.institution.id)
+                               cc=cc, cycle_id=cycle.id, institution_id=built.institution.id, stored=built.stored)
         queued += int(new)
     return queued
 

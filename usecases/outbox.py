@@ -24,6 +24,7 @@ from mail.transport import Job, Outcome, SmtpSettings, deliver_all
 from storage.database import require_current_schema, session_scope
 from storage.errors import is_unavailable
 from storage.events import record_event
+from storage.filestore import StoredFile
 from storage.models import OutboundMessage, utcnow
 from storage.outbox import (
     add_message,
@@ -58,9 +59,11 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
 
 
 def queue_message(ctx: AppContext, session: Session, *, key: str, kind: str, composed: Composed, to: str,
-                  cc: list[str], cycle_id: int | None, institution_id: int | None) -> tuple[OutboundMessage, bool]:
-    """Store the message (body in the file store) unless the key is queued already."""
-    stored = ctx.files.put(composed.data, kind="mail")
+                  cc: list[str], cycle_id: int | None, institution_id: int | None,
+                  stored: StoredFile | None = None) -> tuple[OutboundMessage, bool]:
+    """Store the message (body in the file store, unless ``stored`` says it is there) unless the key is queued
+    already."""
+    stored = stored or ctx.files.put(composed.data, kind="mail")
     return add_message(session=session, message=OutboundMessage(
         idempotency_key=key, cycle_id=cycle_id, institution_id=institution_id, kind=kind, recipient=to, cc=cc,
         subject=composed.subject[:500], message_id=composed.message_id, body_sha256=stored.sha256,

@@ -28,3 +28,24 @@ def test_help_loads_nothing_heavy(args: list[str], fko_env: dict[str, str]) -> N
     assert done.returncode == 0, done.stderr
     assert "Befehle" in done.stdout or "Optionen" in done.stdout  # the German help was printed
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+def test_the_deferred_rich_modules_still_work_when_used(fko_env: dict[str, str]) -> None:
+    # cli.rich_deferred keeps rich.markdown and rich.traceback out of the start; whoever uses them gets the real ones.
+    probe = """
+import sys
+import cli, rich, rich.markdown
+from rich.console import Console
+from rich.traceback import Traceback
+console = Console(file=sys.stdout, width=60)
+console.print(rich.markdown.Markdown("# Titel\\n\\n*kursiv*"))
+try:
+    1 / 0
+except ZeroDivisionError as exc:
+    console.print(Traceback.from_exception(type(exc), exc, exc.__traceback__))
+print(type(sys.modules["rich.markdown"].Markdown).__name__, sys.modules["rich.traceback"].__file__ is not None)
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=fko_env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Titel" in done.stdout and "ZeroDivisionError" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "type True"  # the real class and module are in place

@@ -62,13 +62,7 @@ def _warm() -> None:
 def _recv(connection: socket.socket) -> tuple[dict[str, object], list[int]]:
     head, fds, _flags, _addr = socket.recv_fds(connection, 4, 3)
     (size,) = struct.unpack("!I", head)
-    body = b""
-    while len(body) < size:
-        chunk = connection.recv(size - len(body))
-        if not chunk:
-            raise ConnectionError("caller went away")
-        body += chunk
-    return json.loads(body), list(fds)
+    return json.loads(_exactly(connection, size)), list(fds)
 
 
 def _run(request: dict[str, object], fds: list[int]) -> None:
@@ -195,7 +189,7 @@ def _exactly(connection: socket.socket, size: int) -> bytes:
     while len(data) < size:
         chunk = connection.recv(size - len(data))
         if not chunk:
-            raise ConnectionError("the zygote went away")
+            raise ConnectionError("the other side went away")
         data += chunk
     return data
 
