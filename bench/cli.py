@@ -4,6 +4,9 @@
 
 Each command runs as staff run it (a fresh process); the median of the runs is compared with the floor,
 measured in the same run, interleaved. `fko cycle status --json` reads the demo region with a round open.
+The rows marked "imports" are where the status's time goes: the same interpreter importing, one layer more each
+row, what the status command needs (fko's command modules, its settings, the template folder, SQLAlchemy, the
+table models, everything the status imports).
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ import time
 from pathlib import Path
 
 FKO = [sys.executable, "-m", "cli"]
+
+
+# What `fko cycle status` imports, one layer more each step (cumulative).
+LADDER = [("fko's command modules (what `fko --help` loads)", "cli"),
+          ("+ settings (pydantic, pydantic-settings)", "cli, usecases.settings"),
+          ("+ template folder (policy, catalogs)", "cli, usecases.settings, storage.template_folder"),
+          ("+ SQLAlchemy", "cli, usecases.settings, storage.template_folder, sqlalchemy.orm"),
+          ("+ SQLModel and the table models", "cli, usecases.settings, storage.template_folder, storage.models"),
+          ("+ everything the status imports", "cli, usecases.context, usecases.status")]
 
 
 def timed(command: list[str], env: dict[str, str]) -> float:
@@ -39,7 +51,9 @@ def main() -> None:
         commands = {"python -c \"import typer, rich\" (floor)": [sys.executable, "-c", "import typer, rich"],
                     "fko --help": [*FKO, "--help"],
                     "fko cycle --help": [*FKO, "cycle", "--help"],
-                    "fko cycle status --json (demo, round open)": [*FKO, "cycle", "status", "--json"]}
+                    "fko cycle status --json (demo, round open)": [*FKO, "cycle", "status", "--json"],
+                    **{f"imports: {label}": [sys.executable, "-c", f"import {modules}"]
+                       for label, modules in LADDER}}
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
             for name, command in commands.items():
