@@ -107,7 +107,7 @@ def latest_published(*, session: Session, region_id: int) -> ConceptVersion | No
     return session.exec(
         select(ConceptVersion)
         .where(ConceptVersion.region_id == region_id, ConceptVersion.status == "published")
-        .order_by(col(ConceptVersion.published_at).desc(), col(ConceptVersion.id).desc())
+        .order_by(col(ConceptVersion.published_at).desc(), col(ConceptVersion.id).desc()).limit(1)
     ).first()
 
 

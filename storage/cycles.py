@@ -12,9 +12,9 @@ def round_published(session: Session, cycle: Cycle) -> bool:
     year's version is. Read in the caller's session, so a write in it sees a publication that came first."""
     if cycle.state == "published":
         return True
-    version = session.exec(select(ConceptVersion).where(ConceptVersion.region_id == cycle.region_id,
-                                                        ConceptVersion.label == str(cycle.year))).first()
-    return version is not None and version.status == "published"
+    status = session.exec(select(ConceptVersion.status).where(ConceptVersion.region_id == cycle.region_id,
+                                                              ConceptVersion.label == str(cycle.year))).first()
+    return status == "published"  # the status alone: the version's texts are not read
 
 
 def require_cycle(*, session: Session, region_id: int, year: int) -> Cycle:
@@ -33,7 +33,7 @@ def newest_cycle(*, session: Session, region_id: int, open_only: bool = False) -
     query = select(Cycle).where(Cycle.region_id == region_id)
     if open_only:
         query = query.where(Cycle.state == "open")
-    return session.exec(query.order_by(col(Cycle.year).desc())).first()
+    return session.exec(query.order_by(col(Cycle.year).desc()).limit(1)).first()
 
 
 def open_cycles(*, session: Session, region_id: int) -> list[Cycle]:

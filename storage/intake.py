@@ -20,7 +20,7 @@ def mailed_submission(*, session: Session, cycle_id: int, sha256: str) -> Submis
     """The submission an attachment with these bytes already became in this round (by mail), if any."""
     return session.exec(select(Submission).join(Request, col(Request.id) == col(Submission.request_id)).where(
         Request.cycle_id == cycle_id, Submission.source == "mail", Submission.raw_sha256 == sha256)
-        .order_by(col(Submission.id))).first()
+        .order_by(col(Submission.id)).limit(1)).first()
 
 
 def messages_by_id(*, session: Session, message_ids: set[str]) -> list[OutboundMessage]:

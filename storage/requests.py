@@ -30,7 +30,16 @@ def latest_answer(*, session: Session, request_id: int) -> Submission | None:
     return session.exec(
         select(Submission)
         .where(Submission.request_id == request_id, col(Submission.outcome).in_(("accepted", "no_changes")))
-        .order_by(col(Submission.received_at).desc(), col(Submission.id).desc())
+        .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1)
+    ).first()
+
+
+def latest_outcome(*, session: Session, request_id: int) -> str | None:
+    """The outcome of ``latest_answer`` alone (its activities and problems, often large, are not read)."""
+    return session.exec(
+        select(Submission.outcome)
+        .where(Submission.request_id == request_id, col(Submission.outcome).in_(("accepted", "no_changes")))
+        .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1)
     ).first()
 
 

@@ -71,7 +71,7 @@ def audit_uploads(*, session: Session) -> frozenset[str]:
         for request in session.exec(select(Request).where(Request.cycle_id == cycle.id)).all():
             latest = session.exec(select(Submission).where(
                 Submission.request_id == request.id, col(Submission.outcome).in_(("accepted", "no_changes")))
-                .order_by(col(Submission.received_at).desc(), col(Submission.id).desc())).first()
+                .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1)).first()
             if latest is not None and latest.outcome == "accepted":
                 keep.add(str(latest.id))
     return frozenset(keep)

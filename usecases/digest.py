@@ -128,10 +128,10 @@ def _events(ctx: AppContext, session: Session, *, region: Region, cycle: Cycle, 
     """What happened since the last digest (or since the round opened), and the ids of the messages given up on
     that this digest names together with those named before (so none is named twice)."""
     last = session.exec(select(EventLog).where(EventLog.region_id == region.id, EventLog.action == QUEUED)
-                        .order_by(col(EventLog.id).desc())).first()
+                        .order_by(col(EventLog.id).desc()).limit(1)).first()
     opened = session.exec(select(EventLog).where(EventLog.region_id == region.id, EventLog.action == "cycle.opened",
                                                  EventLog.subject == str(cycle.year))
-                          .order_by(col(EventLog.id).desc())).first()
+                          .order_by(col(EventLog.id).desc()).limit(1)).first()
     since = max((last.id or 0) if last else 0, (opened.id or 0) if opened else 0)
     of_round = last is not None and last.details.get("year") == cycle.year
     institutions = {i.code: i for i in session.exec(select(Institution)

@@ -32,7 +32,7 @@ from storage.filestore import StoredFile
 from storage.models import Cycle, Institution, Region, ReplacedLink, Request, Submission
 from storage.requests import (
     find_request_by_token_hash,
-    latest_answer,
+    latest_outcome,
     list_submissions,
     request_parts,
 )
@@ -135,7 +135,7 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
         cycle, institution, region = request_parts(session=session, request=request)
         if ctx.settings.region and region.code != ctx.settings.region:
             raise LinkInvalid  # another region's link on this region's page: nothing of it is shown
-        answer = latest_answer(session=session, request_id=request.id or 0)
+        outcome = latest_outcome(session=session, request_id=request.id or 0)
         published = round_published(session, cycle)
         return LinkView(
             request_id=request.id or 0, year=cycle.year, deadline=cycle.deadline,
@@ -144,7 +144,7 @@ def resolve_link(ctx: AppContext, token: str, *, now: dt.datetime) -> LinkView:
             institution_code=institution.code,
             institution_name=institution.name, region_name=region.name, agency_name=region.agency_name,
             agency_email=region.agency_email, agency_phone=region.agency_phone, state=request.state,
-            answered_at=request.answered_at, last_outcome=answer.outcome if answer else None,
+            answered_at=request.answered_at, last_outcome=outcome,
         )
 
 
