@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-import cli.rich_deferred  # noqa: F401  (before typer: its help formatter's rarely used imports wait)
+import cli.rich_deferred  # noqa: F401  (before typer's help formatter is imported: its rarely used imports wait)
 from cli import (
     backup_cmd,
     cleanup_cmd,

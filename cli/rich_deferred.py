@@ -4,7 +4,8 @@
 rich.pretty) at its top: ~40 ms of every command's start, for Markdown help (fko's help is rich markup) and
 for tracebacks (staff see none). Until something really uses one, ``sys.modules`` holds a stand-in with a
 class that imports the real module when it is first called; any other attribute asked of the stand-in
-imports the real module too. Imported by ``cli/__init__.py`` before typer.
+imports the real module too. Imported by ``cli/__init__.py`` before anything imports ``typer.rich_utils``
+(``import typer`` does not; its help and error output do).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def defer(module: str, name: str) -> None:
 
     Deferred.__name__ = Deferred.__qualname__ = name
     setattr(stand_in, name, Deferred)
+
     def attribute_of_real(attribute: str) -> Any:
         if attribute.startswith("__"):  # the import system asks for __path__ and the like: not a use
             raise AttributeError(attribute)

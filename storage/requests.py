@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.models import Cycle, Institution, Region, Request, Submission
+
+T = TypeVar("T")
 
 
 def find_request_by_token_hash(*, session: Session, token_hash: str) -> Request | None:
@@ -25,22 +30,20 @@ def list_submissions(*, session: Session, request_id: int) -> list[Submission]:
                              .order_by(col(Submission.received_at), col(Submission.id))).all())
 
 
+def _newest_answer(query: SelectOfScalar[T], request_id: int) -> SelectOfScalar[T]:
+    """``query`` narrowed to the request's newest answer: an accepted return or a "no changes" confirmation."""
+    return (query.where(Submission.request_id == request_id, col(Submission.outcome).in_(("accepted", "no_changes")))
+            .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1))
+
+
 def latest_answer(*, session: Session, request_id: int) -> Submission | None:
     """The newest accepted return or "no changes" confirmation: it replaces any earlier one."""
-    return session.exec(
-        select(Submission)
-        .where(Submission.request_id == request_id, col(Submission.outcome).in_(("accepted", "no_changes")))
-        .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1)
-    ).first()
+    return session.exec(_newest_answer(select(Submission), request_id)).first()
 
 
 def latest_outcome(*, session: Session, request_id: int) -> str | None:
     """The outcome of ``latest_answer`` alone (its activities and problems, often large, are not read)."""
-    return session.exec(
-        select(Submission.outcome)
-        .where(Submission.request_id == request_id, col(Submission.outcome).in_(("accepted", "no_changes")))
-        .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1)
-    ).first()
+    return session.exec(_newest_answer(select(Submission.outcome), request_id)).first()
 
 
 def request_for(*, session: Session, cycle_id: int, institution_id: int) -> Request | None:

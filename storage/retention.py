@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from core.retention import Round, StoredItem
 from storage.models import ConceptVersion, Cycle, OutboundMessage, Request, StaffSession, Submission
+from storage.requests import latest_answer
 
 UNSENT = ("pending", "sending", "failed")
 
@@ -69,9 +70,7 @@ def audit_uploads(*, session: Session) -> frozenset[str]:
         if cycle.draft_version_id not in published and (version is None or version.id not in published):
             continue
         for request in session.exec(select(Request).where(Request.cycle_id == cycle.id)).all():
-            latest = session.exec(select(Submission).where(
-                Submission.request_id == request.id, col(Submission.outcome).in_(("accepted", "no_changes")))
-                .order_by(col(Submission.received_at).desc(), col(Submission.id).desc()).limit(1)).first()
+            latest = latest_answer(session=session, request_id=request.id or 0)
             if latest is not None and latest.outcome == "accepted":
                 keep.add(str(latest.id))
     return frozenset(keep)

@@ -32,6 +32,16 @@ class Unrecorded:
     at: str  # ISO time the relay accepted it (UTC)
 
 
+def _locked_and_live(fd: int, path: Path) -> bool:
+    """Wait for the lock on ``fd``; whether ``path`` still names that file (it was not taken over and removed
+    while we waited)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
 class SentJournal:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -49,12 +59,7 @@ class SentJournal:
             created = not path.exists()
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)  # read-write: NFS locks need it
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    live = os.stat(path).st_ino == os.fstat(fd).st_ino
-                except FileNotFoundError:
-                    live = False
-                if live:  # not taken over (and removed) while we waited for the lock
+                if _locked_and_live(fd, path):  # not taken over (and removed) while we waited for the lock
                     size = os.fstat(fd).st_size
                     try:
                         written = 0
@@ -93,12 +98,7 @@ class SentJournal:
                     log.warning("%s kann nicht gelesen werden (Rechte); bitte als Eigentümer `fko mail send` "
                                 "ausführen", path)
                     continue
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                try:
-                    live = os.stat(path).st_ino == os.fstat(fd).st_ino
-                except FileNotFoundError:
-                    live = False
-                if not live:  # another sender took this file over while we waited
+                if not _locked_and_live(fd, path):  # another sender took this file over while we waited
                     os.close(fd)
                     continue
                 held.append((path, fd))
